@@ -1,0 +1,28 @@
+# Two entry points (see README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The test suite talks to the real services of this machine.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/proofboard
+TEST_BROKER_URL   ?= redis://127.0.0.1:6379/15
+
+.PHONY: install test demo bench
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: install
+	$(PY) scripts/demo.py
+
+bench: install
+	$(PY) bench/bench_zkml.py

@@ -1,0 +1,91 @@
+"""Shared test fixtures for zkml: small models trained once per process (functools cache).
+
+Plain functions, importable from any test as ``zkml_fixtures`` (registered by
+tests/zkml/conftest.py) — e.g. ``from zkml_fixtures import digits_mlp_onnx``.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR = Path(__file__).with_name("data")
+TORCH_ONNX = DATA_DIR / "torch_digits_mlp.onnx"
+N_TRAIN = 1000  # first 1000 digits for training and calibration, the remaining 797 for test
+
+
+@functools.lru_cache(maxsize=None)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_test, y_test): float32 [N, 64] in [0, 16], int64 labels."""
+    x, y = _digits()
+    return (x[:N_TRAIN].copy(), y[:N_TRAIN].copy(), x[N_TRAIN:].copy(), y[N_TRAIN:].copy())
+
+
+def _to_onnx(clf, n_features: int, zipmap: bool) -> bytes:
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    options = None if zipmap else {id(clf): {"zipmap": False}}
+    onx = to_onnx(clf, initial_types=[("input", FloatTensorType([None, n_features]))],
+                  options=options)
+    return onx.SerializeToString()
+
+
+@functools.lru_cache(maxsize=None)
+def _digits_mlp(hidden: tuple[int, ...], binary: bool, random_state: int):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    x_train, y_train, _, _ = digits_split()
+    if binary:
+        y_train = digits_binary_labels(y_train)
+    clf = MLPClassifier(hidden_layer_sizes=hidden, random_state=random_state, max_iter=400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x_train, y_train)
+    return clf
+
+
+def digits_binary_labels(y: np.ndarray) -> np.ndarray:
+    """Two-class task on digits: 1 for digits >= 5, else 0."""
+    return (np.asarray(y) >= 5).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=None)
+def digits_mlp_onnx(hidden: tuple[int, ...] = (32,), zipmap: bool = False,
+                    random_state: int = 0) -> bytes:
+    """sklearn MLPClassifier trained on the first 1000 digits, exported with skl2onnx."""
+    return _to_onnx(_digits_mlp(tuple(hidden), False, random_state), 64, zipmap)
+
+
+@functools.lru_cache(maxsize=None)
+def digits_binary_mlp_onnx(hidden: tuple[int, ...] = (16,), zipmap: bool = False,
+                           zero_logit: bool = False) -> bytes:
+    """The two-class skl2onnx form (one logit, Sigmoid, Sub, Concat).
+
+    ``zero_logit`` zeroes the output layer so every logit is exactly 0 (the tie case).
+    """
+    import copy
+
+    clf = _digits_mlp(tuple(hidden), True, 0)
+    if zero_logit:
+        clf = copy.deepcopy(clf)
+        clf.coefs_[-1][:] = 0.0
+        clf.intercepts_[-1][:] = 0.0
+    return _to_onnx(clf, 64, zipmap)
+
+
+def torch_mlp_onnx() -> bytes:
+    """The committed PyTorch export (Flatten, Gemm transB=1, Relu, Gemm) of a 64-32-10 MLP
+    taking [N, 1, 8, 8] digits images; regenerate with data/make_torch_fixture.py."""
+    return TORCH_ONNX.read_bytes()

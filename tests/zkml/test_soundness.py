@@ -1,0 +1,112 @@
+"""Attacks on real proofs: every one must be rejected with a clear reason, never a traceback."""
+import random
+
+import numpy as np
+import pytest
+
+import zkml
+from zkml.data import Dataset
+from zkml.errors import FormatError, VerificationError
+from zkml.proof import Proof
+
+
+@pytest.fixture(scope="module")
+def case(digits, digits_qmodel):
+    """A real digits model, committed, proved on 150 test samples."""
+    _, _, x_test, y_test = digits
+    model = digits_qmodel
+    commitment = zkml.commit(model)
+    data = Dataset(x_test[:150], y_test[:150])
+    proof = zkml.prove(model, data)
+    return model, commitment, data, proof
+
+
+def _rejects(commitment, data, proof_bytes) -> str:
+    """The verifier's reason for rejecting (fails the test if it accepts)."""
+    try:
+        proof = Proof.from_bytes(proof_bytes)
+        count = zkml.verify(commitment, data, proof)
+    except (VerificationError, FormatError) as exc:
+        assert str(exc), "a rejection must carry a reason"
+        return str(exc)
+    raise AssertionError(f"tampered proof accepted (count {count})")
+
+
+def test_honest_proof_verifies(case):
+    model, commitment, data, proof = case
+    expected = int(np.sum(model.predict(data.x) == data.y))
+    assert zkml.verify(commitment, data, Proof.from_bytes(proof.to_bytes())) == expected
+    assert proof.claimed_count == expected
+
+
+def test_flipped_bytes_anywhere_are_rejected(case):
+    _, commitment, data, proof = case
+    raw = proof.to_bytes()
+    rng = random.Random(1234)
+    # Every header byte class, then positions spread over the whole message stream.
+    positions = list(range(0, 18, 3)) + [18, 60, 100, 140]
+    positions += sorted(rng.sample(range(146, len(raw)), 150))
+    positions.append(len(raw) - 1)
+    reasons = set()
+    for pos in positions:
+        tampered = bytearray(raw)
+        tampered[pos] ^= 1 << rng.randrange(8)
+        reasons.add(_rejects(commitment, data, bytes(tampered)).split(":")[0])
+    assert len(positions) >= 150
+    # malformed points, failed sumcheck rounds, failed sigma proofs, failed openings, ...
+    assert len(reasons) >= 3, reasons
+
+
+@pytest.mark.parametrize("delta", [1, -1])
+def test_changed_claimed_count_is_rejected(case, delta):
+    _, commitment, data, proof = case
+    forged = Proof(proof.claimed_count + delta, proof.n_samples, proof.body, proof.statement)
+    assert _rejects(commitment, data, forged.to_bytes())
+
+
+def test_changed_label_input_or_dataset_is_rejected(case, digits):
+    _, commitment, data, proof = case
+    y = data.y.copy()
+    y[7] = (y[7] + 1) % 10
+    assert "labels" in _rejects(commitment, Dataset(data.x, y), proof.to_bytes())
+    x = data.x.copy()
+    x[3] = x[4]
+    assert "test inputs" in _rejects(commitment, Dataset(x, data.y), proof.to_bytes())
+    _, _, x_test, y_test = digits
+    other = Dataset(x_test[150:300], y_test[150:300])
+    assert "test inputs" in _rejects(commitment, other, proof.to_bytes())
+    shorter = Dataset(data.x[:149], data.y[:149])
+    assert "samples" in _rejects(commitment, shorter, proof.to_bytes())
+
+
+def test_digests_cannot_be_patched_to_hide_a_statement_change(case):
+    """Rewriting the header digests to the new statement only moves the failure into the
+    transcript: the proof's messages were bound to the original statement."""
+    from zkml.statement import statement_digests
+    _, commitment, data, proof = case
+    y = data.y.copy()
+    y[0] = (y[0] + 1) % 10
+    x_int = zkml.input_ints(commitment, data)
+    patched = Proof(proof.claimed_count, proof.n_samples, proof.body,
+                    statement_digests(commitment.architecture, commitment.tensor_bytes(), x_int, y))
+    assert _rejects(commitment, Dataset(data.x, y), patched.to_bytes())
+
+
+def test_another_models_commitment_is_rejected(case, digits_qmodel):
+    model, commitment, data, proof = case
+    other = zkml.commit(digits_qmodel)      # the same weights, committed again
+    assert "commitment" in _rejects(other, data, proof.to_bytes())
+
+
+@pytest.mark.parametrize("raw", [b"", b"ZKMPROOF", b"\x00" * 500, bytes(random.Random(5).randbytes(4000))])
+def test_empty_random_and_short_files_are_rejected(case, raw):
+    _, commitment, data, _ = case
+    assert _rejects(commitment, data, raw)
+
+
+def test_truncated_proofs_are_rejected(case):
+    _, commitment, data, proof = case
+    raw = proof.to_bytes()
+    for cut in (10, 146, 147, len(raw) // 3, len(raw) - 1):
+        assert _rejects(commitment, data, raw[:cut])
+    assert "unexpected bytes" in _rejects(commitment, data, raw + b"\x00")

@@ -1,0 +1,111 @@
+"""Command line: python -m zkml {quantize,commit,prove,verify} (see --help)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .errors import ZkmlError
+
+
+def _progress(stage: str, fraction: float) -> None:
+    print(f"\r  {stage:<10} {fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+    if fraction >= 1.0:
+        print(file=sys.stderr)
+
+
+def cmd_quantize(args) -> int:
+    from .data import load_dataset
+    from .quantize import float_accuracy, int_accuracy, quantize
+    with open(args.model, "rb") as f:
+        onnx_bytes = f.read()
+    cal = load_dataset(args.calibration)
+    model = quantize(onnx_bytes, cal.x)
+    model.save(args.out)
+    float_acc = float_accuracy(onnx_bytes, cal.x, cal.y)
+    int_acc = int_accuracy(model, cal.x, cal.y)
+    dims = [model.layers[0].in_dim] + [layer.out_dim for layer in model.layers]
+    print(f"quantized {'->'.join(map(str, dims))} MLP ({model.parameter_count()} parameters) to {args.out}")
+    print(f"accuracy on the calibration data: float (onnxruntime) {float_acc * 100:.2f}%, "
+          f"integer {int_acc * 100:.2f}% (gap {(float_acc - int_acc) * 100:+.2f} pp)")
+    return 0
+
+
+def cmd_commit(args) -> int:
+    from .api import commit
+    from .model import QuantizedModel
+    model = QuantizedModel.load(args.model)
+    commitment = commit(model)
+    model.save(args.model)      # the opening belongs with the private model
+    commitment.save(args.out)
+    print(f"commitment written to {args.out}; opening stored in {args.model} (keep it private)")
+    return 0
+
+
+def cmd_prove(args) -> int:
+    from .api import prove
+    from .data import load_dataset
+    from .model import QuantizedModel
+    model = QuantizedModel.load(args.model)
+    dataset = load_dataset(args.dataset)
+    start = time.perf_counter()
+    proof = prove(model, dataset, progress=None if args.quiet else _progress)
+    proof.save(args.out)
+    data = proof.to_bytes()
+    print(f"proved {proof.claimed_count}/{proof.n_samples} correct in {time.perf_counter() - start:.1f} s; "
+          f"proof ({len(data) / 1024:.0f} KiB) written to {args.out}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .api import verify
+    from .commitment import Commitment
+    from .data import load_dataset
+    from .proof import Proof
+    commitment = Commitment.load(args.commitment)
+    dataset = load_dataset(args.dataset)
+    proof = Proof.load(args.proof)
+    start = time.perf_counter()
+    count = verify(commitment, dataset, proof)
+    n = len(dataset)
+    print(f"verified: {count}/{n} correct ({100.0 * count / n:.2f}%) in {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zkml",
+                                     description="Zero-knowledge proofs of a quantized model's accuracy.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("quantize", help="quantize a float ONNX MLP into a private .zkm model file")
+    p.add_argument("model")
+    p.add_argument("--calibration", required=True, help=".npz with x (and y, for the accuracy report)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_quantize)
+    p = sub.add_parser("commit", help="commit to a model's weights (public COMMIT.json)")
+    p.add_argument("model")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_commit)
+    p = sub.add_parser("prove", help="prove the model's correct count on a dataset")
+    p.add_argument("model")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_prove)
+    p = sub.add_parser("verify", help="verify a proof; exit 0 only if it verifies")
+    p.add_argument("--commitment", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--proof", required=True)
+    p.set_defaults(func=cmd_verify)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ZkmlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""The public shape of the statement: which tensors exist, their sizes, the lookup table,
+and how the verifier evaluates public tables. Built identically by prover and verifier from
+the architecture and the dataset; holds no private value.
+
+Integer relations proved (all entries are small integers, far from wrapping mod r):
+  model:   W + 128 in [0, 256); padded W entries = 0; b + 2^23 in [0, 2^24); padded b = 0
+  layer l: Z_l = A_{l-1} W_l^T + b_l                 (matmul sumcheck, Thaler 2013)
+  hidden:  m Z + 2^(k-1) = 2^k Q + R,  R in [0, 2^k),  (Q + 2^15, A) in CLAMP table
+           i.e. Q in [-2^15, 2^15) and A = clamp(Q, 0, 127)
+  argmax:  B one-hot over the real classes (the "beater"); c in {0,1}; c = 0 on padding
+           lab_i  = Z_L[i, y_i];  zeta_i = Z_L[i, j_B] + [j_B < y_i]
+           G = lab - Z_L - Lt + LAMBDA (1 - c) + LAMBDA pad_class  in [0, 2^33)
+           H = zeta - lab - 1 + LAMBDA c + LAMBDA pad_sample      in [0, 2^33)
+           so c_i = 1 forces y_i to be the first maximum, c_i = 0 forces another class to
+           beat it (numpy's argmax rule), and K = sum_i c_i.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .expr import Affine, aff
+from .field import P, batch_inverse, eq_table, field_vec_times_int_matrix, mle_eval
+
+LIMB_BITS = 15                 # range checks split values into 15-bit limbs
+CLAMP_BITS = 16                # (Q + 2^15) in [0, 2^16)
+Q_OFFSET = 1 << 15
+ACT_MAX = 127
+WEIGHT_OFFSET = 128            # W + 128 in [0, 256)
+BIAS_OFFSET = 1 << 23          # b + 2^23 in [0, 2^24)
+BIAS_BITS = 24
+LAMBDA = (1 << 31) + 1         # exceeds any |logit difference| + 1 (logits |z| < 2^30)
+MARGIN_BITS = 33               # G, H in [0, 2^33)
+KIND_CLAMP = 1                 # table kind ids; range kinds are 100 + bits
+PROTOCOL_VERSION = b"proofboard-zkml-mlp-proof-v1"
+
+
+def log2_pow2(n: int) -> int:
+    """Number of variables for n entries padded to a power of two (at least 1 variable)."""
+    return max(1, (max(n, 1) - 1).bit_length())
+
+
+def range_kind(bits: int) -> int:
+    return 100 + bits
+
+
+def limb_widths(bits: int) -> list[int]:
+    widths = []
+    while bits > 0:
+        widths.append(min(LIMB_BITS, bits))
+        bits -= LIMB_BITS
+    return widths
+
+
+@dataclass
+class RangeCheck:
+    """value + offset in [0, 2^bits): directly if bits <= 15, else through committed limbs."""
+    tensor: str
+    offset: int
+    bits: int
+
+    def limbs(self) -> list[tuple[str, int]]:
+        ws = limb_widths(self.bits)
+        if len(ws) == 1:
+            return []
+        return [(f"{self.tensor}.limb{j}", w) for j, w in enumerate(ws)]
+
+
+@dataclass
+class Lookup:
+    """An entry (value, aux) of table kind `kind`; value and aux are affine in tensors."""
+    value: Affine
+    aux: Affine | None
+    kind: int
+
+    def encoded(self, beta: int) -> Affine:
+        parts = dict(self.value.parts)
+        const = self.value.const + beta * beta % P * self.kind
+        if self.aux is not None:
+            for n, c in self.aux.parts:
+                parts[n] = (parts.get(n, 0) + beta * c) % P
+            const += beta * self.aux.const
+        return Affine(tuple(sorted(parts.items())), const % P)
+
+
+@dataclass
+class Group:
+    """Tensors of one size proved together by one sumcheck."""
+    name: str
+    n_vars: int
+    tensors: list[str]
+    ranges: list[RangeCheck] = field(default_factory=list)
+    clamps: list[tuple[str, str]] = field(default_factory=list)   # (Q, A)
+
+    def limb_tensors(self) -> list[str]:
+        return [n for rc in self.ranges for n, _ in rc.limbs()]
+
+    def lookups(self) -> list[Lookup]:
+        out = [Lookup(aff(q, const=Q_OFFSET), aff(a), KIND_CLAMP) for q, a in self.clamps]
+        for rc in self.ranges:
+            limbs = rc.limbs()
+            if not limbs:
+                out.append(Lookup(aff(rc.tensor, const=rc.offset), None, range_kind(rc.bits)))
+            else:
+                out += [Lookup(aff(n), None, range_kind(w)) for n, w in limbs]
+        return out
+
+    def inverse_tensors(self) -> list[str]:
+        return [f"u.{self.name}.{i}" for i in range(len(self.lookups()))]
+
+    def all_tensors(self) -> list[str]:
+        return self.tensors + self.limb_tensors() + self.inverse_tensors()
+
+
+class Circuit:
+    """Sizes and public tables for one architecture and one dataset size."""
+
+    def __init__(self, arch: dict, n_samples: int) -> None:
+        layers = arch["layers"]
+        self.n_samples = n_samples
+        self.n_classes = int(arch["n_classes"])
+        self.dims = [int(layers[0]["in"])] + [int(l["out"]) for l in layers]
+        self.requants = [l["requant"] for l in layers]
+        self.n_layers = len(layers)
+        self.s_vars = log2_pow2(n_samples)
+        self.d_vars = [log2_pow2(d) for d in self.dims]
+        L = self.n_layers
+        self.groups: list[Group] = []
+        for l in range(1, L + 1):
+            self.groups.append(Group(f"W{l}", self.d_vars[l] + self.d_vars[l - 1], [f"W{l}"],
+                                     ranges=[RangeCheck(f"W{l}", WEIGHT_OFFSET, 8)]))
+            self.groups.append(Group(f"b{l}", self.d_vars[l], [f"b{l}"],
+                                     ranges=[RangeCheck(f"b{l}", BIAS_OFFSET, BIAS_BITS)]))
+        for l in range(1, L):
+            k = int(self.requants[l - 1]["shift"])
+            self.groups.append(Group(f"hidden{l}", self.s_vars + self.d_vars[l],
+                                     [f"Z{l}", f"Q{l}", f"A{l}"],
+                                     ranges=[RangeCheck(f"R{l}", 0, k)],
+                                     clamps=[(f"Q{l}", f"A{l}")]))
+            if k <= LIMB_BITS:
+                self.groups[-1].tensors.append(f"R{l}")
+        self.groups.append(Group("logits", self.s_vars + self.d_vars[L], [f"Z{L}", "B", "G"],
+                                 ranges=[RangeCheck("G", 0, MARGIN_BITS)]))
+        self.groups.append(Group("samples", self.s_vars, ["c", "lab", "zeta", "H"],
+                                 ranges=[RangeCheck("H", 0, MARGIN_BITS)]))
+        self.group_by_name = {g.name: g for g in self.groups}
+        self._build_table()
+
+    # -- tensors -------------------------------------------------------------------
+    def model_tensors(self) -> list[str]:
+        return [n for l in range(1, self.n_layers + 1) for n in (f"W{l}", f"b{l}")]
+
+    def witness_tensors(self) -> list[str]:
+        """Committed in phase 1 of the proof (before the lookup challenges), in order."""
+        model = set(self.model_tensors())
+        names = []
+        for g in self.groups:
+            names += [n for n in g.tensors + g.limb_tensors() if n not in model]
+        return names + ["mult"]
+
+    def inverse_tensors(self) -> list[str]:
+        return [n for g in self.groups for n in g.inverse_tensors()]
+
+    def n_vars(self, name: str) -> int:
+        if name == "mult":
+            return self.t_vars
+        if name.startswith("u."):
+            return self.group_by_name[name.split(".")[1]].n_vars
+        base = name.split(".")[0]
+        for g in self.groups:
+            if base in g.tensors or any(base == rc.tensor for rc in g.ranges):
+                return g.n_vars
+        raise KeyError(name)
+
+    # -- the lookup table ------------------------------------------------------------
+    def _build_table(self) -> None:
+        kinds = sorted({lk.kind for g in self.groups for lk in g.lookups()})
+        values, auxes, kind_ids = [], [], []
+        for kind in kinds:
+            if kind == KIND_CLAMP:
+                t = np.arange(1 << CLAMP_BITS, dtype=np.int64)
+                values.append(t)
+                auxes.append(np.clip(t - Q_OFFSET, 0, ACT_MAX))
+            else:
+                t = np.arange(1 << (kind - 100), dtype=np.int64)
+                values.append(t)
+                auxes.append(np.zeros_like(t))
+            kind_ids.append(np.full(len(t), kind, dtype=np.int64))
+        value, aux, kind = (np.concatenate(a) for a in (values, auxes, kind_ids))
+        self.t_vars = log2_pow2(len(value))
+        pad = (1 << self.t_vars) - len(value)
+        # Padding repeats the first entry; its multiplicity is counted on the first copy.
+        self.table_value = np.concatenate([value, np.full(pad, value[0])])
+        self.table_aux = np.concatenate([aux, np.full(pad, aux[0])])
+        self.table_kind = np.concatenate([kind, np.full(pad, kind[0])])
+        self.table_real = len(value)
+        self.kind_base = {}
+        start = 0
+        for kind, v in zip(kinds, values):
+            self.kind_base[kind] = start
+            start += len(v)
+
+    def table_inverses(self, alpha: int, beta: int) -> np.ndarray:
+        """w(t) = 1 / (alpha - T(t)) with T = value + beta aux + beta^2 kind."""
+        enc = (self.table_value.astype(object) + self.table_aux.astype(object) * beta
+               + self.table_kind.astype(object) * (beta * beta % P)) % P
+        return batch_inverse((alpha - enc) % P)
+
+    # -- public tables ------------------------------------------------------------------
+    def sample_valid(self) -> np.ndarray:
+        v = np.zeros(1 << self.s_vars, dtype=np.int64)
+        v[:self.n_samples] = 1
+        return v
+
+    def col_valid(self, layer: int) -> np.ndarray:
+        v = np.zeros(1 << self.d_vars[layer], dtype=np.int64)
+        v[:self.dims[layer]] = 1
+        return v
+
+    def pad_mask(self, group: str) -> np.ndarray:
+        """1 on padded entries of a model tensor or of the logits (full table, for the prover)."""
+        if group.startswith("W"):
+            l = int(group[1:])
+            return 1 - np.outer(self.col_valid(l), self.col_valid(l - 1)).ravel()
+        if group.startswith("b"):
+            return 1 - self.col_valid(int(group[1:]))
+        if group == "logits":
+            return np.tile(1 - self.col_valid(self.n_layers), 1 << self.s_vars)
+        if group == "samples":
+            return 1 - self.sample_valid()
+        raise KeyError(group)
+
+    def pad_mask_eval(self, group: str, point: list[int]) -> int:
+        """The verifier's evaluation of pad_mask, in time linear in the side lengths."""
+        if group.startswith("W"):
+            l = int(group[1:])
+            a = self.d_vars[l]
+            return (1 - mle_eval(self.col_valid(l).astype(object), point[:a])
+                    * mle_eval(self.col_valid(l - 1).astype(object), point[a:])) % P
+        if group.startswith("b"):
+            return (1 - mle_eval(self.col_valid(int(group[1:])).astype(object), point)) % P
+        if group == "logits":
+            return (1 - mle_eval(self.col_valid(self.n_layers).astype(object),
+                                 point[self.s_vars:])) % P
+        if group == "samples":
+            return (1 - mle_eval(self.sample_valid().astype(object), point)) % P
+        raise KeyError(group)
+
+    def label_tables(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Y (one-hot labels) and Lt[i, j] = [j < y_i], [Np x D_L] flattened; padding label 0."""
+        npad, dpad = 1 << self.s_vars, 1 << self.d_vars[self.n_layers]
+        y = np.zeros(npad, dtype=np.int64)
+        y[:self.n_samples] = labels
+        cols = np.arange(dpad)
+        return ((cols[None, :] == y[:, None]).astype(np.int64).ravel(),
+                (cols[None, :] < y[:, None]).astype(np.int64).ravel())
+
+    def label_evals(self, labels: np.ndarray, point: list[int]) -> tuple[int, int]:
+        """Y~(point), Lt~(point) in O(N + D)."""
+        ei = eq_table(point[:self.s_vars])[:self.n_samples]
+        ej = eq_table(point[self.s_vars:])
+        prefix = np.concatenate([[0], np.cumsum(ej)]).astype(object) % P  # prefix[y] = sum_{j<y}
+        y = np.asarray(labels, dtype=np.int64)
+        # Padded samples have label 0: Y row = e_0, Lt row = 0.
+        pad_weight = (1 - int(np.sum(ei)) % P) % P  # sum of eq over padded rows
+        y_eval = (int(np.dot(ei, ej[y])) + pad_weight * int(ej[0])) % P
+        lt_eval = int(np.dot(ei, prefix[y])) % P
+        return y_eval, lt_eval
+
+
+def padded_inputs(circuit: Circuit, x_int: np.ndarray) -> np.ndarray:
+    out = np.zeros((1 << circuit.s_vars, 1 << circuit.d_vars[0]), dtype=np.int64)
+    out[:x_int.shape[0], :x_int.shape[1]] = x_int
+    return out
+
+
+def input_eval(circuit: Circuit, x_pad: np.ndarray, row_point: list[int], col_point: list[int]) -> int:
+    """X~(row_point, col_point) with the limb product (the verifier's one pass over X)."""
+    v = field_vec_times_int_matrix(eq_table(row_point), x_pad)
+    return int(np.dot(v, eq_table(col_point))) % P
+
+
+def group_terms(group: Group, alpha: int, beta: int, gamma: int) -> list:
+    """The polynomial one group's sumcheck proves (public "eq" = eq(tau, x), "pad" = padding).
+
+    sum_x [ sum_j u_j(x) + eq(x) sum_j gamma^j (u_j(x) (alpha - v_j(x)) - 1)
+            + eq(x) sum_c gamma^c constraint_c(x) ] = sum_j sum_x u_j(x)  (+ K for samples)
+    The eq-weighted part vanishes iff every u_j is the inverse of alpha - v_j and every
+    constraint is zero on the whole cube (zero-check, except with probability n/r).
+    """
+    from .expr import Term
+    terms = []
+    g = gamma
+    for u, lk in zip(group.inverse_tensors(), group.lookups()):
+        v = lk.encoded(beta)
+        alpha_minus_v = Affine(tuple((n, (-c) % P) for n, c in v.parts), (alpha - v.const) % P)
+        terms.append(Term(1, (), (aff(u),)))
+        terms.append(Term(g, ("eq",), (aff(u), alpha_minus_v)))
+        terms.append(Term((-g) % P, ("eq",)))
+        g = g * gamma % P
+    constraints = []
+    if group.name[0] in "Wb":
+        constraints.append(((("eq", "pad")), (aff(group.tensors[0]),)))
+    elif group.name == "logits":
+        constraints.append((("eq",), (aff("B"), aff(("B", -1), const=1))))
+        constraints.append((("eq", "pad"), (aff("B"),)))
+    elif group.name == "samples":
+        constraints.append((("eq",), (aff("c"), aff(("c", -1), const=1))))
+        constraints.append((("eq", "pad"), (aff("c"),)))
+        terms.append(Term(1, (), (aff("c"),)))   # sum_x c(x) = K, the claimed count
+    for public, affines in constraints:
+        terms.append(Term(g, public, affines))
+        g = g * gamma % P
+    return terms
+
+
+def linear_relations(circuit: Circuit, group: Group, pub: dict[str, int]) -> list:
+    """Affine relations that must vanish at the group's point: ([(ref, coef)], const).
+
+    ref is a tensor name (value at the group point) or ("row", name): a per-sample tensor at
+    the sample part of the group point. pub holds the public tables' values at the point.
+    """
+    rels = []
+    for rc in group.ranges:
+        limbs = rc.limbs()
+        if limbs and rc.tensor in group.tensors + circuit.model_tensors():
+            items = [(rc.tensor, 1)] + [(n, -(1 << (LIMB_BITS * j))) for j, (n, _) in enumerate(limbs)]
+            rels.append((items, rc.offset))
+    if group.name.startswith("hidden"):
+        l = int(group.name[6:])
+        m, k = int(circuit.requants[l - 1]["multiplier"]), int(circuit.requants[l - 1]["shift"])
+        rc = group.ranges[0]
+        r_items = [(rc.tensor, -1)] if not rc.limbs() else \
+            [(n, -(1 << (LIMB_BITS * j))) for j, (n, _) in enumerate(rc.limbs())]
+        rels.append(([(f"Z{l}", m), (f"Q{l}", -(1 << k))] + r_items, 1 << (k - 1)))
+    elif group.name == "logits":
+        rels.append(([("G", 1), (("row", "lab"), -1), (f"Z{circuit.n_layers}", 1), (("row", "c"), LAMBDA)],
+                     pub["Lt"] - LAMBDA - LAMBDA * pub["pad"]))
+    elif group.name == "samples":
+        rels.append(([("H", 1), ("zeta", -1), ("lab", 1), ("c", -LAMBDA)], 1 - LAMBDA * pub["pad"]))
+    return [([(ref, c % P) for ref, c in items], const % P) for items, const in rels]

@@ -1,0 +1,149 @@
+"""Model commitments (public COMMIT.json) and their private openings.
+
+A commitment holds the public architecture and, for every weight matrix and bias vector
+(zero-padded to powers of two), its Hyrax row commitments. The opening (the row blinding
+factors) stays with the private model file. Committing twice gives unrelated commitments.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .circuit import log2_pow2
+from .curve import get_backend
+from .errors import FormatError
+from .model import QuantizedModel, canonical_json
+from .pedersen import TensorCommitment, commit_tensor, layout
+
+COMMITMENT_FORMAT = "proofboard-zkml-commitment"
+COMMITMENT_VERSION = 1
+MAX_COMMITMENT_BYTES = 64 << 20
+
+
+def model_tensor_names(n_layers: int) -> list[str]:
+    return [n for l in range(1, n_layers + 1) for n in (f"W{l}", f"b{l}")]
+
+
+def padded_model_tensors(model: QuantizedModel) -> dict[str, np.ndarray]:
+    """W_l as [D_l x D_{l-1}] and b_l as [D_l], zero-padded to powers of two, flattened."""
+    out = {}
+    for l, layer in enumerate(model.layers, start=1):
+        rows, cols = 1 << log2_pow2(layer.out_dim), 1 << log2_pow2(layer.in_dim)
+        w = np.zeros((rows, cols), dtype=np.int64)
+        w[:layer.out_dim, :layer.in_dim] = layer.weight
+        b = np.zeros(rows, dtype=np.int64)
+        b[:layer.out_dim] = layer.bias
+        out[f"W{l}"], out[f"b{l}"] = w.ravel(), b
+    return out
+
+
+@dataclass
+class Commitment:
+    architecture: dict
+    tensors: dict[str, TensorCommitment]
+
+    def tensor_bytes(self) -> bytes:
+        """Canonical bytes of all row commitments, as the transcript absorbs them."""
+        return b"".join(self.tensors[n].to_bytes()
+                        for n in model_tensor_names(len(self.architecture["layers"])))
+
+    def to_bytes(self) -> bytes:
+        be = get_backend()
+        doc = {"format": COMMITMENT_FORMAT, "version": COMMITMENT_VERSION,
+               "architecture": self.architecture,
+               "tensors": {n: [be.to_bytes(r).hex() for r in tc.rows] for n, tc in self.tensors.items()}}
+        return canonical_json(doc) + b"\n"
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Commitment":
+        """Parse and validate COMMIT.json; FormatError names what is wrong."""
+        if len(data) > MAX_COMMITMENT_BYTES:
+            raise FormatError(f"commitment file is larger than {MAX_COMMITMENT_BYTES} bytes")
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"commitment is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("format") != COMMITMENT_FORMAT:
+            raise FormatError(f"not a commitment file (expected format '{COMMITMENT_FORMAT}')")
+        if doc.get("version") != COMMITMENT_VERSION:
+            raise FormatError(f"unsupported commitment version {doc.get('version')!r}")
+        arch = doc.get("architecture")
+        _check_architecture(arch)
+        be = get_backend()
+        tensors = {}
+        dims = [arch["layers"][0]["in"]] + [l["out"] for l in arch["layers"]]
+        raw = doc.get("tensors")
+        if not isinstance(raw, dict):
+            raise FormatError("commitment has no 'tensors' object")
+        for l in range(1, len(arch["layers"]) + 1):
+            for name, n_vars in ((f"W{l}", log2_pow2(dims[l]) + log2_pow2(dims[l - 1])),
+                                 (f"b{l}", log2_pow2(dims[l]))):
+                rows_hex = raw.get(name)
+                want = 1 << layout(n_vars)[0]
+                if not isinstance(rows_hex, list) or len(rows_hex) != want:
+                    raise FormatError(f"commitment tensor '{name}' must have {want} rows")
+                try:
+                    rows = [be.from_bytes(bytes.fromhex(r)) for r in rows_hex]
+                except (ValueError, TypeError) as exc:
+                    raise FormatError(f"commitment tensor '{name}': {exc}") from None
+                tensors[name] = TensorCommitment(n_vars, rows)
+        if set(raw) != set(tensors):
+            raise FormatError("commitment has unexpected tensors: " + ", ".join(sorted(set(raw) - set(tensors))))
+        return cls(arch, tensors)
+
+    def save(self, path) -> None:
+        with open(path, "wb") as f:
+            f.write(self.to_bytes())
+
+    @classmethod
+    def load(cls, path) -> "Commitment":
+        try:
+            with open(path, "rb") as f:
+                return cls.from_bytes(f.read(MAX_COMMITMENT_BYTES + 1))
+        except OSError as exc:
+            raise FormatError(f"cannot read commitment file: {exc}") from None
+
+
+def _check_architecture(arch) -> None:
+    try:
+        layers = arch["layers"]
+        ok = (isinstance(layers, list) and layers and isinstance(arch["n_classes"], int)
+              and all(isinstance(l["in"], int) and isinstance(l["out"], int) and l["in"] > 0
+                      and l["out"] > 0 for l in layers)
+              and all(layers[i]["out"] == layers[i + 1]["in"] for i in range(len(layers) - 1))
+              and layers[-1]["out"] == arch["n_classes"] and arch["n_classes"] >= 2
+              and all((l["requant"] is None) == (i == len(layers) - 1) for i, l in enumerate(layers)))
+        for l in layers[:-1]:
+            m, k = l["requant"]["multiplier"], l["requant"]["shift"]
+            ok = ok and isinstance(m, int) and isinstance(k, int) and 1 <= m < 1 << 16 and 1 <= k <= 32
+    except (KeyError, TypeError, IndexError):
+        ok = False
+    if not ok:
+        raise FormatError("commitment architecture is malformed (layers must chain, end in "
+                          "n_classes outputs, and requantize every hidden layer)")
+
+
+def commit(model: QuantizedModel, rng=None) -> Commitment:
+    """Commit to the model's weights; stores the opening in model.opening (save the model)."""
+    tensors, opening = {}, {}
+    for name, values in padded_model_tensors(model).items():
+        n_vars = log2_pow2(len(values))
+        tensors[name], blinds = commit_tensor(values, n_vars, rng)
+        opening[name] = [format(b, "064x") for b in blinds]
+    model.opening = canonical_json({"commitment": Commitment(model.architecture(), tensors).tensor_bytes().hex(),
+                                    "blinds": opening})
+    return Commitment(model.architecture(), tensors)
+
+
+def load_opening(model: QuantizedModel) -> tuple[dict[str, list[int]], bytes]:
+    """(row blinds per tensor, the committed tensor bytes) from model.opening."""
+    if not model.opening:
+        raise FormatError("the model file has no opening: run `python -m zkml commit` on it first")
+    try:
+        doc = json.loads(model.opening)
+        return ({n: [int(b, 16) for b in v] for n, v in doc["blinds"].items()},
+                bytes.fromhex(doc["commitment"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FormatError(f"the model file's opening is corrupt: {exc}") from None

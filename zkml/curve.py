@@ -1,0 +1,166 @@
+"""G1 of BLS12-381 behind one small interface, with two interchangeable backends.
+
+`arkworks` (py_arkworks_bls12381, Rust) is used when installed; `py_ecc` (pure Python)
+is the reference and always available. Both give byte-identical encodings: points are
+the 48-byte compressed form of the ZCash BLS12-381 serialization.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Sequence
+
+from .field import P
+
+
+class Backend:
+    """Operations on G1 points; `Point` objects are opaque to callers."""
+
+    name = "abstract"
+
+    def identity(self): ...
+    def add(self, a, b): ...
+    def neg(self, a): ...
+    def mul(self, a, k: int): ...
+    def msm(self, points: Sequence, scalars: Sequence[int]): ...
+    def eq(self, a, b) -> bool: ...
+    def to_bytes(self, a) -> bytes: ...
+    def from_bytes(self, data: bytes): ...
+    def hash_to_g1(self, msg: bytes, dst: bytes): ...
+
+    def sub(self, a, b):
+        return self.add(a, self.neg(b))
+
+
+class ArkworksBackend(Backend):
+    name = "arkworks"
+
+    def __init__(self) -> None:
+        import py_arkworks_bls12381 as ark
+        self._G1 = ark.G1Point
+        self._S = ark.Scalar
+        self._id = ark.G1Point.identity()
+
+    def _scalar(self, k: int):
+        return self._S.from_le_bytes_mod_order((k % P).to_bytes(32, "little"))
+
+    def identity(self):
+        return self._id
+
+    def add(self, a, b):
+        return a + b
+
+    def neg(self, a):
+        return -a
+
+    def mul(self, a, k: int):
+        return a * self._scalar(k)
+
+    def msm(self, points, scalars):
+        if len(points) == 0:
+            return self._id
+        return self._G1.multiexp_unchecked(list(points), [self._scalar(int(k)) for k in scalars])
+
+    def eq(self, a, b) -> bool:
+        return a == b
+
+    def to_bytes(self, a) -> bytes:
+        return bytes(a.to_compressed_bytes())
+
+    def from_bytes(self, data: bytes):
+        try:
+            return self._G1.from_compressed_bytes(bytes(data))  # checks curve and subgroup
+        except Exception as exc:  # the binding raises plain exceptions
+            raise ValueError(f"invalid G1 point encoding: {exc}") from None
+
+    def hash_to_g1(self, msg: bytes, dst: bytes):
+        return self._G1.hash_to_curve(msg, dst)
+
+
+class PyEccBackend(Backend):
+    name = "py_ecc"
+
+    def __init__(self) -> None:
+        from py_ecc.optimized_bls12_381 import optimized_curve as oc
+        from py_ecc.bls import g2_primitives as g2p
+        from py_ecc.bls import hash_to_curve as h2c
+        self._oc, self._g2p, self._h2c = oc, g2p, h2c
+
+    def identity(self):
+        return self._oc.Z1
+
+    def add(self, a, b):
+        return self._oc.add(a, b)
+
+    def neg(self, a):
+        return self._oc.neg(a)
+
+    def mul(self, a, k: int):
+        k %= P
+        return self._oc.multiply(a, k) if k else self._oc.Z1
+
+    def msm(self, points, scalars):
+        acc = self._oc.Z1
+        for pt, k in zip(points, scalars, strict=True):
+            k = int(k) % P
+            if k:
+                acc = self._oc.add(acc, self._oc.multiply(pt, k))
+        return acc
+
+    def eq(self, a, b) -> bool:
+        return self._oc.eq(a, b)
+
+    def to_bytes(self, a) -> bytes:
+        return self._g2p.G1_to_pubkey(a)
+
+    def from_bytes(self, data: bytes):
+        try:
+            pt = self._g2p.pubkey_to_G1(bytes(data))
+        except Exception as exc:
+            raise ValueError(f"invalid G1 point encoding: {exc}") from None
+        if not self._oc.is_on_curve(pt, self._oc.b) or not self._oc.is_inf(
+                self._oc.multiply(pt, self._oc.curve_order)):
+            raise ValueError("invalid G1 point encoding: not in the prime-order subgroup")
+        return pt
+
+    def hash_to_g1(self, msg: bytes, dst: bytes):
+        return self._h2c.hash_to_G1(msg, dst, hashlib.sha256)
+
+
+_BACKENDS = {"arkworks": ArkworksBackend, "py_ecc": PyEccBackend}
+_current: Backend | None = None
+
+
+def available_backends() -> list[str]:
+    names = []
+    for name, cls in _BACKENDS.items():
+        try:
+            cls()
+            names.append(name)
+        except ImportError:
+            pass
+    return names
+
+
+def get_backend() -> Backend:
+    """The active backend: $ZKML_BACKEND if set, else arkworks when installed, else py_ecc."""
+    global _current
+    if _current is None:
+        wanted = os.environ.get("ZKML_BACKEND")
+        if wanted:
+            _current = _BACKENDS[wanted]()
+        else:
+            try:
+                _current = ArkworksBackend()
+            except ImportError:
+                _current = PyEccBackend()
+    return _current
+
+
+def set_backend(name: str) -> Backend:
+    """Switch backend (tests and benchmarks); returns the new backend."""
+    global _current
+    _current = _BACKENDS[name]()
+    from . import pedersen
+    pedersen.clear_generator_cache()
+    return _current

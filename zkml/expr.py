@@ -1,0 +1,50 @@
+"""Shapes of the polynomials that sumchecks prove (shared by prover and verifier).
+
+A sumcheck proves  sum_x sum_terms coef * prod(public_k(x)) * prod(affine_j(x)) = claim,
+where public tables are computable by the verifier and each affine is
+const + sum_i c_i * T_i(x) over committed tensors T_i. A term has at most two affines, so
+its final value needs at most one proof of product.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .field import P
+
+
+@dataclass(frozen=True)
+class Affine:
+    parts: tuple[tuple[str, int], ...]
+    const: int = 0
+
+    def names(self) -> list[str]:
+        return [n for n, _ in self.parts]
+
+
+def aff(*parts: tuple[str, int] | str, const: int = 0) -> Affine:
+    """aff("Q", ("A", 5), const=3) is Q + 5A + 3."""
+    norm = tuple((p, 1) if isinstance(p, str) else (p[0], p[1] % P) for p in parts)
+    return Affine(norm, const % P)
+
+
+@dataclass(frozen=True)
+class Term:
+    coef: int
+    public: tuple[str, ...] = ()
+    affines: tuple[Affine, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.affines) > 2:
+            raise ValueError("a term may have at most two committed factors")
+
+    @property
+    def degree(self) -> int:
+        return len(self.public) + len(self.affines)
+
+
+def committed_names(terms: list[Term]) -> list[str]:
+    return sorted({n for t in terms for a in t.affines for n in a.names()})
+
+
+def public_names(terms: list[Term]) -> list[str]:
+    return sorted({n for t in terms for n in t.public})

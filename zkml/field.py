@@ -1,0 +1,135 @@
+"""Arithmetic in Fr, the scalar field of BLS12-381, and multilinear-extension helpers.
+
+Field elements are Python ints in [0, P). Vectors of field elements are numpy arrays of
+dtype=object (numpy loops over Python ints, no interpreter-level loop per element).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+P = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+INV2 = pow(2, P - 2, P)
+
+
+def inv(a: int) -> int:
+    """Multiplicative inverse; raises on zero."""
+    a %= P
+    if a == 0:
+        raise ZeroDivisionError("inverse of zero in Fr")
+    return pow(a, P - 2, P)
+
+
+def vec(values) -> np.ndarray:
+    """Field vector (object array of Python ints in [0, P)) from ints or an integer array."""
+    arr = np.asarray(values)
+    if arr.dtype != object:
+        arr = arr.astype(np.int64).astype(object)
+    return arr % P
+
+
+def batch_inverse(values: np.ndarray) -> np.ndarray:
+    """All inverses for one exponentiation: a product tree built and unwound level by level
+    (Montgomery's trick, vectorized over numpy object arrays). Raises on a zero entry."""
+    level = np.asarray(values, dtype=object) % P
+    n = len(level)
+    if n == 0:
+        return level
+    levels = []
+    while len(level) > 1:
+        if len(level) % 2:
+            level = np.concatenate([level, np.array([1], dtype=object)])
+        levels.append(level)
+        level = (level[0::2] * level[1::2]) % P
+    inv_level = np.array([inv(int(level[0]))], dtype=object)
+    for lower in reversed(levels):
+        # inverse of a left child = inverse of the parent times the right sibling, and vice versa
+        parent = inv_level[:len(lower) // 2]
+        out = np.empty(len(lower), dtype=object)
+        out[0::2] = (parent * lower[1::2]) % P
+        out[1::2] = (parent * lower[0::2]) % P
+        inv_level = out
+    return inv_level[:n]
+
+
+def eq_table(point: list[int]) -> np.ndarray:
+    """All 2^n values eq(point, b) for b in {0,1}^n; index bit j (from the top) is point[j]."""
+    table = np.array([1], dtype=object)
+    for r in point:
+        # Big-endian variable order: the first coordinate is the most significant index bit.
+        table = np.stack([table * ((1 - r) % P) % P, table * r % P], axis=1).ravel()
+    return table
+
+
+def eq_eval(a: list[int], b: list[int]) -> int:
+    """eq(a, b) = prod(a_i b_i + (1 - a_i)(1 - b_i))."""
+    out = 1
+    for x, y in zip(a, b, strict=True):
+        out = out * ((x * y + (1 - x) * (1 - y)) % P) % P
+    return out
+
+
+def mle_eval(table: np.ndarray, point: list[int]) -> int:
+    """Evaluate the multilinear extension of `table` (length 2^len(point)) at `point`."""
+    t = np.asarray(table, dtype=object)
+    if len(t) != 1 << len(point):
+        raise ValueError("table length does not match the number of variables")
+    for r in point:
+        half = len(t) // 2
+        lo, hi = t[:half], t[half:]
+        t = (lo + (hi - lo) * r) % P
+    return int(t[0]) % P
+
+
+def signed(value: int) -> int:
+    """The small signed integer a field element represents (for debugging and limbs)."""
+    value %= P
+    return value - P if value > P // 2 else value
+
+
+LIMB_BITS = 16
+N_LIMBS = 16  # 16 x 16 bits = 256 >= 255 bits of Fr
+
+
+def field_to_limbs(values: np.ndarray) -> np.ndarray:
+    """Split field elements into 16-bit limbs: float64 matrix [len, N_LIMBS]."""
+    ints = [int(v) % P for v in values]
+    raw = b"".join(v.to_bytes(32, "little") for v in ints)
+    limbs = np.frombuffer(raw, dtype="<u2").reshape(len(ints), N_LIMBS)
+    return limbs.astype(np.float64)
+
+
+def limbs_to_field(sums: np.ndarray) -> np.ndarray:
+    """Recombine per-limb integer sums [N_LIMBS, k] into k field elements."""
+    out = np.zeros(sums.shape[1], dtype=object)
+    for j in range(N_LIMBS - 1, -1, -1):
+        out = out * (1 << LIMB_BITS) + np.array([int(x) for x in sums[j]], dtype=object)
+    return out % P
+
+
+def field_vec_times_int_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """v^T M for a field vector v [n] and a small-integer matrix M [n, k] (the prover's hot path).
+
+    Each field element is split into 16-bit limbs; the limb matrix times M is a float64
+    BLAS product, exact while every partial sum stays below 2^53 (checked here).
+    """
+    m = np.asarray(m)
+    n = m.shape[0]
+    bound = float(np.abs(m).max()) if m.size else 0.0
+    if (2.0 ** LIMB_BITS) * bound * n >= 2.0 ** 53:
+        return _slow_vec_times_matrix(v, m)
+    limbs = field_to_limbs(v)                      # [n, 16]
+    sums = limbs.T @ m.astype(np.float64)          # [16, k], exact integers
+    return limbs_to_field(np.rint(sums).astype(np.int64))
+
+
+def _slow_vec_times_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:
+    mo = np.asarray(m).astype(object)
+    return (np.asarray(v, dtype=object) @ mo) % P
+
+
+def evaluate_tensor(values: np.ndarray, point: list[int]) -> int:
+    """MLE evaluation of an integer or field tensor (uses the limb product for small ints)."""
+    values = np.asarray(values)
+    if values.dtype == object:
+        return mle_eval(values, point)
+    return int(field_vec_times_int_matrix(eq_table(point), values.reshape(-1, 1))[0]) % P

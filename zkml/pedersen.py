@@ -1,0 +1,119 @@
+"""Hiding Pedersen commitments on BLS12-381 G1, in Hyrax's matrix layout.
+
+Generators come from RFC 9380 hash-to-G1 (suite BLS12381G1_XMD:SHA-256_SSWU_RO_) with the
+domain tag PEDERSEN_DST, so nobody knows a discrete-log relation between them (no setup):
+  G_j = H("vector/" || j as 4 bytes big-endian)   the vector generators
+  g   = H("value")                                 the scalar-value generator
+  h   = H("blinding")                              the blinding generator
+A tensor of 2^n entries is laid out as a 2^a x 2^b matrix (a = n // 2 rows' variables, the
+first coordinates of an evaluation point); each row i is committed as
+  C_i = sum_j M[i, j] G_j + rho_i h.
+Scalars are committed as C = v g + s h.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+
+from .curve import get_backend
+from .field import P
+
+PEDERSEN_DST = b"PROOFBOARD-ZKML-V1-PEDERSEN_BLS12381G1_XMD:SHA-256_SSWU_RO_"
+
+_cache: dict[str, object] = {}
+
+
+def clear_generator_cache() -> None:
+    _cache.clear()
+
+
+def _gen(label: bytes):
+    be = get_backend()
+    key = be.name + ":" + label.hex()
+    if key not in _cache:
+        _cache[key] = be.hash_to_g1(label, PEDERSEN_DST)
+    return _cache[key]
+
+
+def g():
+    return _gen(b"value")
+
+
+def h():
+    return _gen(b"blinding")
+
+
+def vector_generators(n: int) -> list:
+    be = get_backend()
+    key = be.name + ":vector"
+    gens = _cache.setdefault(key, [])
+    while len(gens) < n:
+        gens.append(be.hash_to_g1(b"vector/" + len(gens).to_bytes(4, "big"), PEDERSEN_DST))
+    return gens[:n]
+
+
+def random_scalar(rng=None) -> int:
+    """A uniformly random blinding factor (rng: a `random.Random` for reproducible tests)."""
+    if rng is not None:
+        return rng.randrange(P)
+    return secrets.randbelow(P)
+
+
+def commit_scalar(value: int, blind: int):
+    be = get_backend()
+    return be.add(be.mul(g(), value), be.mul(h(), blind))
+
+
+def layout(n_vars: int) -> tuple[int, int]:
+    """(row variables, column variables) of a tensor with n_vars variables."""
+    rows = n_vars // 2
+    return rows, n_vars - rows
+
+
+def msm_ints(points: list, values: np.ndarray):
+    """MSM with small signed integer scalars: positive and negative parts kept small."""
+    be = get_backend()
+    values = np.asarray(values)
+    if values.dtype == object:
+        return be.msm(points, [int(v) % P for v in values])
+    pos = values > 0
+    neg = values < 0
+    acc = be.identity()
+    if pos.any():
+        idx = np.nonzero(pos)[0]
+        acc = be.msm([points[i] for i in idx], [int(values[i]) for i in idx])
+    if neg.any():
+        idx = np.nonzero(neg)[0]
+        acc = be.sub(acc, be.msm([points[i] for i in idx], [int(-values[i]) for i in idx]))
+    return acc
+
+
+@dataclass
+class TensorCommitment:
+    """Row commitments of one tensor (public)."""
+    n_vars: int
+    rows: list
+
+    def to_bytes(self) -> bytes:
+        be = get_backend()
+        return b"".join(be.to_bytes(r) for r in self.rows)
+
+
+def commit_tensor(values: np.ndarray, n_vars: int, rng=None) -> tuple[TensorCommitment, list[int]]:
+    """Commit a flat tensor of 2^n_vars entries (small ints or field elements); returns blinds."""
+    be = get_backend()
+    values = np.asarray(values)
+    if values.shape != (1 << n_vars,):
+        raise ValueError(f"tensor has shape {values.shape}, expected ({1 << n_vars},)")
+    a, b = layout(n_vars)
+    gens = vector_generators(1 << b)
+    hh = h()
+    matrix = values.reshape(1 << a, 1 << b)
+    rows, blinds = [], []
+    for i in range(1 << a):
+        s = random_scalar(rng)
+        rows.append(be.add(msm_ints(gens, matrix[i]), be.mul(hh, s)))
+        blinds.append(s)
+    return TensorCommitment(n_vars, rows), blinds

@@ -1,0 +1,291 @@
+"""The prover: computes the witness of the whole-batch integer inference and runs the
+protocol of docs/protocol.md. Mirrors verifier.py message for message."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import hyrax, pedersen
+from .channel import ProverChannel
+from .circuit import (LAMBDA, LIMB_BITS, MARGIN_BITS, Q_OFFSET, Circuit, group_terms, input_eval,
+                      linear_relations, padded_inputs)
+from .commitment import load_opening, padded_model_tensors
+from .errors import ZkmlError
+from .expr import Term, aff
+from .field import P, batch_inverse, eq_table, field_vec_times_int_matrix
+from .model import QuantizedModel
+from .proof import Proof
+from .sigma import prove_zero
+from .statement import start_transcript, statement_digests
+from .sumcheck_prover import prove_sumcheck
+
+
+def _pad2(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    out = np.zeros((rows, cols), dtype=np.int64)
+    out[:a.shape[0], :a.shape[1]] = a
+    return out
+
+
+def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
+                    labels: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
+    """All committed tensors (flattened int64) and the correct count K."""
+    L = circuit.n_layers
+    npad = 1 << circuit.s_vars
+    wit = dict(padded_model_tensors(model))
+    a = padded_inputs(circuit, x_int)
+    for l in range(1, L + 1):
+        dl = 1 << circuit.d_vars[l]
+        w = wit[f"W{l}"].reshape(dl, -1)
+        z = a @ w.T + wit[f"b{l}"]
+        wit[f"Z{l}"] = z.ravel()
+        if l < L:
+            rq = circuit.requants[l - 1]
+            m, k = int(rq["multiplier"]), int(rq["shift"])
+            t = m * z + (1 << (k - 1))
+            q = t >> k
+            if q.min() < -Q_OFFSET or q.max() >= Q_OFFSET:
+                raise ZkmlError(f"layer {l}: a requantization quotient leaves [-2^15, 2^15); "
+                                "the model's scales are outside what the proof supports")
+            a = np.clip(q, 0, 127)
+            wit[f"Q{l}"], wit[f"A{l}"], wit[f"R{l}"] = q.ravel(), a.ravel(), (t - (q << k)).ravel()
+    dL = 1 << circuit.d_vars[L]
+    z = wit[f"Z{L}"].reshape(npad, dL)
+    y = np.zeros(npad, dtype=np.int64)
+    y[:circuit.n_samples] = labels
+    valid = circuit.sample_valid()
+    pred = np.argmax(z[:, :circuit.n_classes], axis=1)          # numpy: first maximum wins
+    c = ((pred == y) & (valid == 1)).astype(np.int64)
+    rows = np.arange(npad)
+    lab = z[rows, y]
+    zeta = z[rows, pred] + (pred < y)
+    lt = (np.arange(dL)[None, :] < y[:, None]).astype(np.int64)
+    pad_class = (np.arange(dL) >= circuit.n_classes).astype(np.int64)
+    g = lab[:, None] - z - lt + LAMBDA * (1 - c)[:, None] + LAMBDA * pad_class[None, :]
+    h = zeta - lab - 1 + LAMBDA * c + LAMBDA * (1 - valid)
+    for name, v in (("G", g), ("H", h)):
+        if v.min() < 0 or v.max() >= 1 << MARGIN_BITS:
+            raise ZkmlError(f"argmax margin {name} out of range: logits exceed the supported bound")
+    b = np.zeros((npad, dL), dtype=np.int64)
+    b[rows, pred] = 1
+    wit.update({"B": b.ravel(), "G": g.ravel(), "c": c, "lab": lab, "zeta": zeta, "H": h})
+    for grp in circuit.groups:
+        for rc in grp.ranges:
+            v = wit[rc.tensor] + rc.offset
+            if v.min() < 0 or v.max() >= 1 << rc.bits:
+                raise ZkmlError(f"{rc.tensor} is outside its proved range [0, 2^{rc.bits})")
+            for j, (name, width) in enumerate(rc.limbs()):
+                wit[name] = (v >> (LIMB_BITS * j)) & ((1 << width) - 1)
+    return wit, int(c.sum())
+
+
+def _lookup_keys(circuit: Circuit, wit: dict) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """(value, aux, kind) integer arrays of every lookup, keyed by its inverse tensor's name."""
+    out = {}
+    for grp in circuit.groups:
+        for u, lk in zip(grp.inverse_tensors(), grp.lookups()):
+            val = sum(wit[n] * c for n, c in lk.value.parts) + lk.value.const
+            aux = (sum(wit[n] * c for n, c in lk.aux.parts) + lk.aux.const
+                   if lk.aux is not None else np.zeros_like(val))
+            out[u] = (val, aux, lk.kind)
+    return out
+
+
+def _multiplicities(circuit: Circuit, keys: dict) -> np.ndarray:
+    counts = np.zeros(1 << circuit.t_vars, dtype=np.int64)
+    for val, _aux, kind in keys.values():
+        # Every table kind lists its values 0..size-1 in order, so the index is base + value.
+        counts += np.bincount(circuit.kind_base[kind] + val, minlength=len(counts))
+    return counts
+
+
+class _Claims:
+    """Committed evaluation claims (tensor, point) -> (value, blind), opened at the end."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, tuple[int, ...]], tuple[int, int]] = {}
+
+    def add(self, name: str, point: list[int], value: int, blind: int) -> None:
+        self.items[(name, tuple(point))] = (value, blind)
+
+    def send_new(self, ch, name: str, point: list[int], value: int, label: str, rng) -> tuple[int, int]:
+        blind = pedersen.random_scalar(rng)
+        ch.send_point(label, pedersen.commit_scalar(value, blind))
+        self.add(name, point, value, blind)
+        return value, blind
+
+
+def prove_statement(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray,
+                    progress=None, rng=None) -> Proof:
+    """Prove that the committed model classifies exactly K of the samples correctly."""
+    report = progress or (lambda stage, fraction: None)
+    arch = model.architecture()
+    circuit = Circuit(arch, len(labels))
+    blinds, commitment_bytes = load_opening(model)
+    report("witness", 0.0)
+    wit, count = compute_witness(circuit, model, x_int, labels)
+    digests = statement_digests(arch, commitment_bytes, x_int, labels)
+    ch = ProverChannel(start_transcript(digests, len(labels), count))
+    body = _run(ch, circuit, wit, count, dict(blinds), {}, x_int, labels, report, rng)
+    return Proof(count, len(labels), body, digests)
+
+
+def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_count: int,
+                       rng=None) -> tuple[Proof, list[int]]:
+    """Honest-verifier zero-knowledge simulator: an accepting proof of `claimed_count` for
+    any commitment, made WITHOUT the weights, by choosing the challenges (returned, to be
+    programmed into the verifier). Its witness is an all-zero model's, its sigma protocols
+    are simulated; every message it sends is distributed as in a real proof."""
+    from .model import DenseLayer, Requant
+    arch = commitment.architecture
+    circuit = Circuit(arch, len(labels))
+    layers = [DenseLayer(np.zeros((l["out"], l["in"]), dtype=np.int64), np.zeros(l["out"], dtype=np.int64),
+                         Requant(**l["requant"]) if l["requant"] else None) for l in arch["layers"]]
+    zero_model = QuantizedModel(tuple(arch["input_shape"]), float(arch["input_scale"]),
+                                int(arch["n_classes"]), layers, [1.0] * len(layers))
+    wit, _ = compute_witness(circuit, zero_model, x_int, labels)
+    row_blinds = {n: [pedersen.random_scalar(rng) for _ in tc.rows] for n, tc in commitment.tensors.items()}
+    digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels)
+    ch = ProverChannel(start_transcript(digests, len(labels), claimed_count), simulate=True, rng=rng)
+    body = _run(ch, circuit, wit, claimed_count, row_blinds, dict(commitment.tensors), x_int, labels,
+                lambda stage, fraction: None, rng)
+    return Proof(claimed_count, len(labels), body, digests), ch.challenge_log
+
+
+def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_commitments: dict,
+         x_int: np.ndarray, labels: np.ndarray, report, rng) -> bytes:
+    """The protocol's message flow (docs/protocol.md), shared by the prover and the simulator."""
+    keys = _lookup_keys(circuit, wit)
+    wit["mult"] = _multiplicities(circuit, keys)
+
+    report("commit", 0.05)
+    names = circuit.witness_tensors()
+    for i, name in enumerate(names):
+        tc, row_blinds[name] = pedersen.commit_tensor(wit[name], circuit.n_vars(name), rng)
+        tensor_commitments[name] = tc
+        for r, row in enumerate(tc.rows):
+            ch.send_point(f"witness/{name}/{r}", row)
+        report("commit", 0.05 + 0.25 * (i + 1) / len(names))
+
+    alpha, beta = ch.challenge("lookup/alpha"), ch.challenge("lookup/beta")
+    for name, (val, aux, kind) in keys.items():
+        enc = (val.astype(object) + aux.astype(object) * beta + kind * beta * beta) % P
+        wit[name] = batch_inverse((alpha - enc) % P)
+        tc, row_blinds[name] = pedersen.commit_tensor(wit[name], circuit.n_vars(name), rng)
+        tensor_commitments[name] = tc
+        for r, row in enumerate(tc.rows):
+            ch.send_point(f"inverse/{name}/{r}", row)
+    report("sumcheck", 0.45)
+
+    claims = _Claims()
+    sums: list[tuple[int, int]] = []          # (S_g, blind) per group, for the table check
+    group_points: dict[str, list[int]] = {}
+    group_values: dict[str, dict[str, tuple[int, int]]] = {}
+    for gi, grp in enumerate(circuit.groups):
+        label = f"group/{grp.name}"
+        gamma = ch.challenge(label + "/gamma")
+        tau = ch.challenges(label + "/tau", grp.n_vars)
+        s_value = sum(int(np.sum(wit[u]) % P) for u in grp.inverse_tensors()) % P
+        s_blind = pedersen.random_scalar(rng)
+        ch.send_point(label + "/sum", pedersen.commit_scalar(s_value, s_blind))
+        sums.append((s_value, s_blind))
+        claim = s_value + (count if grp.name == "samples" else 0)
+        public = {"eq": eq_table(tau)}
+        if grp.name[0] in "Wb" or grp.name in ("logits", "samples"):
+            public["pad"] = circuit.pad_mask(grp.name)
+        terms = group_terms(grp, alpha, beta, gamma)
+        point, evals = prove_sumcheck(ch, grp.n_vars, terms, wit, public, claim, s_blind, label, rng)
+        for name, (v, bl) in evals.items():
+            claims.add(name, point, v, bl)
+        for name in grp.all_tensors():
+            if name not in evals:
+                evals[name] = claims.send_new(ch, name, point, _eval(wit[name], point),
+                                              f"{label}/extra/{name}", rng)
+        group_points[grp.name], group_values[grp.name] = point, evals
+        report("sumcheck", 0.45 + 0.3 * (gi + 1) / len(circuit.groups))
+
+    # Per-sample values at the logits group's sample coordinates, for the G relation.
+    lp = group_points["logits"]
+    row_pt = lp[:circuit.s_vars]
+    row_vals = {n: claims.send_new(ch, n, row_pt, _eval(wit[n], row_pt), f"logits/row/{n}", rng)
+                for n in ("lab", "c")}
+    y_tab, lt_tab = circuit.label_tables(labels)
+    for grp in circuit.groups:
+        pt = group_points[grp.name]
+        pub = {}
+        if grp.name in ("logits", "samples"):
+            pub["pad"] = int(_eval(circuit.pad_mask(grp.name), pt))
+        if grp.name == "logits":
+            pub["Lt"] = circuit.label_evals(labels, pt)[1]
+        for ri, (items, const) in enumerate(linear_relations(circuit, grp, pub)):
+            value, blind = const, 0
+            for ref, coef in items:
+                val = row_vals[ref[1]] if isinstance(ref, tuple) else group_values[grp.name][ref]
+                value, blind = value + coef * val[0], blind + coef * val[1]
+            prove_zero(ch, value % P, blind % P, f"linear/{grp.name}/{ri}", rng)
+
+    # lab_i = Z_L[i, y_i], zeta_i = Z_L[i, j_B] + [j_B < y_i], rows of B sum to 1.
+    L = circuit.n_layers
+    s_pt = group_points["samples"]
+    sv = group_values["samples"]
+    gamma = ch.challenge("argmax/gamma")
+    d_l = 1 << circuit.d_vars[L]
+    eq_s = np.repeat(eq_table(s_pt), d_l)
+    zl = f"Z{L}"
+    terms = [Term(1, ("eqS", "Y"), (aff(zl),)), Term(gamma, ("eqS",), (aff("B"), aff(zl))),
+             Term(gamma, ("eqS", "Lt"), (aff("B"),)), Term(gamma * gamma % P, ("eqS",), (aff("B"),))]
+    claim = (sv["lab"][0] + gamma * sv["zeta"][0] + gamma * gamma) % P
+    claim_blind = (sv["lab"][1] + gamma * sv["zeta"][1]) % P
+    point, evals = prove_sumcheck(ch, circuit.s_vars + circuit.d_vars[L], terms, wit,
+                                  {"eqS": eq_s, "Y": y_tab, "Lt": lt_tab}, claim, claim_blind,
+                                  "argmax", rng)
+    for name, (v, bl) in evals.items():
+        claims.add(name, point, v, bl)
+
+    # Matrix products, last layer first: Z_l(r_i, r_j) - b_l(r_j) = sum_k A_{l-1}(r_i, k) W_l(r_j, k).
+    report("matmul", 0.8)
+    x_pad = padded_inputs(circuit, x_int)
+    for l in range(L, 0, -1):
+        gname = "logits" if l == L else f"hidden{l}"
+        pt = group_points[gname]
+        r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
+        z_val = group_values[gname][f"Z{l}"]
+        b_val = claims.send_new(ch, f"b{l}", r_j, _eval(wit[f"b{l}"], r_j), f"matmul{l}/bias", rng)
+        d_in = 1 << circuit.d_vars[l - 1]
+        a_prev = x_pad if l == 1 else wit[f"A{l - 1}"].reshape(-1, d_in)
+        f_a = field_vec_times_int_matrix(eq_table(r_i), a_prev)
+        f_w = field_vec_times_int_matrix(eq_table(r_j), wit[f"W{l}"].reshape(-1, d_in))
+        if l == 1:
+            terms, committed, public = [Term(1, ("fX",), (aff("fW"),))], {"fW": f_w}, {"fX": f_a}
+        else:
+            terms, committed, public = [Term(1, (), (aff("fA"), aff("fW")))], {"fA": f_a, "fW": f_w}, {}
+        point, evals = prove_sumcheck(ch, circuit.d_vars[l - 1], terms, committed, public,
+                                      (z_val[0] - b_val[0]) % P, (z_val[1] - b_val[1]) % P,
+                                      f"matmul{l}", rng)
+        claims.add(f"W{l}", r_j + point, *evals["fW"])
+        if l > 1:
+            claims.add(f"A{l - 1}", r_i + point, *evals["fA"])
+
+    # LogUp table side: sum_t mult(t) / (alpha - T(t)) equals the sum over all lookups.
+    report("table", 0.88)
+    w = circuit.table_inverses(alpha, beta)
+    t_value = sum(s for s, _ in sums) % P
+    t_blind = pedersen.random_scalar(rng)
+    ch.send_point("table/sum", pedersen.commit_scalar(t_value, t_blind))
+    prove_zero(ch, 0, (sum(b for _, b in sums) - t_blind) % P, "table/balance", rng)
+    point, evals = prove_sumcheck(ch, circuit.t_vars, [Term(1, ("w",), (aff("mult"),))], wit,
+                                  {"w": w}, t_value, t_blind, "table", rng)
+    claims.add("mult", point, *evals["mult"])
+
+    report("open", 0.92)
+    by_point: dict[tuple[int, ...], list[str]] = {}
+    for (name, pt) in sorted(claims.items, key=lambda k: (len(k[1]), k[1], k[0])):
+        by_point.setdefault(pt, []).append(name)
+    for i, (pt, names) in enumerate(by_point.items()):
+        items = [(wit[n], row_blinds[n], *claims.items[(n, pt)], tensor_commitments.get(n)) for n in names]
+        hyrax.prove_batch_eval(ch, items, list(pt), f"open/{i}", rng)
+    report("done", 1.0)
+    return ch.bytes()
+
+
+def _eval(values: np.ndarray, point: list[int]) -> int:
+    from .field import evaluate_tensor
+    return evaluate_tensor(values, point)

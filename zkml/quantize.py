@@ -1,0 +1,227 @@
+"""Post-training quantization of a float MLP into a :class:`~zkml.model.QuantizedModel`.
+
+Scheme (all scales symmetric, per layer):
+
+* input: ``input_scale = max|calibration_x| / 127`` (so the calibration range maps onto
+  [-127, 127] exactly; larger test values are clamped); ``x_int = clamp(rint(x / s), ±127)``;
+* weights: ``s_w = max|W| / 127``, ``W_int = rint(W / s_w)`` (int8, [-127, 127]);
+* biases: ``b_int = rint(b / (s_in * s_w))``, so ``z = x_int @ W_int.T + b_int`` has scale
+  ``s_in * s_w``;
+* hidden activations: ``s_out = percentile(float post-ReLU activations on the calibration
+  data, p) / 127``; the percentile p is chosen among :data:`PERCENTILES` by the agreement
+  of integer and float predictions on the calibration data (no labels needed; ties go to
+  the earlier candidate, i.e. the max);
+* requantization ``m / 2**k ~= s_in * s_w / s_out`` with the largest k <= 32 that keeps
+  ``m < 2**16`` (the most precise multiplier).  The effective activation scale
+  ``s_in * s_w * 2**k / m`` is what the next layer's bias uses.  When the worst-case
+  quotient would leave [-2**15, 2**15), ``m / 2**k`` is lowered (coarser activations)
+  until it fits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import FormatError, UnsupportedModelError
+from .model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
+                    SHIFT_MIN, WEIGHT_MAX, DenseLayer, QuantizedModel, Requant, requant_fits,
+                    row_bounds)
+from .onnx_import import FloatLayer, FloatMLP, load_float_mlp, load_onnx_model
+
+PERCENTILES: tuple[float, ...] = (100.0, 99.99, 99.9, 99.5, 99.0)
+
+
+def fuse_linear(layers: Sequence[FloatLayer]) -> list[FloatLayer]:
+    """Merge every hidden layer without ReLU into the layer after it (exact in float)."""
+    out: list[FloatLayer] = []
+    pending: FloatLayer | None = None
+    for i, l in enumerate(layers):
+        if pending is not None:
+            l = FloatLayer(l.weight @ pending.weight, l.weight @ pending.bias + l.bias, l.relu)
+            pending = None
+        if not l.relu and i < len(layers) - 1:
+            pending = l
+        else:
+            out.append(l)
+    if out[-1].relu:
+        raise UnsupportedModelError("a ReLU on the logits is not supported")
+    if any(not l.relu for l in out[:-1]):  # pragma: no cover - fused above
+        raise UnsupportedModelError("every hidden layer must end in ReLU")
+    return out
+
+
+def choose_requant(ratio: float) -> tuple[int, int]:
+    """(m, k) with m / 2**k ~= ratio, 1 <= m < 2**16, 1 <= k <= 32, k as large as possible."""
+    if not np.isfinite(ratio) or ratio <= 0:
+        raise UnsupportedModelError(f"requantization ratio {ratio!r} is not positive")
+    for k in range(SHIFT_MAX, SHIFT_MIN - 1, -1):
+        m = int(round(ratio * 2.0 ** k))
+        if m < (1 << MULTIPLIER_BITS):
+            if m < 1:
+                break
+            return m, k
+    raise UnsupportedModelError(
+        f"requantization ratio {ratio:.3g} cannot be written as m / 2**k with "
+        f"1 <= m < 2**16 and 1 <= k <= 32")
+
+
+def _fit_requant(m: int, k: int, zmax: int, where: str) -> tuple[int, int]:
+    """Lower m / 2**k until the worst-case quotient fits in [-2**15, 2**15)."""
+    if requant_fits(zmax, m, k):
+        return m, k
+    target = ((1 << QUOTIENT_BITS) - 1) / zmax
+    for kk in range(SHIFT_MAX, SHIFT_MIN - 1, -1):
+        mm = int(np.floor(target * 2.0 ** kk))
+        if mm < (1 << MULTIPLIER_BITS):
+            while mm >= 1 and not requant_fits(zmax, mm, kk):
+                mm -= 1
+            if mm >= 1:
+                return mm, kk
+            break
+    raise UnsupportedModelError(
+        f"{where}: the worst-case pre-activation |z| = {zmax} is too large for the proof "
+        f"system's requantization range [-2**15, 2**15) even with the coarsest activation "
+        f"scale; use fewer inputs per neuron or smaller weights")
+
+
+def build_quantized(fm: FloatMLP, layers: Sequence[FloatLayer], input_scale: float,
+                    act_scales: Sequence[float]) -> QuantizedModel:
+    """Quantize fused float layers given the input scale and target hidden activation scales."""
+    s_in = float(input_scale)
+    qlayers: list[DenseLayer] = []
+    scales: list[float] = []
+    last = len(layers) - 1
+    for i, l in enumerate(layers):
+        where = f"layer {i}"
+        wmax = float(np.abs(l.weight).max()) if l.weight.size else 0.0
+        s_w = wmax / WEIGHT_MAX if wmax > 0 else 1.0
+        w_int = np.clip(np.rint(l.weight / s_w), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
+        b_f = np.rint(l.bias / (s_in * s_w))
+        if np.any(np.abs(b_f) >= 2.0 ** BIAS_BITS):
+            raise UnsupportedModelError(
+                f"{where}: a bias is more than 2**23 times the integer accumulator's unit "
+                f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {s_in * s_w:.3g})")
+        b_int = b_f.astype(np.int64)
+        zmax = int(row_bounds(w_int, b_int).max())
+        if i < last:
+            s_out = float(act_scales[i])
+            m, k = choose_requant(s_in * s_w / s_out)
+            m, k = _fit_requant(m, k, zmax, where)
+            s_eff = s_in * s_w * 2.0 ** k / m
+            qlayers.append(DenseLayer(w_int, b_int, Requant(int(m), int(k))))
+            scales.append(s_eff)
+            s_in = s_eff
+        else:
+            if zmax >= (1 << LOGIT_BITS):
+                raise UnsupportedModelError(
+                    f"last layer: worst-case |logit| = {zmax} does not fit below 2**{LOGIT_BITS}")
+            qlayers.append(DenseLayer(w_int, b_int, None))
+            scales.append(s_in * s_w)
+    model = QuantizedModel(input_shape=tuple(fm.input_shape), input_scale=float(input_scale),
+                           n_classes=fm.n_classes, layers=qlayers, scales=scales)
+    model.validate()
+    return model
+
+
+def _check_calibration(x: Any, fm: FloatMLP) -> np.ndarray:
+    x = np.asarray(getattr(x, "x", x))
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise FormatError(f"calibration data must have shape [N, ...] with N >= 1, got {x.shape}")
+    if int(np.prod(x.shape[1:])) != fm.input_dim:
+        raise FormatError(f"calibration samples have {int(np.prod(x.shape[1:]))} values; "
+                          f"the model expects {fm.input_dim} (shape {fm.input_shape})")
+    x = x.astype(np.float64).reshape(x.shape[0], fm.input_dim)
+    if not np.all(np.isfinite(x)):
+        raise FormatError("calibration data contains NaN or infinity")
+    return x
+
+
+def quantize(onnx_model: Any, calibration_x: np.ndarray,
+             percentiles: Sequence[float] = PERCENTILES) -> QuantizedModel:
+    """Quantize an ONNX MLP (bytes, path, ModelProto or FloatMLP) using calibration inputs."""
+    fm = onnx_model if isinstance(onnx_model, FloatMLP) else load_float_mlp(onnx_model)
+    layers = fuse_linear(fm.layers)
+    x = _check_calibration(calibration_x, fm)
+    xmax = float(np.abs(x).max())
+    input_scale = xmax / ACT_MAX if xmax > 0 else 1.0
+
+    fused = FloatMLP(layers=layers, input_shape=fm.input_shape, n_classes=fm.n_classes)
+    acts = fused.hidden(x)
+    float_logits = acts[-1]
+    float_pred = np.argmax(float_logits, axis=1)
+    logit_norm = float(np.mean(float_logits ** 2)) or 1.0
+
+    best: tuple[tuple[int, float], QuantizedModel] | None = None
+    for p in percentiles:
+        act_scales = []
+        for a in acts[:-1]:
+            top = float(np.percentile(a, p)) if p < 100 else float(a.max())
+            if top <= 0:
+                top = float(a.max())
+            act_scales.append(top / ACT_MAX if top > 0 else 1.0)
+        model = build_quantized(fm, layers, input_scale, act_scales)
+        logits = model.forward_int(model.quantize_input(x))
+        agree = int(np.sum(np.argmax(logits, axis=1) == float_pred))
+        err = float(np.mean((logits * model.scales[-1] - float_logits) ** 2)) / logit_norm
+        score = (agree, -err)
+        if best is None or score > best[0]:
+            best = (score, model)
+    assert best is not None
+    return best[1]
+
+
+def _ort_session(onnx_model: Any) -> Any:
+    import onnxruntime as ort
+
+    model = load_onnx_model(onnx_model)
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])
+
+
+def float_predict(onnx_model: Any, x: np.ndarray) -> np.ndarray:
+    """Predicted labels of the float ONNX model with onnxruntime.
+
+    Uses the model's integer label output when it has one, else argmax of the first
+    [N, C] float output.
+    """
+    sess = _ort_session(onnx_model)
+    inp = sess.get_inputs()[0]
+    dtype = np.float64 if inp.type == "tensor(double)" else np.float32
+    x = np.asarray(x)
+    shape = list(inp.shape)
+    per = shape[1:]
+    if all(isinstance(d, int) for d in per):
+        x = x.reshape([x.shape[0], *per])
+    x = x.astype(dtype)
+    fixed_batch = isinstance(shape[0], int) and shape[0] != x.shape[0]
+    outs = sess.get_outputs()
+    label_idx = next((i for i, o in enumerate(outs)
+                      if o.type in ("tensor(int64)", "tensor(int32)")), None)
+    score_idx = next((i for i, o in enumerate(outs) if o.type.startswith("tensor(float")
+                      or o.type == "tensor(double)"), None)
+    if label_idx is None and score_idx is None:
+        raise UnsupportedModelError("the model has neither a label nor a score output")
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        res = sess.run(None, {inp.name: batch})
+        if label_idx is not None:
+            return np.asarray(res[label_idx]).reshape(len(batch)).astype(np.int64)
+        return np.argmax(np.asarray(res[score_idx]).reshape(len(batch), -1), axis=1)
+
+    if fixed_batch:
+        return np.concatenate([run(x[i:i + shape[0]]) for i in range(0, len(x), shape[0])])
+    return run(x)
+
+
+def float_accuracy(onnx_model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of the float ONNX model under onnxruntime."""
+    return float(np.mean(float_predict(onnx_model, x) == np.asarray(y)))
+
+
+def int_accuracy(model: QuantizedModel, x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of the integer model (the quantity the proof attests)."""
+    return float(np.mean(model.predict(x) == np.asarray(y)))

@@ -1,0 +1,136 @@
+"""Sigma protocols on Pedersen commitments (Hyrax, Wahby et al. 2018, Appendix A), made
+non-interactive by the channel's transcript. Each has a prove_ and a verify_ function.
+
+- zero:    C = s*h, i.e. C commits to 0 (Schnorr). Proves equalities C1 - C2 between values.
+- product: Cz commits to the product of the values in Cx and Cy.
+- dot:     T commits (in the vector generators) to w, Cv commits to <w, a> for public a.
+All are special-sound with soundness error 1/r per proof, and honest-verifier zero knowledge:
+with ch.simulate set, each prove_ function runs its simulator instead (fix the challenge,
+draw the responses, solve for the first messages), which needs no valid witness.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import pedersen
+from .curve import get_backend
+from .errors import VerificationError
+from .field import P
+
+
+def prove_zero(ch, value: int, blind: int, label: str, rng=None) -> None:
+    """C = value*g + blind*h with value = 0 (the honest prover's case)."""
+    be = get_backend()
+    if ch.simulate:
+        c, z = ch.program_challenge(), pedersen.random_scalar(rng)
+        statement = pedersen.commit_scalar(value, blind)
+        ch.send_point(label + "/T", be.sub(be.mul(pedersen.h(), z), be.mul(statement, c)))
+        ch.challenge(label + "/c")
+        ch.send_scalar(label + "/z", z)
+        return
+    k = pedersen.random_scalar(rng)
+    ch.send_point(label + "/T", be.mul(pedersen.h(), k))
+    c = ch.challenge(label + "/c")
+    ch.send_scalar(label + "/z", (k + c * blind) % P)
+
+
+def verify_zero(ch, commitment, label: str, what: str) -> None:
+    be = get_backend()
+    t = ch.recv_point(label + "/T")
+    c = ch.challenge(label + "/c")
+    z = ch.recv_scalar(label + "/z")
+    if not be.eq(be.mul(pedersen.h(), z), be.add(t, be.mul(commitment, c))):
+        raise VerificationError(what)
+
+
+def prove_product(ch, x: int, rx: int, y: int, ry: int, z: int, rz: int, label: str, rng=None) -> None:
+    """Cx = xg + rx h, Cy = yg + ry h, Cz = zg + rz h with z = xy."""
+    be = get_backend()
+    cy = pedersen.commit_scalar(y, ry)
+    if ch.simulate:
+        c = ch.program_challenge()
+        zs = [pedersen.random_scalar(rng) for _ in range(5)]
+        cx, cz = pedersen.commit_scalar(x, rx), pedersen.commit_scalar(z, rz)
+        ch.send_point(label + "/alpha", be.sub(pedersen.commit_scalar(zs[0], zs[1]), be.mul(cx, c)))
+        ch.send_point(label + "/beta", be.sub(pedersen.commit_scalar(zs[2], zs[3]), be.mul(cy, c)))
+        ch.send_point(label + "/delta", be.sub(be.add(be.mul(cy, zs[0]), be.mul(pedersen.h(), zs[4])),
+                                               be.mul(cz, c)))
+        ch.challenge(label + "/c")
+        for i, v in enumerate(zs, start=1):
+            ch.send_scalar(f"{label}/z{i}", v)
+        return
+    b = [pedersen.random_scalar(rng) for _ in range(5)]
+    ch.send_point(label + "/alpha", pedersen.commit_scalar(b[0], b[1]))
+    ch.send_point(label + "/beta", pedersen.commit_scalar(b[2], b[3]))
+    ch.send_point(label + "/delta", be.add(be.mul(cy, b[0]), be.mul(pedersen.h(), b[4])))
+    c = ch.challenge(label + "/c")
+    for name, val in (("z1", b[0] + c * x), ("z2", b[1] + c * rx), ("z3", b[2] + c * y),
+                      ("z4", b[3] + c * ry), ("z5", b[4] + c * (rz - x * ry))):
+        ch.send_scalar(f"{label}/{name}", val % P)
+
+
+def verify_product(ch, cx, cy, cz, label: str, what: str) -> None:
+    be = get_backend()
+    alpha = ch.recv_point(label + "/alpha")
+    beta = ch.recv_point(label + "/beta")
+    delta = ch.recv_point(label + "/delta")
+    c = ch.challenge(label + "/c")
+    z = [ch.recv_scalar(f"{label}/z{i}") for i in range(1, 6)]
+    ok = (be.eq(be.add(alpha, be.mul(cx, c)), pedersen.commit_scalar(z[0], z[1]))
+          and be.eq(be.add(beta, be.mul(cy, c)), pedersen.commit_scalar(z[2], z[3]))
+          and be.eq(be.add(delta, be.mul(cz, c)),
+                    be.add(be.mul(cy, z[0]), be.mul(pedersen.h(), z[4]))))
+    if not ok:
+        raise VerificationError(what)
+
+
+def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, label: str,
+              rng=None, t_point=None) -> None:
+    """T = <w, G> + rho_t h and Cv = v g + rv h with v = <w, a> (both known to the verifier).
+    The simulator gets T itself as t_point (it has no opening of T)."""
+    be = get_backend()
+    n = len(w)
+    gens = pedersen.vector_generators(n)
+    if ch.simulate:
+        c = ch.program_challenge()
+        z = np.array([pedersen.random_scalar(rng) for _ in range(n)], dtype=object)
+        z_delta, z_beta = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
+        cv = pedersen.commit_scalar(v, rv)
+        ch.send_point(label + "/delta", be.sub(be.add(be.msm(gens, list(z)), be.mul(pedersen.h(), z_delta)),
+                                               be.mul(t_point, c)))
+        ch.send_point(label + "/beta", be.sub(pedersen.commit_scalar(int(np.dot(z, a)) % P, z_beta),
+                                              be.mul(cv, c)))
+        ch.challenge(label + "/c")
+        for i in range(n):
+            ch.send_scalar(f"{label}/z", int(z[i]))
+        ch.send_scalar(label + "/z_delta", z_delta)
+        ch.send_scalar(label + "/z_beta", z_beta)
+        return
+    d = np.array([pedersen.random_scalar(rng) for _ in range(n)], dtype=object)
+    r_delta, r_beta = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
+    ch.send_point(label + "/delta", be.add(be.msm(gens, list(d)), be.mul(pedersen.h(), r_delta)))
+    ch.send_point(label + "/beta", pedersen.commit_scalar(int(np.dot(d, a)) % P, r_beta))
+    c = ch.challenge(label + "/c")
+    z = (w * c + d) % P
+    for i in range(n):
+        ch.send_scalar(f"{label}/z", int(z[i]))
+    ch.send_scalar(label + "/z_delta", (c * rho_t + r_delta) % P)
+    ch.send_scalar(label + "/z_beta", (c * rv + r_beta) % P)
+
+
+def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
+    be = get_backend()
+    n = len(a)
+    gens = pedersen.vector_generators(n)
+    delta = ch.recv_point(label + "/delta")
+    beta = ch.recv_point(label + "/beta")
+    c = ch.challenge(label + "/c")
+    z = np.array([ch.recv_scalar(f"{label}/z") for _ in range(n)], dtype=object)
+    z_delta = ch.recv_scalar(label + "/z_delta")
+    z_beta = ch.recv_scalar(label + "/z_beta")
+    ok = (be.eq(be.add(be.mul(t, c), delta),
+                be.add(be.msm(gens, list(z)), be.mul(pedersen.h(), z_delta)))
+          and be.eq(be.add(be.mul(cv, c), beta),
+                    pedersen.commit_scalar(int(np.dot(z, a)) % P, z_beta)))
+    if not ok:
+        raise VerificationError(what)

@@ -1,0 +1,32 @@
+"""The public statement and the transcript's opening: everything absorbed before the first
+challenge (protocol version, architecture, model commitment, dataset, claimed count)."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from .circuit import PROTOCOL_VERSION
+from .model import canonical_json
+from .transcript import Transcript
+
+
+def statement_digests(arch: dict, commitment_bytes: bytes, x_int: np.ndarray,
+                      labels: np.ndarray) -> dict[str, bytes]:
+    """SHA-256 of each public part: canonical architecture JSON, the commitment's row
+    encodings, the quantized inputs and the labels (both as little-endian int64)."""
+    return {
+        "architecture": hashlib.sha256(canonical_json(arch)).digest(),
+        "commitment": hashlib.sha256(commitment_bytes).digest(),
+        "inputs": hashlib.sha256(np.ascontiguousarray(x_int, dtype="<i8").tobytes()).digest(),
+        "labels": hashlib.sha256(np.ascontiguousarray(labels, dtype="<i8").tobytes()).digest(),
+    }
+
+
+def start_transcript(digests: dict[str, bytes], n_samples: int, claimed_count: int) -> Transcript:
+    t = Transcript(PROTOCOL_VERSION)
+    for part in ("architecture", "commitment", "inputs", "labels"):
+        t.absorb("statement/" + part, digests[part])
+    t.absorb("statement/n_samples", int(n_samples).to_bytes(8, "big"))
+    t.absorb("statement/claimed_count", int(claimed_count).to_bytes(8, "big"))
+    return t
