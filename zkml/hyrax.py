@@ -55,7 +55,6 @@ def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what
     row_pt, col_pt = _split(point)
     left, right = eq_table(row_pt), eq_table(col_pt)
     n_rows = len(left)
-    rows = [be.identity()] * n_rows
     cv = be.identity()
     coef = 1
     points, scalars = [], []

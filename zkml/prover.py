@@ -6,12 +6,12 @@ import numpy as np
 
 from . import hyrax, pedersen
 from .channel import ProverChannel
-from .circuit import (LAMBDA, LIMB_BITS, MARGIN_BITS, Q_OFFSET, Circuit, group_terms, input_eval,
-                      linear_relations, padded_inputs)
+from .circuit import (LAMBDA, LIMB_BITS, MARGIN_BITS, Q_OFFSET, Circuit, group_terms, linear_relations,
+                      padded_inputs)
 from .commitment import load_opening, padded_model_tensors
 from .errors import ZkmlError
 from .expr import Term, aff
-from .field import P, batch_inverse, eq_table, field_vec_times_int_matrix
+from .field import P, batch_inverse, eq_table, evaluate_tensor, field_vec_times_int_matrix
 from .model import QuantizedModel
 from .proof import Proof
 from .sigma import prove_zero
@@ -197,7 +197,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
             claims.add(name, point, v, bl)
         for name in grp.all_tensors():
             if name not in evals:
-                evals[name] = claims.send_new(ch, name, point, _eval(wit[name], point),
+                evals[name] = claims.send_new(ch, name, point, evaluate_tensor(wit[name], point),
                                               f"{label}/extra/{name}", rng)
         group_points[grp.name], group_values[grp.name] = point, evals
         report("sumcheck", 0.45 + 0.3 * (gi + 1) / len(circuit.groups))
@@ -205,14 +205,14 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
     # Per-sample values at the logits group's sample coordinates, for the G relation.
     lp = group_points["logits"]
     row_pt = lp[:circuit.s_vars]
-    row_vals = {n: claims.send_new(ch, n, row_pt, _eval(wit[n], row_pt), f"logits/row/{n}", rng)
+    row_vals = {n: claims.send_new(ch, n, row_pt, evaluate_tensor(wit[n], row_pt), f"logits/row/{n}", rng)
                 for n in ("lab", "c")}
     y_tab, lt_tab = circuit.label_tables(labels)
     for grp in circuit.groups:
         pt = group_points[grp.name]
         pub = {}
         if grp.name in ("logits", "samples"):
-            pub["pad"] = int(_eval(circuit.pad_mask(grp.name), pt))
+            pub["pad"] = int(evaluate_tensor(circuit.pad_mask(grp.name), pt))
         if grp.name == "logits":
             pub["Lt"] = circuit.label_evals(labels, pt)[1]
         for ri, (items, const) in enumerate(linear_relations(circuit, grp, pub)):
@@ -248,7 +248,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         pt = group_points[gname]
         r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
         z_val = group_values[gname][f"Z{l}"]
-        b_val = claims.send_new(ch, f"b{l}", r_j, _eval(wit[f"b{l}"], r_j), f"matmul{l}/bias", rng)
+        b_val = claims.send_new(ch, f"b{l}", r_j, evaluate_tensor(wit[f"b{l}"], r_j), f"matmul{l}/bias", rng)
         d_in = 1 << circuit.d_vars[l - 1]
         a_prev = x_pad if l == 1 else wit[f"A{l - 1}"].reshape(-1, d_in)
         f_a = field_vec_times_int_matrix(eq_table(r_i), a_prev)
@@ -284,8 +284,3 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         hyrax.prove_batch_eval(ch, items, list(pt), f"open/{i}", rng)
     report("done", 1.0)
     return ch.bytes()
-
-
-def _eval(values: np.ndarray, point: list[int]) -> int:
-    from .field import evaluate_tensor
-    return evaluate_tensor(values, point)

@@ -10,7 +10,7 @@ from .channel import VerifierChannel
 from .circuit import Circuit, group_terms, input_eval, linear_relations, padded_inputs
 from .commitment import Commitment
 from .curve import get_backend
-from .errors import FormatError, VerificationError
+from .errors import VerificationError
 from .expr import Term, aff
 from .field import P, eq_eval, mle_eval
 from .pedersen import TensorCommitment, layout

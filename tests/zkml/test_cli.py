@@ -49,7 +49,6 @@ def test_quantize_commit_prove_verify(tmp_path, digits, digits_onnx, source):
 
 
 def test_cli_errors_are_clear(tmp_path):
-    import onnx
     from onnx import TensorProto, helper
     node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv1")
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],

@@ -10,7 +10,6 @@ from zkml import curve
 from zkml.commitment import Commitment, commit
 from zkml.errors import VerificationError
 from zkml.model import DenseLayer, QuantizedModel, Requant
-from zkml.proof import Proof
 from zkml.prover import prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement

@@ -110,3 +110,21 @@ def test_truncated_proofs_are_rejected(case):
     for cut in (10, 146, 147, len(raw) // 3, len(raw) - 1):
         assert _rejects(commitment, data, raw[:cut])
     assert "unexpected bytes" in _rejects(commitment, data, raw + b"\x00")
+
+
+def test_two_class_sklearn_model_proves_onnxruntime_labels(digits):
+    """The one-logit skl2onnx form becomes two logits [0, z]; the proven count matches
+    what onnxruntime's label output scores on the same samples."""
+    import zkml_fixtures
+    from zkml.quantize import float_predict
+    x_train, y_train, x_test, y_test = digits
+    onnx_bytes = zkml_fixtures.digits_binary_mlp_onnx()
+    yb = zkml_fixtures.digits_binary_labels(y_test[:100])
+    model = zkml.quantize(onnx_bytes, x_train)
+    commitment = zkml.commit(model)
+    data = Dataset(x_test[:100], yb)
+    proof = zkml.prove(model, data)
+    count = zkml.verify(commitment, data, proof)
+    assert count == int(np.sum(model.predict(data.x) == yb))
+    float_count = int(np.sum(float_predict(onnx_bytes, data.x) == yb))
+    assert abs(count - float_count) <= 2, (count, float_count)

@@ -1,0 +1,126 @@
+"""Benchmark of the four zkml steps: commit, prove, verify times, proof and commitment sizes,
+peak RSS. Each case runs in a fresh subprocess per repetition (clean peak RSS); medians are
+reported. Writes bench/results.json and prints a table.
+
+    python bench/bench_zkml.py                      # digits (arkworks), tiny (py_ecc)
+    python bench/bench_zkml.py --cases mnist --runs 1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as std_platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CASES = {
+    # name: (description, backend, dims, n_samples)
+    "digits": ("digits MLP 64-32-10 (sklearn), N=1797", "arkworks", None, 1797),
+    "digits-pyecc": ("digits MLP 64-32-10 (sklearn), N=100, pure-Python py_ecc", "py_ecc", None, 100),
+    "mnist": ("MNIST-shaped MLP 784-128-10 (synthetic int8 weights), N=10000", "arkworks", (784, 128, 10), 10000),
+}
+
+
+def _digits_model():
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+    from skl2onnx import to_onnx
+
+    import zkml
+    d = load_digits()
+    x, y = d.data.astype(np.float32), d.target.astype(np.int64)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), random_state=0, max_iter=400).fit(x[:1000], y[:1000])
+    onnx_model = to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}})
+    return zkml.quantize(onnx_model.SerializeToString(), x[:1000]), x, y
+
+
+def _synthetic_model(dims, n):
+    """An MNIST-shaped integer model with random weights and synthetic [0, 1] inputs; labels
+    are its own predictions with 10% flipped (the proof's cost does not depend on accuracy)."""
+    import numpy as np
+
+    from zkml.model import DenseLayer, QuantizedModel, Requant
+    rng = np.random.default_rng(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        w = rng.integers(-20, 21, (b, a))
+        bias = rng.integers(-1000, 1000, b)
+        rq = Requant(200, 17) if i < len(dims) - 2 else None
+        layers.append(DenseLayer(w, bias, rq))
+    model = QuantizedModel((dims[0],), 1.0 / 127, dims[-1], layers, [1.0] * len(layers))
+    x = rng.random((n, dims[0]), dtype=np.float32)
+    y = model.predict(x)
+    flip = rng.random(n) < 0.1
+    y[flip] = (y[flip] + 1) % dims[-1]
+    return model, x, y
+
+
+def run_once(case: str) -> dict:
+    """One repetition, in this process."""
+    from zkml import curve
+    import zkml
+    from zkml.data import Dataset
+    _desc, backend, dims, n = CASES[case]
+    curve.set_backend(backend)
+    if dims is None:
+        model, x, y = _digits_model()
+        x, y = x[:n], y[:n]
+    else:
+        model, x, y = _synthetic_model(dims, n)
+    data = Dataset(x, y)
+    t0 = time.perf_counter()
+    commitment = zkml.commit(model)
+    t1 = time.perf_counter()
+    proof = zkml.prove(model, data)
+    t2 = time.perf_counter()
+    count = zkml.verify(commitment, data, proof)
+    t3 = time.perf_counter()
+    assert count == proof.claimed_count
+    return {"commit_s": t1 - t0, "prove_s": t2 - t1, "verify_s": t3 - t2,
+            "proof_bytes": len(proof.to_bytes()), "commitment_bytes": len(commitment.to_bytes()),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "count": count, "n": n}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", default="digits,digits-pyecc")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_once(args.one)))
+        return
+    results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    for case in args.cases.split(","):
+        runs = []
+        for _ in range(args.runs):
+            out = subprocess.run([sys.executable, __file__, "--one", case], capture_output=True, text=True,
+                                 check=True)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        results[case] = {"description": CASES[case][0], "backend": CASES[case][1], "runs": len(runs),
+                         "median": med, "all": runs, "machine": f"{os.cpu_count()} cores, "
+                         f"{std_platform.machine()}, Python {std_platform.python_version()}",
+                         "date": time.strftime("%Y-%m-%d")}
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{'case':<14}{'runs':>5}{'commit s':>10}{'prove s':>10}{'verify s':>10}{'proof KiB':>11}"
+          f"{'commit KiB':>11}{'RSS MiB':>9}")
+    for case, r in results.items():
+        m = r["median"]
+        print(f"{case:<14}{r['runs']:>5}{m['commit_s']:>10.2f}{m['prove_s']:>10.2f}{m['verify_s']:>10.2f}"
+              f"{m['proof_bytes'] / 1024:>11.0f}{m['commitment_bytes'] / 1024:>11.1f}{m['peak_rss_mb']:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()
