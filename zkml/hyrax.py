@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import sigma
+from . import ipa
 from .curve import get_backend
 from .field import P, eq_table, field_vec_times_int_matrix
 from .pedersen import layout
@@ -45,7 +45,7 @@ def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=N
         if ch.simulate:
             t_point = be.add(t_point, be.msm(tc.rows, [coef * int(x) % P for x in left]))
         coef = coef * rho % P
-    sigma.prove_dot(ch, w, rho_t, right, v, rv, label + "/dot", rng, t_point)
+    ipa.prove_dot(ch, w, rho_t, right, v, rv, label + "/dot", rng, t_point)
 
 
 def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what: str) -> None:
@@ -67,4 +67,4 @@ def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what
         cv = be.add(cv, be.mul(value_commitment, coef))
         coef = coef * rho % P
     t = be.msm(points, scalars)
-    sigma.verify_dot(ch, t, cv, right, label + "/dot", what)
+    ipa.verify_dot(ch, t, cv, right, label + "/dot", what)

@@ -5,8 +5,8 @@ domain tag PEDERSEN_DST, so nobody knows a discrete-log relation between them (n
   G_j = H("vector/" || j as 4 bytes big-endian)   the vector generators
   g   = H("value")                                 the scalar-value generator
   h   = H("blinding")                              the blinding generator
-A tensor of 2^n entries is laid out as a 2^a x 2^b matrix (a = n // 2 rows' variables, the
-first coordinates of an evaluation point); each row i is committed as
+A tensor of 2^n entries is laid out as a 2^a x 2^b matrix (a = (n - 4) // 2 rows' variables,
+the first coordinates of an evaluation point); each row i is committed as
   C_i = sum_j M[i, j] G_j + rho_i h.
 Scalars are committed as C = v g + s h.
 """
@@ -67,8 +67,12 @@ def commit_scalar(value: int, blind: int):
 
 
 def layout(n_vars: int) -> tuple[int, int]:
-    """(row variables, column variables) of a tensor with n_vars variables."""
-    rows = n_vars // 2
+    """(row variables, column variables) of a tensor with n_vars variables.
+
+    Rows are commitments in the proof (48 bytes each); columns cost the opening prover and
+    verifier O(columns) group operations but only O(log columns) proof bytes (ipa.py), so
+    the matrix is wider than square: 2^((n-4)//2) rows."""
+    rows = max(0, (n_vars - 4) // 2)
     return rows, n_vars - rows
 
 

@@ -3,20 +3,16 @@ non-interactive by the channel's transcript. Each has a prove_ and a verify_ fun
 
 - zero:    C = s*h, i.e. C commits to 0 (Schnorr). Proves equalities C1 - C2 between values.
 - product: Cz commits to the product of the values in Cx and Cy.
-- dot:     T commits (in the vector generators) to w, Cv commits to <w, a> for public a.
 All are special-sound with soundness error 1/r per proof, and honest-verifier zero knowledge:
 with ch.simulate set, each prove_ function runs its simulator instead (fix the challenge,
 draw the responses, solve for the first messages), which needs no valid witness.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from . import pedersen
 from .curve import get_backend
 from .errors import VerificationError
 from .field import P
-
 
 def prove_zero(ch, value: int, blind: int, label: str, rng=None) -> None:
     """C = value*g + blind*h with value = 0 (the honest prover's case)."""
@@ -33,7 +29,6 @@ def prove_zero(ch, value: int, blind: int, label: str, rng=None) -> None:
     c = ch.challenge(label + "/c")
     ch.send_scalar(label + "/z", (k + c * blind) % P)
 
-
 def verify_zero(ch, commitment, label: str, what: str) -> None:
     be = get_backend()
     t = ch.recv_point(label + "/T")
@@ -41,7 +36,6 @@ def verify_zero(ch, commitment, label: str, what: str) -> None:
     z = ch.recv_scalar(label + "/z")
     if not be.eq(be.mul(pedersen.h(), z), be.add(t, be.mul(commitment, c))):
         raise VerificationError(what)
-
 
 def prove_product(ch, x: int, rx: int, y: int, ry: int, z: int, rz: int, label: str, rng=None) -> None:
     """Cx = xg + rx h, Cy = yg + ry h, Cz = zg + rz h with z = xy."""
@@ -68,7 +62,6 @@ def prove_product(ch, x: int, rx: int, y: int, ry: int, z: int, rz: int, label: 
                       ("z4", b[3] + c * ry), ("z5", b[4] + c * (rz - x * ry))):
         ch.send_scalar(f"{label}/{name}", val % P)
 
-
 def verify_product(ch, cx, cy, cz, label: str, what: str) -> None:
     be = get_backend()
     alpha = ch.recv_point(label + "/alpha")
@@ -80,57 +73,5 @@ def verify_product(ch, cx, cy, cz, label: str, what: str) -> None:
           and be.eq(be.add(beta, be.mul(cy, c)), pedersen.commit_scalar(z[2], z[3]))
           and be.eq(be.add(delta, be.mul(cz, c)),
                     be.add(be.mul(cy, z[0]), be.mul(pedersen.h(), z[4]))))
-    if not ok:
-        raise VerificationError(what)
-
-
-def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, label: str,
-              rng=None, t_point=None) -> None:
-    """T = <w, G> + rho_t h and Cv = v g + rv h with v = <w, a> (both known to the verifier).
-    The simulator gets T itself as t_point (it has no opening of T)."""
-    be = get_backend()
-    n = len(w)
-    gens = pedersen.vector_generators(n)
-    if ch.simulate:
-        c = ch.program_challenge()
-        z = np.array([pedersen.random_scalar(rng) for _ in range(n)], dtype=object)
-        z_delta, z_beta = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
-        cv = pedersen.commit_scalar(v, rv)
-        ch.send_point(label + "/delta", be.sub(be.add(be.msm(gens, list(z)), be.mul(pedersen.h(), z_delta)),
-                                               be.mul(t_point, c)))
-        ch.send_point(label + "/beta", be.sub(pedersen.commit_scalar(int(np.dot(z, a)) % P, z_beta),
-                                              be.mul(cv, c)))
-        ch.challenge(label + "/c")
-        for i in range(n):
-            ch.send_scalar(f"{label}/z", int(z[i]))
-        ch.send_scalar(label + "/z_delta", z_delta)
-        ch.send_scalar(label + "/z_beta", z_beta)
-        return
-    d = np.array([pedersen.random_scalar(rng) for _ in range(n)], dtype=object)
-    r_delta, r_beta = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
-    ch.send_point(label + "/delta", be.add(be.msm(gens, list(d)), be.mul(pedersen.h(), r_delta)))
-    ch.send_point(label + "/beta", pedersen.commit_scalar(int(np.dot(d, a)) % P, r_beta))
-    c = ch.challenge(label + "/c")
-    z = (w * c + d) % P
-    for i in range(n):
-        ch.send_scalar(f"{label}/z", int(z[i]))
-    ch.send_scalar(label + "/z_delta", (c * rho_t + r_delta) % P)
-    ch.send_scalar(label + "/z_beta", (c * rv + r_beta) % P)
-
-
-def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
-    be = get_backend()
-    n = len(a)
-    gens = pedersen.vector_generators(n)
-    delta = ch.recv_point(label + "/delta")
-    beta = ch.recv_point(label + "/beta")
-    c = ch.challenge(label + "/c")
-    z = np.array([ch.recv_scalar(f"{label}/z") for _ in range(n)], dtype=object)
-    z_delta = ch.recv_scalar(label + "/z_delta")
-    z_beta = ch.recv_scalar(label + "/z_beta")
-    ok = (be.eq(be.add(be.mul(t, c), delta),
-                be.add(be.msm(gens, list(z)), be.mul(pedersen.h(), z_delta)))
-          and be.eq(be.add(be.mul(cv, c), beta),
-                    pedersen.commit_scalar(int(np.dot(z, a)) % P, z_beta)))
     if not ok:
         raise VerificationError(what)
