@@ -46,6 +46,8 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
     a = [int(x) % P for x in a]
     s = (rho_t + e * rv) % P
     block = [1] * n   # coefficient of each original generator in the current folded ones
+    # Rust backend: one MSM over original generators per round is cheaper than folding them.
+    folded = list(gens) if be.name == "py_ecc" and not ch.simulate else None
     xs = []
     if ch.simulate:
         p_point = be.add(t_point, be.mul(pedersen.commit_scalar(v, rv), e))
@@ -56,6 +58,13 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
         if ch.simulate:
             left = be.add(be.mul(hh, pedersen.random_scalar(rng)), be.mul(u, pedersen.random_scalar(rng)))
             right = be.add(be.mul(hh, pedersen.random_scalar(rng)), be.mul(u, pedersen.random_scalar(rng)))
+        elif folded is not None:
+            # Pure-Python backend: keep the folded generators (2n scalar multiplications in all).
+            s_l, s_r = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
+            left = be.add(be.msm(folded[half:], w[:half]),
+                          be.add(be.mul(u, sum(w[j] * a[half + j] for j in range(half)) % P), be.mul(hh, s_l)))
+            right = be.add(be.msm(folded[:half], w[half:]),
+                           be.add(be.mul(u, sum(w[half + j] * a[j] for j in range(half)) % P), be.mul(hh, s_r)))
         else:
             s_l, s_r = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
             hi_idx = [i for i in range(n) if i % m >= half]
@@ -75,8 +84,11 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
             s = (x * x * s_l + s + xi * xi * s_r) % P
         w = _fold_vector(w, x, x, xi)
         a = _fold_vector(a, x, xi, x)
-        block = [c * (xi if i % m < half else x) % P for i, c in enumerate(block)]
-    base = be.add(be.msm(gens, block), be.mul(u, a[0]))
+        if folded is not None:
+            folded = [be.add(be.mul(folded[j], xi), be.mul(folded[half + j], x)) for j in range(half)]
+        else:
+            block = [c * (xi if i % m < half else x) % P for i, c in enumerate(block)]
+    base = be.add(folded[0] if folded is not None else be.msm(gens, block), be.mul(u, a[0]))
     if ch.simulate:
         c = ch.program_challenge()
         z1, z2 = pedersen.random_scalar(rng), pedersen.random_scalar(rng)

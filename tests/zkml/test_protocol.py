@@ -115,8 +115,9 @@ def test_both_backends_give_identical_bytes():
             rng = random.Random(7)
             com = commit(model, rng)
             proof = prove_statement(model, x, y, rng=rng)
-            assert verify_statement(com, x, y, proof) == proof.claimed_count
             digests[backend] = hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest()
     finally:
         curve.set_backend("arkworks")
     assert digests["arkworks"] == digests["py_ecc"]
+    # (the bytes being equal, the arkworks verifier checks the pure-Python prover's proof)
+    assert verify_statement(com, x, y, proof) == proof.claimed_count
