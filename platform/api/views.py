@@ -1,0 +1,182 @@
+"""The JSON REST API: thin views over the challenge and submission services."""
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from challenges.models import Challenge
+from challenges.views import test_set_response
+from submissions import selectors, services
+from submissions.models import Submission
+
+from .auth import error, token_required
+from .openapi import openapi_document
+
+
+def _challenge_json(request: HttpRequest, c: Challenge) -> dict:
+    revealed = c.is_revealed()
+    return {
+        "slug": c.slug,
+        "title": c.title,
+        "status": c.status,
+        "n_classes": c.n_classes,
+        "input_shape": c.input_shape,
+        "test_set_sha256": c.test_set_sha256,
+        "test_set_size": c.test_set_size,
+        "opens_at": c.opens_at.isoformat(),
+        "reveal_at": c.reveal_at.isoformat(),
+        "proving_deadline": c.proving_deadline.isoformat(),
+        "max_submissions_per_day": c.max_submissions_per_day,
+        "revealed": revealed,
+        "test_set_url": request.build_absolute_uri(reverse("api:test_set", args=[c.slug])) if revealed else None,
+        "url": request.build_absolute_uri(c.get_absolute_url()),
+    }
+
+
+def _get_challenge(slug: str) -> Challenge | None:
+    return Challenge.objects.filter(slug=slug).first()
+
+
+def _own_entry(request: HttpRequest, pk: int) -> Submission | None:
+    entry = Submission.objects.select_related("challenge").filter(pk=pk).first()
+    if entry is None or not (entry.participant_id == request.user.pk or request.user.is_staff):
+        return None
+    return entry
+
+
+@require_GET
+def challenges(request: HttpRequest) -> JsonResponse:
+    """GET /api/challenges"""
+    return JsonResponse({"challenges": [_challenge_json(request, c) for c in Challenge.objects.all()]})
+
+
+@require_GET
+def challenge(request: HttpRequest, slug: str) -> JsonResponse:
+    """GET /api/challenges/<slug>"""
+    c = _get_challenge(slug)
+    if c is None:
+        return error(404, "No such challenge.")
+    return JsonResponse(_challenge_json(request, c))
+
+
+@require_GET
+def test_set(request: HttpRequest, slug: str):
+    """GET /api/challenges/<slug>/test-set (403 before the reveal)."""
+    c = _get_challenge(slug)
+    if c is None:
+        return error(404, "No such challenge.")
+    if not c.is_revealed():
+        return error(403, "The test set is not revealed yet.", reveal_at=c.reveal_at.isoformat(),
+                     test_set_sha256=c.test_set_sha256)
+    return test_set_response(c)
+
+
+@require_GET
+def leaderboard(request: HttpRequest, slug: str) -> JsonResponse:
+    """GET /api/challenges/<slug>/leaderboard (public)."""
+    c = _get_challenge(slug)
+    if c is None:
+        return error(404, "No such challenge.")
+    return JsonResponse(selectors.leaderboard_json(c))
+
+
+def _upload(request: HttpRequest, field: str) -> bytes | None:
+    if field in request.FILES:
+        return request.FILES[field].read()
+    if request.content_type in ("application/json", "application/octet-stream") and request.body:
+        return request.body
+    return None
+
+
+@csrf_exempt
+@require_POST
+@token_required
+def create_submission(request: HttpRequest, slug: str) -> JsonResponse:
+    """POST /api/challenges/<slug>/submissions: multipart `commitment` (+ `model`, `proof_mode`) or a JSON body."""
+    c = _get_challenge(slug)
+    if c is None:
+        return error(404, "No such challenge.")
+    commitment = _upload(request, "commitment")
+    if commitment is None:
+        return error(400, "Send the commitment as multipart field 'commitment' or as the JSON body.")
+    model = request.FILES["model"].read() if "model" in request.FILES else None
+    mode = request.POST.get("proof_mode") or request.GET.get("proof_mode") or Submission.ProofMode.SELF_HOSTED
+    try:
+        entry = services.create_submission(request.user, c, commitment, proof_mode=mode, model_bytes=model,
+                                           label=request.POST.get("label", ""))
+    except ValidationError as exc:
+        return error(400, " ".join(exc.messages), remaining_today=services.remaining_today(request.user, c))
+    body = selectors.status_json(entry)
+    body["remaining_today"] = services.remaining_today(request.user, c)
+    body["url"] = request.build_absolute_uri(entry.get_absolute_url())
+    return JsonResponse(body, status=201)
+
+
+@require_GET
+@token_required
+def submission(request: HttpRequest, pk: int) -> JsonResponse:
+    """GET /api/submissions/<id>: status of one of your entries."""
+    entry = _own_entry(request, pk)
+    if entry is None:
+        return error(404, "No such submission.")
+    return JsonResponse(selectors.status_json(entry))
+
+
+@csrf_exempt
+@require_POST
+@token_required
+def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
+    """POST /api/submissions/<id>/proof: multipart `proof` or an application/octet-stream body."""
+    entry = _own_entry(request, pk)
+    if entry is None or entry.participant_id != request.user.pk:
+        return error(404, "No such submission.")
+    proof = _upload(request, "proof")
+    if proof is None:
+        return error(400, "Send the proof as multipart field 'proof' or as an application/octet-stream body.")
+    seconds = request.headers.get("X-Prove-Seconds") or request.POST.get("prove_seconds")
+    try:
+        seconds_f = float(seconds) if seconds else None
+    except ValueError:
+        seconds_f = None
+    try:
+        entry = services.upload_proof(request.user, entry, proof, prove_seconds=seconds_f)
+    except ValidationError as exc:
+        return error(409 if "state" in " ".join(exc.messages) else 400, " ".join(exc.messages))
+    except PermissionDenied:
+        return error(404, "No such submission.")
+    return JsonResponse(selectors.status_json(entry), status=202)
+
+
+@csrf_exempt
+@require_POST
+@token_required
+def progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """POST /api/submissions/<id>/progress {"stage": str, "percent": number}: self-hosted prover progress."""
+    import json
+
+    entry = _own_entry(request, pk)
+    if entry is None or entry.participant_id != request.user.pk:
+        return error(404, "No such submission.")
+    try:
+        payload = json.loads(request.body or b"{}")
+        stage, percent = str(payload.get("stage", "proving")), float(payload.get("percent", 0))
+    except (ValueError, TypeError, AttributeError):
+        return error(400, "Body must be JSON: {\"stage\": \"...\", \"percent\": 0-100}.")
+    try:
+        entry = services.report_progress(request.user, entry, stage, percent)
+    except ValidationError as exc:
+        return error(409, " ".join(exc.messages))
+    return JsonResponse(selectors.status_json(entry))
+
+
+@require_GET
+def openapi(request: HttpRequest) -> JsonResponse:
+    """GET /api/openapi.json"""
+    return JsonResponse(openapi_document(request.build_absolute_uri("/api")))
+
+
+@require_http_methods(["GET"])
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """JSON 404 for unknown API paths."""
+    return error(404, "Unknown API endpoint; see /api/openapi.json.")

@@ -1,0 +1,29 @@
+"""Error views: friendly HTML pages, or JSON under /api/. Never a traceback."""
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+
+def _respond(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message}, status=status)
+    try:
+        body = loader.render_to_string(f"{status}.html", {"message": message}, request=None)
+    except Exception:
+        body = f"<h1>{status}</h1><p>{message}</p>"
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    return _respond(request, 400, "Bad request.")
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    return _respond(request, 403, "You do not have permission to do that.")
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    return _respond(request, 404, "Page not found.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _respond(request, 500, "Something went wrong on our side. The error has been logged.")

@@ -1,0 +1,170 @@
+"""Django settings, all from the environment (see README / docs/api.md)."""
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(os.environ.get("PROOFBOARD_VAR_DIR", REPO_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes", "on")."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_database_url(url: str) -> dict:
+    """Turn postgres://user:pw@host:port/name or sqlite:///path into a DATABASES entry."""
+    parsed = urlparse(url)
+    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 0,
+        }
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if path.startswith("//"):
+            path = path[1:]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or ":memory:", "OPTIONS": {"timeout": 30}}
+    raise ValueError(f"unsupported DATABASE_URL scheme: {parsed.scheme!r}")
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-change-me-in-production-please")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "accounts",
+    "challenges",
+    "submissions",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "proofboard.urls"
+WSGI_APPLICATION = "proofboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [REPO_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": parse_database_url(os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'proofboard.sqlite3'}"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+MIGRATION_MODULES = {
+    "accounts": "migrations.accounts",
+    "challenges": "migrations.challenges",
+    "submissions": "migrations.submissions",
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "challenges:list"
+LOGOUT_REDIRECT_URL = "challenges:list"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [REPO_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# Public uploads would go to MEDIA_ROOT, but nothing of Proofboard is served from it:
+# test sets live in PRIVATE_DIR (served by a view that checks the reveal time) and
+# hosted models in VAULT_DIR (never served by any URL; only workers read it).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+PRIVATE_DIR = Path(os.environ.get("PROOFBOARD_PRIVATE_DIR", VAR_DIR / "private"))
+VAULT_DIR = Path(os.environ.get("PROOFBOARD_VAULT_DIR", VAR_DIR / "vault"))
+
+# Limits (bytes)
+MAX_COMMITMENT_BYTES = int(os.environ.get("PROOFBOARD_MAX_COMMITMENT_BYTES", 1 << 20))
+MAX_PROOF_BYTES = int(os.environ.get("PROOFBOARD_MAX_PROOF_BYTES", 64 << 20))
+MAX_MODEL_BYTES = int(os.environ.get("PROOFBOARD_MAX_MODEL_BYTES", 64 << 20))
+MAX_TEST_SET_BYTES = int(os.environ.get("PROOFBOARD_MAX_TEST_SET_BYTES", 64 << 20))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 80 << 20
+FILE_UPLOAD_MAX_MEMORY_SIZE = 8 << 20
+
+# Deadlines for running states (seconds)
+PROVING_TIMEOUT = int(os.environ.get("PROOFBOARD_PROVING_TIMEOUT", 3600))
+VERIFYING_TIMEOUT = int(os.environ.get("PROOFBOARD_VERIFYING_TIMEOUT", 1800))
+
+# Celery: with CELERY_BROKER_URL set (redis://...), tasks go to the `prove` and `verify`
+# queues. Without it (the demo), tasks run in-process ("eager"), in a background thread.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "verify"
+CELERY_TASK_ROUTES = {
+    "submissions.prove": {"queue": "prove"},
+    "submissions.verify": {"queue": "verify"},
+    "submissions.expire_stuck_jobs": {"queue": "verify"},
+    "submissions.start_due_proving": {"queue": "verify"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "expire-stuck-jobs": {"task": "submissions.expire_stuck_jobs", "schedule": 60.0},
+    "start-due-proving": {"task": "submissions.start_due_proving", "schedule": 60.0},
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacknowledged message (acks_late) after this long: longer than any job's
+# deadline, so a slow job is never run twice concurrently; a killed worker's job is expired first.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(PROVING_TIMEOUT, VERIFYING_TIMEOUT) + 600}
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,29 @@
+"""The public proof bundle of a verified entry (zip), re-verifiable offline."""
+import io
+import json
+import zipfile
+
+from .models import Submission
+
+README = """Proofboard proof bundle for entry #{pk} on challenge "{slug}".
+
+Verify it offline (download the test set from the challenge page as test.npz and
+check its SHA-256 against dataset-sha256.txt first):
+
+    python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin
+
+The verifier prints the proven number of correct predictions ({count} of {total}).
+"""
+
+
+def build_bundle(entry: Submission) -> bytes:
+    """Zip: commitment.json, proof.bin, dataset-sha256.txt, verification.json, README.txt."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("commitment.json", bytes(entry.commitment or b""))
+        zf.writestr("proof.bin", bytes(entry.proof or b""))
+        zf.writestr("dataset-sha256.txt", f"{entry.challenge.test_set_sha256}  test.npz\n")
+        zf.writestr("verification.json", json.dumps(entry.verification_record, indent=2, sort_keys=True))
+        zf.writestr("README.txt", README.format(pk=entry.pk, slug=entry.challenge.slug,
+                                                count=entry.correct_count, total=entry.total_count))
+    return buffer.getvalue()

@@ -1,0 +1,97 @@
+"""A submission: a weight commitment, then a proof, then a verification result."""
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from challenges.models import Challenge
+
+
+class Submission(models.Model):
+    class State(models.TextChoices):
+        COMMITTED = "committed", "committed"
+        PROVING = "proving", "proving"
+        PROOF_RECEIVED = "proof_received", "proof received"
+        VERIFYING = "verifying", "verifying"
+        VERIFIED = "verified", "verified"
+        REJECTED = "rejected", "rejected"
+        FAILED = "failed", "failed (platform, retryable)"
+
+    class ProofMode(models.TextChoices):
+        SELF_HOSTED = "self_hosted", "self-hosted"
+        HOSTED = "hosted", "hosted"
+
+    RUNNING_STATES = (State.PROVING, State.VERIFYING)
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="submissions")
+    participant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    label = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, help_text="commitment time")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    commitment = models.BinaryField(null=True, blank=True)
+    commitment_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    architecture = models.JSONField(default=dict, blank=True)
+    parameter_count = models.PositiveBigIntegerField(default=0)
+    proof_mode = models.CharField(max_length=16, choices=ProofMode.choices, default=ProofMode.SELF_HOSTED)
+    is_baseline = models.BooleanField(default=False)
+    late = models.BooleanField(default=False, help_text="committed after the test set was revealed")
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.COMMITTED, db_index=True)
+    failed_stage = models.CharField(max_length=16, blank=True, help_text="proving or verifying, when failed")
+    reason = models.TextField(blank=True, help_text="why it was rejected or failed")
+    progress_stage = models.CharField(max_length=80, blank=True)
+    progress_percent = models.PositiveSmallIntegerField(default=0)
+    deadline_at = models.DateTimeField(null=True, blank=True, help_text="running states fail after this")
+    attempts = models.PositiveIntegerField(default=0)
+    vault_path = models.CharField(max_length=255, blank=True, help_text="file name inside the prover vault")
+
+    proof = models.BinaryField(null=True, blank=True)
+    proof_size = models.PositiveIntegerField(default=0)
+    claimed_count = models.PositiveIntegerField(null=True, blank=True)
+    proof_uploaded_at = models.DateTimeField(null=True, blank=True)
+    prove_seconds = models.FloatField(null=True, blank=True)
+    verify_seconds = models.FloatField(null=True, blank=True)
+    correct_count = models.PositiveIntegerField(null=True, blank=True)
+    total_count = models.PositiveIntegerField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_record = models.JSONField(default=dict, blank=True)
+
+    disqualified = models.BooleanField(default=False)
+    disqualified_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["challenge", "state", "disqualified"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.participant} on {self.challenge.slug} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("submissions:detail", args=[self.pk])
+
+    @property
+    def accuracy(self) -> float | None:
+        """Proven accuracy in percent, or None until verified."""
+        if self.correct_count is None or not self.total_count:
+            return None
+        return 100.0 * self.correct_count / self.total_count
+
+    @property
+    def architecture_summary(self) -> str:
+        """E.g. '64→16→10'."""
+        layers = (self.architecture or {}).get("layers") or []
+        if not layers:
+            return "—"
+        dims = [str(layers[0].get("in", "?"))] + [str(layer.get("out", "?")) for layer in layers]
+        return "→".join(dims)
+
+    @property
+    def layer_count(self) -> int:
+        """Number of dense layers."""
+        return len((self.architecture or {}).get("layers") or [])
+
+    @property
+    def is_running(self) -> bool:
+        """True while a worker (or the participant's prover) holds the job."""
+        return self.state in self.RUNNING_STATES

@@ -1,0 +1,574 @@
+"""Submission services: the state machine of an entry.
+
+committed → proving → proof_received → verifying → verified | rejected (participant's
+fault, final) | failed (platform's fault, retryable). Every transition is a conditional
+UPDATE on the current state, so running a worker task twice changes nothing twice.
+"""
+import hashlib
+import io
+import logging
+import math
+import os
+import secrets
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, Optional
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from challenges.models import Challenge
+
+from . import dispatch
+from .models import Submission
+
+log = logging.getLogger(__name__)
+State = Submission.State
+ProofMode = Submission.ProofMode
+
+
+# ---------------------------------------------------------------- validation
+
+def parse_commitment(data: bytes, challenge: Challenge):
+    """Parse a COMMIT.json and check it fits the challenge; returns the zkml Commitment."""
+    import zkml
+    from zkml.errors import ZkmlError
+
+    if not data:
+        raise ValidationError("The commitment file is empty.")
+    if len(data) > settings.MAX_COMMITMENT_BYTES:
+        raise ValidationError(f"The commitment file is larger than {settings.MAX_COMMITMENT_BYTES} bytes.")
+    try:
+        commitment = zkml.Commitment.from_bytes(data)
+        arch = commitment.architecture
+    except ZkmlError as exc:
+        raise ValidationError(f"Not a valid commitment file: {exc}")
+    except Exception as exc:  # anything the parser did not anticipate is still bad input
+        raise ValidationError(f"Not a valid commitment file ({type(exc).__name__}).")
+    if not isinstance(arch, dict) or not arch.get("layers"):
+        raise ValidationError("The commitment does not describe a model architecture.")
+    layers = arch["layers"]
+    input_shape = arch.get("input_shape") or [layers[0].get("in", 0)]
+    try:
+        input_dims = int(math.prod(int(d) for d in input_shape))
+        n_classes = int(arch.get("n_classes") or layers[-1].get("out"))
+    except (TypeError, ValueError):
+        raise ValidationError("The commitment's architecture is malformed.")
+    if input_dims != challenge.input_size:
+        raise ValidationError(
+            f"The committed model takes {input_dims} inputs; this challenge's samples have "
+            f"{challenge.input_size} ({'×'.join(map(str, challenge.input_shape))})."
+        )
+    if n_classes != challenge.n_classes:
+        raise ValidationError(
+            f"The committed model outputs {n_classes} classes; this challenge has {challenge.n_classes}."
+        )
+    return commitment
+
+
+def parse_proof(data: bytes):
+    """Parse a proof file; returns the zkml Proof."""
+    import zkml
+    from zkml.errors import ZkmlError
+
+    if not data:
+        raise ValidationError("The proof file is empty.")
+    if len(data) > settings.MAX_PROOF_BYTES:
+        raise ValidationError(f"The proof file is larger than {settings.MAX_PROOF_BYTES} bytes.")
+    try:
+        return zkml.Proof.from_bytes(data)
+    except ZkmlError as exc:
+        raise ValidationError(f"Not a valid proof file: {exc}")
+    except Exception as exc:
+        raise ValidationError(f"Not a valid proof file ({type(exc).__name__}).")
+
+
+def check_model_file(data: bytes, baseline: bool = False):
+    """Check a MODEL.zkm (or a baseline .onnx) can be read; returns the loaded zkml model (None for ONNX)."""
+    if not data:
+        raise ValidationError("The model file is empty.")
+    if len(data) > settings.MAX_MODEL_BYTES:
+        raise ValidationError(f"The model file is larger than {settings.MAX_MODEL_BYTES} bytes.")
+    if baseline:
+        try:
+            import onnx
+
+            onnx.load_from_string(data)
+        except Exception:
+            raise ValidationError("Not a valid ONNX model.")
+        return None
+    import zkml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.zkm"
+        path.write_bytes(data)
+        try:
+            return zkml.QuantizedModel.load(str(path))
+        except Exception as exc:
+            raise ValidationError(f"Not a valid MODEL.zkm file: {exc}")
+
+
+def check_model_matches(model, commitment) -> None:
+    """Hosted mode: the MODEL.zkm must be the one the COMMIT.json was made from."""
+    from zkml.errors import ZkmlError
+
+    arch = getattr(model, "architecture", None)
+    arch = arch() if callable(arch) else arch
+    if arch is not None and arch != commitment.architecture:
+        raise ValidationError("The model file does not match the commitment (different architecture or scales).")
+    try:
+        from zkml.commitment import load_opening
+    except ImportError:  # no way to check the opening with this zkml version
+        return
+    try:
+        _, committed = load_opening(model)
+    except ZkmlError as exc:
+        raise ValidationError(f"The model file cannot be proved: {exc}")
+    tensor_bytes = getattr(commitment, "tensor_bytes", None)
+    if callable(tensor_bytes) and committed != tensor_bytes():
+        raise ValidationError(
+            "The model file belongs to a different commitment: upload the COMMIT.json made from this MODEL.zkm "
+            "(committing again changes both)."
+        )
+
+
+# ---------------------------------------------------------------- quota
+
+def _start_of_day(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def used_today(user: AbstractBaseUser, challenge: Challenge, now: Optional[datetime] = None) -> int:
+    """Entries the user made today (UTC) on the challenge; platform failures do not count.
+
+    A self-hosted entry whose own prover timed out is the participant's failure, so it counts.
+    """
+    now = now or timezone.now()
+    platform_failure = Q(state=State.FAILED) & ~Q(proof_mode=ProofMode.SELF_HOSTED, failed_stage="proving")
+    return (
+        Submission.objects.filter(challenge=challenge, participant=user, is_baseline=False,
+                                  created_at__gte=_start_of_day(now))
+        .exclude(platform_failure)
+        .count()
+    )
+
+
+def remaining_today(user: AbstractBaseUser, challenge: Challenge, now: Optional[datetime] = None) -> int:
+    """How many more entries the user may commit today."""
+    if not user.is_authenticated:
+        return 0
+    return max(0, challenge.max_submissions_per_day - used_today(user, challenge, now))
+
+
+# ---------------------------------------------------------------- vault
+
+def vault_dir() -> Path:
+    """The prover vault: outside MEDIA_ROOT, never served, mode 0700."""
+    path = Path(settings.VAULT_DIR)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _write_vault_file(submission_id: int, data: bytes, suffix: str) -> str:
+    name = f"{submission_id}-{secrets.token_hex(8)}{suffix}"
+    path = vault_dir() / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return name
+
+
+def delete_vault_file(name: str) -> None:
+    """Remove a model from the vault (after proving)."""
+    if name:
+        try:
+            (vault_dir() / Path(name).name).unlink()
+        except FileNotFoundError:
+            pass
+
+
+# ---------------------------------------------------------------- participant actions
+
+def create_submission(
+    user: AbstractBaseUser,
+    challenge: Challenge,
+    commitment_bytes: bytes,
+    proof_mode: str = ProofMode.SELF_HOSTED,
+    model_bytes: Optional[bytes] = None,
+    label: str = "",
+    now: Optional[datetime] = None,
+) -> Submission:
+    """Validate and store a commitment (and, for hosted proving, the model in the vault)."""
+    if not user.is_authenticated:
+        raise PermissionDenied("Log in to submit.")
+    now = now or timezone.now()
+    if not challenge.is_open(now):
+        raise ValidationError("This challenge is not accepting commitments now.")
+    if proof_mode not in ProofMode.values:
+        raise ValidationError("Unknown proof mode.")
+    commitment = parse_commitment(commitment_bytes, challenge)
+    if proof_mode == ProofMode.HOSTED:
+        if not model_bytes:
+            raise ValidationError("Hosted proving needs your MODEL.zkm file.")
+        check_model_matches(check_model_file(model_bytes), commitment)
+    architecture = commitment.architecture
+    vault_name = ""
+    try:
+        with transaction.atomic():
+            # Serialise this user's submissions so the daily limit cannot be raced.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+            if remaining_today(user, challenge, now) <= 0:
+                raise ValidationError(
+                    f"You have used all {challenge.max_submissions_per_day} submissions for today on this challenge."
+                )
+            submission = Submission.objects.create(
+                challenge=challenge,
+                participant=user,
+                label=(label or "")[:80],
+                created_at=now,
+                commitment=commitment_bytes,
+                commitment_sha256=hashlib.sha256(commitment_bytes).hexdigest(),
+                architecture=architecture,
+                parameter_count=int(architecture.get("parameter_count") or 0),
+                proof_mode=proof_mode,
+                late=challenge.is_revealed(now),
+                progress_stage="waiting for the reveal" if not challenge.is_revealed(now) else "committed",
+            )
+            if proof_mode == ProofMode.HOSTED:
+                vault_name = _write_vault_file(submission.pk, model_bytes, ".zkm")
+                Submission.objects.filter(pk=submission.pk).update(vault_path=vault_name)
+                submission.vault_path = vault_name
+                if challenge.is_revealed(now):
+                    dispatch.enqueue("prove", submission.pk)
+    except Exception:
+        delete_vault_file(vault_name)
+        raise
+    return submission
+
+
+def create_baseline(host: AbstractBaseUser, challenge: Challenge, onnx_bytes: bytes, label: str = "baseline") -> Submission:
+    """Staff only: a baseline from an ONNX model; the prove worker quantizes, commits and proves it."""
+    if not (host.is_authenticated and host.is_staff):
+        raise PermissionDenied("Only staff can add baselines.")
+    check_model_file(onnx_bytes, baseline=True)
+    vault_name = ""
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                challenge=challenge, participant=host, label=(label or "baseline")[:80],
+                proof_mode=ProofMode.HOSTED, is_baseline=True, progress_stage="waiting for a prover",
+            )
+            vault_name = _write_vault_file(submission.pk, onnx_bytes, ".onnx")
+            Submission.objects.filter(pk=submission.pk).update(vault_path=vault_name)
+            submission.vault_path = vault_name
+            if challenge.is_revealed():
+                dispatch.enqueue("prove", submission.pk)
+    except Exception:
+        delete_vault_file(vault_name)
+        raise
+    return submission
+
+
+def _check_owner(user: AbstractBaseUser, submission: Submission) -> None:
+    if not user.is_authenticated or submission.participant_id != user.pk:
+        raise PermissionDenied("This is not your submission.")
+
+
+def upload_proof(
+    user: AbstractBaseUser, submission: Submission, proof_bytes: bytes, prove_seconds: Optional[float] = None
+) -> Submission:
+    """Self-hosted mode: store the participant's proof and queue its verification."""
+    _check_owner(user, submission)
+    if submission.proof_mode != ProofMode.SELF_HOSTED:
+        raise ValidationError("This entry is proved by the platform's hosted prover.")
+    if not submission.challenge.accepts_proofs():
+        if not submission.challenge.is_revealed():
+            raise ValidationError("The test set is not revealed yet; proofs are accepted after the reveal.")
+        raise ValidationError("The proving deadline has passed.")
+    proof = parse_proof(proof_bytes)
+    now = timezone.now()
+    if prove_seconds is not None and not (0 <= prove_seconds < 1e7):
+        prove_seconds = None
+    with transaction.atomic():
+        updated = (
+            Submission.objects.filter(pk=submission.pk)
+            .filter(Q(state__in=[State.COMMITTED, State.PROVING]) | Q(state=State.FAILED, failed_stage="proving"))
+            .update(
+                proof=proof_bytes, proof_size=len(proof_bytes), claimed_count=_claimed(proof),
+                proof_uploaded_at=now, prove_seconds=prove_seconds, state=State.PROOF_RECEIVED,
+                failed_stage="", reason="", progress_stage="proof received", progress_percent=100,
+                deadline_at=None, updated_at=now,
+            )
+        )
+        if not updated:
+            submission.refresh_from_db()
+            raise ValidationError(f"This entry does not accept a proof in state '{submission.get_state_display()}'.")
+        dispatch.enqueue("verify", submission.pk)
+    submission.refresh_from_db()
+    return submission
+
+
+def _claimed(proof) -> Optional[int]:
+    try:
+        return int(proof.claimed_count)
+    except Exception:
+        return None
+
+
+def report_progress(user: AbstractBaseUser, submission: Submission, stage: str, percent: float) -> Submission:
+    """Self-hosted mode: the participant's prover reports progress (committed → proving)."""
+    _check_owner(user, submission)
+    if submission.proof_mode != ProofMode.SELF_HOSTED:
+        raise ValidationError("This entry is proved by the platform.")
+    if not submission.challenge.accepts_proofs():
+        raise ValidationError("Proofs are not accepted now.")
+    now = timezone.now()
+    pct = int(max(0, min(100, percent)))
+    updated = (
+        Submission.objects.filter(pk=submission.pk)
+        .filter(Q(state__in=[State.COMMITTED, State.PROVING]) | Q(state=State.FAILED, failed_stage="proving"))
+        .update(state=State.PROVING, failed_stage="", reason="", progress_stage=str(stage)[:80],
+                progress_percent=pct, deadline_at=now + timedelta(seconds=settings.PROVING_TIMEOUT), updated_at=now)
+    )
+    if not updated:
+        raise ValidationError("This entry is not waiting for a proof.")
+    submission.refresh_from_db()
+    return submission
+
+
+# ---------------------------------------------------------------- worker side
+
+def _progress_callback(submission_id: int, running_state: str) -> Callable[[str, float], None]:
+    """A throttled progress(stage, fraction) that writes onto the submission row."""
+    last = {"t": 0.0, "pct": -1, "stage": None}
+
+    def progress(stage: str, fraction: float) -> None:
+        try:
+            pct = int(max(0.0, min(1.0, float(fraction))) * 100)
+        except (TypeError, ValueError):
+            return
+        t = time.monotonic()
+        if stage == last["stage"] and (pct == last["pct"] or (t - last["t"] < 0.3 and pct < 100)):
+            return
+        last.update(t=t, pct=pct, stage=stage)
+        Submission.objects.filter(pk=submission_id, state=running_state).update(
+            progress_stage=str(stage)[:80], progress_percent=pct
+        )
+
+    return progress
+
+
+def _claim(submission_id: int, from_states: Q, to_state: str, timeout: int, scope: Q = Q()) -> bool:
+    """Move one entry into a running state; a running entry past its deadline may be re-claimed."""
+    now = timezone.now()
+    return bool(
+        Submission.objects.filter(scope, pk=submission_id)
+        .filter(from_states | Q(state=to_state, deadline_at__lt=now))
+        .update(state=to_state, deadline_at=now + timedelta(seconds=timeout), attempts=F("attempts") + 1,
+                progress_stage="started", progress_percent=0, reason="", failed_stage="", updated_at=now)
+    )
+
+
+def _finish(submission_id: int, running_state: str, **fields) -> bool:
+    """Leave a running state; a no-op if someone else (expiry, another run) already did."""
+    fields.setdefault("deadline_at", None)
+    fields["updated_at"] = timezone.now()
+    return bool(Submission.objects.filter(pk=submission_id, state=running_state).update(**fields))
+
+
+def _fail(submission_id: int, running_state: str, stage: str, exc: BaseException) -> None:
+    log.exception("submission %s: %s failed", submission_id, stage)
+    _finish(submission_id, running_state, state=State.FAILED, failed_stage=stage,
+            reason=f"{stage} error: {type(exc).__name__}: {exc}"[:2000], progress_stage=f"{stage} failed")
+
+
+def _calibration_x(challenge: Challenge):
+    import numpy as np
+
+    field = challenge.calibration_set if challenge.calibration_set else challenge.test_set
+    with field.open("rb") as fh:
+        with np.load(io.BytesIO(fh.read()), allow_pickle=False) as archive:
+            return np.asarray(archive["x"], dtype=np.float32)
+
+
+def run_hosted_proving(submission_id: int) -> str:
+    """Prove a vault model against the revealed test set; returns what happened."""
+    now = timezone.now()
+    scope = Q(proof_mode=ProofMode.HOSTED, challenge__reveal_at__lte=now)
+    if not _claim(submission_id, Q(state=State.COMMITTED), State.PROVING, settings.PROVING_TIMEOUT, scope):
+        return "skipped"
+    submission = Submission.objects.select_related("challenge").get(pk=submission_id)
+    challenge = submission.challenge
+    path = vault_dir() / Path(submission.vault_path).name if submission.vault_path else None
+    if path is None or not path.is_file():
+        _finish(submission_id, State.PROVING, state=State.REJECTED, reason="the model file is no longer in the vault",
+                progress_stage="rejected")
+        return "rejected"
+    started = time.monotonic()
+    try:
+        import zkml
+        from zkml.errors import FormatError, UnsupportedModelError
+
+        try:
+            if submission.is_baseline:
+                Submission.objects.filter(pk=submission_id).update(progress_stage="quantizing")
+                model = zkml.quantize(path.read_bytes(), _calibration_x(challenge))
+                commitment = zkml.commit(model)
+                commitment_bytes = commitment.to_bytes()
+                Submission.objects.filter(pk=submission_id, state=State.PROVING).update(
+                    commitment=commitment_bytes, commitment_sha256=hashlib.sha256(commitment_bytes).hexdigest(),
+                    architecture=commitment.architecture,
+                    parameter_count=int(commitment.architecture.get("parameter_count") or 0),
+                )
+            else:
+                model = zkml.QuantizedModel.load(str(path))
+            dataset = zkml.load_dataset(challenge.test_set.path)
+        except (FormatError, UnsupportedModelError) as exc:
+            _finish(submission_id, State.PROVING, state=State.REJECTED, reason=f"model rejected: {exc}"[:2000],
+                    progress_stage="rejected")
+            delete_vault_file(submission.vault_path)
+            return "rejected"
+        proof = zkml.prove(model, dataset, progress=_progress_callback(submission_id, State.PROVING))
+        proof_bytes = proof.to_bytes()
+    except Exception as exc:  # platform-side: keep the model so the job can be retried
+        _fail(submission_id, State.PROVING, "proving", exc)
+        return "failed"
+    with transaction.atomic():
+        done = _finish(
+            submission_id, State.PROVING, state=State.PROOF_RECEIVED, proof=proof_bytes, proof_size=len(proof_bytes),
+            claimed_count=_claimed(proof), proof_uploaded_at=timezone.now(),
+            prove_seconds=time.monotonic() - started, progress_stage="proof received", progress_percent=100,
+            vault_path="",
+        )
+        if done:
+            dispatch.enqueue("verify", submission_id)
+    if done:
+        delete_vault_file(submission.vault_path)
+    return "proved" if done else "skipped"
+
+
+def run_verification(submission_id: int) -> str:
+    """Verify a stored proof against the commitment and the test set; returns the outcome."""
+    if not _claim(submission_id, Q(state=State.PROOF_RECEIVED), State.VERIFYING, settings.VERIFYING_TIMEOUT):
+        return "skipped"
+    submission = Submission.objects.select_related("challenge", "participant").get(pk=submission_id)
+    challenge = submission.challenge
+    started = time.monotonic()
+    try:
+        import zkml
+        from zkml.errors import FormatError, VerificationError
+
+        try:
+            commitment = zkml.Commitment.from_bytes(bytes(submission.commitment))
+            proof = zkml.Proof.from_bytes(bytes(submission.proof))
+            dataset = zkml.load_dataset(challenge.test_set.path)
+            count = int(zkml.verify(commitment, dataset, proof,
+                                    progress=_progress_callback(submission_id, State.VERIFYING)))
+        except VerificationError as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            _finish(submission_id, State.VERIFYING, state=State.REJECTED, reason=f"proof rejected: {reason}"[:2000],
+                    progress_stage="rejected", verify_seconds=time.monotonic() - started)
+            return "rejected"
+        except FormatError as exc:
+            _finish(submission_id, State.VERIFYING, state=State.REJECTED, reason=f"malformed file: {exc}"[:2000],
+                    progress_stage="rejected")
+            return "rejected"
+        total = int(len(dataset.y))
+    except Exception as exc:
+        _fail(submission_id, State.VERIFYING, "verifying", exc)
+        return "failed"
+    elapsed = time.monotonic() - started
+    verified_at = timezone.now()
+    record = {
+        "submission": submission.pk,
+        "challenge": challenge.slug,
+        "participant": submission.participant.get_username(),
+        "proof_mode": submission.proof_mode,
+        "baseline": submission.is_baseline,
+        "late": submission.late,
+        "committed_at": submission.created_at.isoformat(),
+        "dataset_sha256": challenge.test_set_sha256,
+        "commitment_sha256": submission.commitment_sha256,
+        "proof_sha256": hashlib.sha256(bytes(submission.proof)).hexdigest(),
+        "correct_count": count,
+        "total_count": total,
+        "accuracy": round(100.0 * count / total, 4) if total else None,
+        "verified_at": verified_at.isoformat(),
+        "verify_seconds": round(elapsed, 3),
+        "verifier": f"zkml {getattr(zkml, '__version__', 'unknown')}",
+    }
+    done = _finish(submission_id, State.VERIFYING, state=State.VERIFIED, correct_count=count, total_count=total,
+                   verified_at=verified_at, verify_seconds=elapsed, verification_record=record,
+                   progress_stage="verified", progress_percent=100)
+    return "verified" if done else "skipped"
+
+
+def expire_stuck_jobs(now: Optional[datetime] = None) -> int:
+    """Running entries past their deadline become failed ("timed out", retryable)."""
+    now = now or timezone.now()
+    total = 0
+    for running, stage in ((State.PROVING, "proving"), (State.VERIFYING, "verifying")):
+        total += Submission.objects.filter(state=running, deadline_at__lt=now).update(
+            state=State.FAILED, failed_stage=stage, reason="timed out", deadline_at=None,
+            progress_stage="timed out", updated_at=now,
+        )
+    return total
+
+
+def start_due_proving(now: Optional[datetime] = None) -> int:
+    """Queue hosted entries whose test set is now revealed, and proofs whose verify message was lost."""
+    now = now or timezone.now()
+    due = list(
+        Submission.objects.filter(state=State.COMMITTED, proof_mode=ProofMode.HOSTED,
+                                  challenge__reveal_at__lte=now, challenge__proving_deadline__gte=now)
+        .values_list("pk", flat=True)
+    )
+    stale = list(
+        Submission.objects.filter(state=State.PROOF_RECEIVED, proof_uploaded_at__lt=now - timedelta(minutes=5))
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        for pk in due:
+            dispatch.enqueue("prove", pk)
+        for pk in stale:
+            dispatch.enqueue("verify", pk)
+    return len(due) + len(stale)
+
+
+# ---------------------------------------------------------------- host actions
+
+def retry(submission: Submission) -> bool:
+    """Re-run a failed (platform-side) entry from the stage that failed."""
+    with transaction.atomic():
+        if submission.failed_stage == "verifying":
+            ok = Submission.objects.filter(pk=submission.pk, state=State.FAILED, failed_stage="verifying").update(
+                state=State.PROOF_RECEIVED, failed_stage="", reason="", progress_stage="queued for verification",
+                progress_percent=0)
+            if ok:
+                dispatch.enqueue("verify", submission.pk)
+        else:
+            ok = Submission.objects.filter(pk=submission.pk, state=State.FAILED).update(
+                state=State.COMMITTED, failed_stage="", reason="", progress_stage="queued for proving",
+                progress_percent=0)
+            if ok and submission.proof_mode == ProofMode.HOSTED:
+                dispatch.enqueue("prove", submission.pk)
+    return bool(ok)
+
+
+def disqualify(actor: AbstractBaseUser, submission: Submission, reason: str) -> Submission:
+    """Staff only: hide an entry from the ranking, with a public reason."""
+    if not (actor.is_authenticated and actor.is_staff):
+        raise PermissionDenied("Only staff can disqualify entries.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("A public reason is required.")
+    Submission.objects.filter(pk=submission.pk).update(disqualified=True, disqualified_reason=reason[:2000])
+    submission.refresh_from_db()
+    return submission

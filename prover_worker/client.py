@@ -1,0 +1,81 @@
+"""A small HTTP client for the Proofboard REST API (standard library only)."""
+import hashlib
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Optional
+
+
+class ApiError(Exception):
+    """An HTTP error answered by the platform, with its JSON message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class PlatformClient:
+    """Token-authenticated calls to /api/..."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 60.0):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, data: Optional[bytes] = None,
+                 headers: Optional[dict] = None) -> tuple[bytes, dict]:
+        url = f"{self.base_url}/api/{path.lstrip('/')}"
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Authorization", f"Token {self.token}")
+        req.add_header("Accept", "application/json")
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            body = exc.read()
+            try:
+                message = json.loads(body).get("error", body.decode("utf-8", "replace"))
+            except (ValueError, AttributeError):
+                message = body.decode("utf-8", "replace")[:500]
+            raise ApiError(exc.code, message) from None
+
+    def get_json(self, path: str) -> Any:
+        """GET a JSON resource."""
+        body, _ = self._request("GET", path)
+        return json.loads(body)
+
+    def post_json(self, path: str, payload: Any) -> Any:
+        """POST a JSON body, return the JSON answer."""
+        body, _ = self._request("POST", path, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+        return json.loads(body)
+
+    def post_bytes(self, path: str, data: bytes, content_type: str, headers: Optional[dict] = None) -> Any:
+        """POST a raw body, return the JSON answer."""
+        body, _ = self._request("POST", path, data, {"Content-Type": content_type, **(headers or {})})
+        return json.loads(body)
+
+    def download_test_set(self, slug: str, dest: Path, expected_sha256: str) -> Path:
+        """Download a revealed test set and check it against the published digest."""
+        body, _ = self._request("GET", f"challenges/{slug}/test-set")
+        digest = hashlib.sha256(body).hexdigest()
+        if digest != expected_sha256:
+            raise ApiError(0, f"test set digest mismatch: got {digest}, the challenge published {expected_sha256}")
+        dest.write_bytes(body)
+        return dest
+
+    def submit_commitment(self, slug: str, commitment: bytes) -> Any:
+        """Create a self-hosted submission from COMMIT.json bytes."""
+        return self.post_bytes(f"challenges/{slug}/submissions", commitment, "application/json")
+
+    def upload_proof(self, submission_id: int, proof: bytes, prove_seconds: Optional[float] = None) -> Any:
+        """Upload PROOF.bin for a self-hosted submission."""
+        headers = {"X-Prove-Seconds": f"{prove_seconds:.3f}"} if prove_seconds is not None else {}
+        return self.post_bytes(f"submissions/{submission_id}/proof", proof, "application/octet-stream", headers)
+
+    def report_progress(self, submission_id: int, stage: str, percent: float) -> Any:
+        """Tell the platform how far proving is (shown live on the entry page)."""
+        return self.post_json(f"submissions/{submission_id}/progress", {"stage": stage, "percent": percent})

@@ -1,0 +1,201 @@
+#!/usr/bin/env python
+"""One command demo: seed a digits challenge with proven, verified entries, then serve it.
+
+    python scripts/demo.py            # migrate, seed (idempotent), runserver on 127.0.0.1:8000
+    python scripts/demo.py --no-serve # seed only
+
+Embedded defaults, no external service: SQLite under var/ (override with DEMO_DATABASE_URL)
+and Celery in eager mode (tasks run in-process in a background thread). Every entry goes
+through the same service functions as production: quantize → commit → prove → verify.
+"""
+import argparse
+import io
+import os
+import sys
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "platform"))
+sys.path.insert(0, str(REPO))
+VAR = Path(os.environ.get("PROOFBOARD_VAR_DIR") or REPO / "var")
+os.environ["DATABASE_URL"] = os.environ.get("DEMO_DATABASE_URL") or f"sqlite:///{VAR / 'demo.sqlite3'}"
+os.environ["CELERY_BROKER_URL"] = ""  # eager: no broker, no worker to start
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proofboard.settings")
+
+TEST_SAMPLES = 200
+USERS = {  # username: (password, staff)
+    "host": ("host-demo-pass", True),
+    "alice": ("alice-demo-pass", False),
+    "bob": ("bob-demo-pass", False),
+}
+DESCRIPTION = """Classify 8×8 handwritten digits (scikit-learn's bundled `load_digits`, pixels scaled to [0, 1]).
+
+* **Test set:** the last 200 samples, float32 `x` [200, 64] and int64 `y` [200].
+* **Score:** the number of test samples your *committed* model classifies correctly, proven in zero knowledge.
+* Your weights never leave your machine in self-hosted mode.
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[demo] {msg}", flush=True)
+
+
+def digits_split():
+    """The fixed split: everything but the last 200 samples trains, the last 200 test."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    x = (data.data / 16.0).astype(np.float32)
+    y = data.target.astype(np.int64)
+    return x[:-TEST_SAMPLES], y[:-TEST_SAMPLES], x[-TEST_SAMPLES:], y[-TEST_SAMPLES:]
+
+
+def train_onnx(hidden: tuple[int, ...], seed: int, train_x, train_y) -> bytes:
+    """A small sklearn MLPClassifier exported with skl2onnx."""
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(hidden_layer_sizes=hidden, max_iter=400, random_state=seed).fit(train_x, train_y)
+    return to_onnx(clf, train_x[:1], options={id(clf): {"zipmap": False}}).SerializeToString()
+
+
+def seed() -> None:
+    """Create (or complete) the demo data; safe to run again."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.core.files.base import ContentFile
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    import zkml
+    from accounts.services import create_token
+    from challenges.models import Challenge
+    from challenges.services import validate_test_set
+    from submissions import dispatch, services
+    from submissions.models import Submission
+
+    call_command("migrate", interactive=False, verbosity=0)
+    log("database migrated")
+    User = get_user_model()
+    users = {}
+    for name, (password, staff) in USERS.items():
+        user, _ = User.objects.get_or_create(username=name)
+        user.is_staff = user.is_superuser = staff
+        user.set_password(password)
+        user.save()
+        users[name] = user
+
+    train_x, train_y, test_x, test_y = digits_split()
+    buffer = io.BytesIO()
+    np.savez(buffer, x=test_x, y=test_y)
+    test_bytes = buffer.getvalue()
+    now = timezone.now()
+    challenge = Challenge.objects.filter(slug="digits").first()
+    if challenge is None:
+        info = validate_test_set(test_bytes, 10, [64])
+        challenge = Challenge(
+            title="Handwritten digits", slug="digits", description=DESCRIPTION, n_classes=10, input_shape=[64],
+            test_set_sha256=info.sha256, test_set_size=info.n_samples, opens_at=now - timedelta(days=7),
+            reveal_at=now - timedelta(hours=1), proving_deadline=now + timedelta(days=30),
+            max_submissions_per_day=5, created_by=users["host"],
+        )
+        challenge.test_set.save("digits-test.npz", ContentFile(test_bytes), save=False)
+        challenge.save()
+        log(f"challenge 'digits' created (test set sha256 {info.sha256[:16]}…, already revealed)")
+    else:
+        log("challenge 'digits' already exists")
+
+    def has_verified(user, late=False, baseline=False) -> bool:
+        return Submission.objects.filter(challenge=challenge, participant=user, state="verified", late=late,
+                                         is_baseline=baseline).exists()
+
+    work = VAR / "demo-models"
+    work.mkdir(parents=True, exist_ok=True)
+    before_reveal = challenge.reveal_at - timedelta(hours=2)  # the seeded commitments predate the reveal
+
+    def participant_entry(user, hidden, seed_, mode, label, committed_at, late=False):
+        if has_verified(user, late=late):
+            log(f"{user.username}: {label} already verified")
+            return
+        log(f"{user.username}: training {64}→{'→'.join(map(str, hidden))}→10, quantizing, committing…")
+        model = zkml.quantize(train_onnx(hidden, seed_, train_x, train_y), train_x[:300])
+        commitment = zkml.commit(model)
+        model_path = work / f"{user.username}-{label}.zkm"
+        model.save(str(model_path))  # the private MODEL.zkm (weights + opening)
+        with dispatch.suppressed():  # the demo runs the worker steps itself, synchronously
+            entry = services.create_submission(
+                user, challenge, commitment.to_bytes(), proof_mode=mode,
+                model_bytes=model_path.read_bytes() if mode == "hosted" else None, label=label, now=committed_at)
+            if mode == "hosted":
+                log(f"{user.username}: hosted proving of #{entry.pk}: {services.run_hosted_proving(entry.pk)}")
+            else:
+                started = time.monotonic()
+                dataset = zkml.load_dataset(challenge.test_set.path)
+                proof = zkml.prove(zkml.QuantizedModel.load(str(model_path)), dataset)
+                services.upload_proof(user, entry, proof.to_bytes(), prove_seconds=time.monotonic() - started)
+                log(f"{user.username}: proved #{entry.pk} locally ({proof.claimed_count}/{len(dataset.y)} claimed)")
+            outcome = services.run_verification(entry.pk)
+        entry.refresh_from_db()
+        log(f"{user.username}: #{entry.pk} {outcome}: {entry.correct_count}/{entry.total_count}")
+
+    participant_entry(users["alice"], (32,), 1, "self_hosted", "mlp-32", before_reveal)
+    participant_entry(users["bob"], (16,), 2, "hosted", "mlp-16", before_reveal + timedelta(minutes=30))
+    participant_entry(users["bob"], (24,), 3, "self_hosted", "mlp-24-late", None, late=True)
+
+    if has_verified(users["host"], baseline=True):
+        log("host: baseline already verified")
+    else:
+        log("host: baseline (64→8→10) — the prove worker quantizes, commits, proves")
+        with dispatch.suppressed():
+            entry = services.create_baseline(users["host"], challenge, train_onnx((8,), 4, train_x, train_y),
+                                             label="baseline mlp-8")
+            Submission.objects.filter(pk=entry.pk).update(created_at=before_reveal - timedelta(hours=1))
+            services.run_hosted_proving(entry.pk)
+            outcome = services.run_verification(entry.pk)
+        entry.refresh_from_db()
+        log(f"host: baseline #{entry.pk} {outcome}: {entry.correct_count}/{entry.total_count}")
+
+    from accounts.models import ApiToken
+
+    ApiToken.objects.filter(user=users["alice"], name="demo", revoked_at__isnull=True).update(revoked_at=now)
+    _, token = create_token(users["alice"], "demo")
+    os.environ["PROOFBOARD_DEMO_TOKEN"] = token
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-serve", action="store_true", help="seed the database and exit")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+
+    from proofboard import pathsetup
+
+    pathsetup.setup()
+    import django
+
+    django.setup()
+    seed()
+    url = f"http://127.0.0.1:{args.port}/"
+    print(f"""
+Proofboard demo is ready: {url}challenges/digits/
+  logins: host / {USERS['host'][0]} (staff, /admin/) · alice / {USERS['alice'][0]} · bob / {USERS['bob'][0]}
+  alice's API token (shown once): {os.environ['PROOFBOARD_DEMO_TOKEN']}
+  offline check of any entry: download its proof bundle and run
+    python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin
+""", flush=True)
+    if args.no_serve:
+        return 0
+    from django.core.management import call_command
+
+    call_command("runserver", f"127.0.0.1:{args.port}", use_reloader=False, insecure_serving=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
