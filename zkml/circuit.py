@@ -6,7 +6,8 @@ Integer relations proved (all entries are small integers, far from wrapping mod 
   model:   W + 128 in [0, 256); padded W entries = 0; b + 2^23 in [0, 2^24); padded b = 0
   layer l: Z_l = A_{l-1} W_l^T + b_l                 (matmul sumcheck, Thaler 2013)
   hidden:  m Z + 2^(k-1) = 2^k Q + R,  R in [0, 2^k),  (Q + 2^15, A) in CLAMP table
-           i.e. Q in [-2^15, 2^15) and A = clamp(Q, 0, 127)
+           i.e. Q in [-2^15, 2^15) and A = clamp(Q, 0, 127). Hidden Z is not committed:
+           the matmul check starts from m^-1 (2^k Q + R - 2^(k-1)) (pre_activation()).
   argmax:  B one-hot over the real classes (the "beater"); c in {0,1}; c = 0 on padding
            lab_i  = Z_L[i, y_i];  zeta_i = Z_L[i, j_B] + [j_B < y_i]
            G = lab - Z_L - Lt + LAMBDA (1 - c) + LAMBDA pad_class  in [0, 2^33)
@@ -135,7 +136,7 @@ class Circuit:
         for l in range(1, L):
             k = int(self.requants[l - 1]["shift"])
             self.groups.append(Group(f"hidden{l}", self.s_vars + self.d_vars[l],
-                                     [f"Z{l}", f"Q{l}", f"A{l}"],
+                                     [f"Q{l}", f"A{l}"],
                                      ranges=[RangeCheck(f"R{l}", 0, k)],
                                      clamps=[(f"Q{l}", f"A{l}")]))
             if k <= LIMB_BITS:
@@ -327,16 +328,22 @@ def linear_relations(circuit: Circuit, group: Group, pub: dict[str, int]) -> lis
         if limbs and rc.tensor in group.tensors + circuit.model_tensors():
             items = [(rc.tensor, 1)] + [(n, -(1 << (LIMB_BITS * j))) for j, (n, _) in enumerate(limbs)]
             rels.append((items, rc.offset))
-    if group.name.startswith("hidden"):
-        l = int(group.name[6:])
-        m, k = int(circuit.requants[l - 1]["multiplier"]), int(circuit.requants[l - 1]["shift"])
-        rc = group.ranges[0]
-        r_items = [(rc.tensor, -1)] if not rc.limbs() else \
-            [(n, -(1 << (LIMB_BITS * j))) for j, (n, _) in enumerate(rc.limbs())]
-        rels.append(([(f"Z{l}", m), (f"Q{l}", -(1 << k))] + r_items, 1 << (k - 1)))
-    elif group.name == "logits":
+    if group.name == "logits":
         rels.append(([("G", 1), (("row", "lab"), -1), (f"Z{circuit.n_layers}", 1), (("row", "c"), LAMBDA)],
                      pub["Lt"] - LAMBDA - LAMBDA * pub["pad"]))
     elif group.name == "samples":
         rels.append(([("H", 1), ("zeta", -1), ("lab", 1), ("c", -LAMBDA)], 1 - LAMBDA * pub["pad"]))
     return [([(ref, c % P) for ref, c in items], const % P) for items, const in rels]
+
+
+def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]], int]:
+    """Z_l of a hidden layer as an affine combination of its group's tensors:
+    Z = m^-1 (2^k Q + R - 2^(k-1)), R being itself or the sum of its limbs."""
+    from .field import inv
+    m, k = int(circuit.requants[layer - 1]["multiplier"]), int(circuit.requants[layer - 1]["shift"])
+    m_inv = inv(m)
+    rc = circuit.group_by_name[f"hidden{layer}"].ranges[0]
+    r_parts = [(rc.tensor, 1)] if not rc.limbs() else \
+        [(n, 1 << (LIMB_BITS * j)) for j, (n, _) in enumerate(rc.limbs())]
+    items = [(f"Q{layer}", (1 << k) * m_inv % P)] + [(n, c * m_inv % P) for n, c in r_parts]
+    return items, (-(1 << (k - 1)) * m_inv) % P

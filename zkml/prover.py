@@ -7,7 +7,7 @@ import numpy as np
 from . import hyrax, pedersen
 from .channel import ProverChannel
 from .circuit import (LAMBDA, LIMB_BITS, MARGIN_BITS, Q_OFFSET, Circuit, group_terms, linear_relations,
-                      padded_inputs)
+                      padded_inputs, pre_activation)
 from .commitment import load_opening, padded_model_tensors
 from .errors import ZkmlError
 from .expr import Term, aff
@@ -247,7 +247,12 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         gname = "logits" if l == L else f"hidden{l}"
         pt = group_points[gname]
         r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
-        z_val = group_values[gname][f"Z{l}"]
+        if l == L:
+            z_val = group_values[gname][f"Z{l}"]
+        else:
+            items, const = pre_activation(circuit, l)
+            z_val = (sum(c * group_values[gname][n][0] for n, c in items) + const,
+                     sum(c * group_values[gname][n][1] for n, c in items))
         b_val = claims.send_new(ch, f"b{l}", r_j, evaluate_tensor(wit[f"b{l}"], r_j), f"matmul{l}/bias", rng)
         d_in = 1 << circuit.d_vars[l - 1]
         a_prev = x_pad if l == 1 else wit[f"A{l - 1}"].reshape(-1, d_in)

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import hyrax, pedersen, sigma
 from .channel import VerifierChannel
-from .circuit import Circuit, group_terms, input_eval, linear_relations, padded_inputs
+from .circuit import Circuit, group_terms, input_eval, linear_relations, padded_inputs, pre_activation
 from .commitment import Commitment
 from .curve import get_backend
 from .errors import VerificationError
@@ -124,7 +124,14 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
         b_c = ch.recv_point(f"matmul{l}/bias")
         claims[(f"b{l}", tuple(r_j))] = b_c
-        claim_c = be.sub(group_values[gname][f"Z{l}"], b_c)
+        if l == L:
+            z_c = group_values[gname][f"Z{l}"]
+        else:
+            items, const = pre_activation(circuit, l)
+            z_c = be.mul(pedersen.g(), const)
+            for n, c in items:
+                z_c = be.add(z_c, be.mul(group_values[gname][n], c))
+        claim_c = be.sub(z_c, b_c)
         if l == 1:
             terms = [Term(1, ("fX",), (aff("fW"),))]
 

@@ -10,6 +10,7 @@ from zkml import curve
 from zkml.commitment import Commitment, commit
 from zkml.errors import VerificationError
 from zkml.model import DenseLayer, QuantizedModel, Requant
+from zkml.proof import Proof
 from zkml.prover import prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement
@@ -108,16 +109,19 @@ def test_every_statement_element_changes_the_first_challenge(small_case):
 def test_both_backends_give_identical_bytes():
     model = tiny_model()
     x, y = tiny_data(model)
-    digests = {}
+    digests, files = {}, {}
     try:
         for backend in ("arkworks", "py_ecc"):
             curve.set_backend(backend)
             rng = random.Random(7)
             com = commit(model, rng)
             proof = prove_statement(model, x, y, rng=rng)
-            digests[backend] = hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest()
+            files[backend] = (com.to_bytes(), proof.to_bytes())
+            digests[backend] = hashlib.sha256(files[backend][0] + files[backend][1]).hexdigest()
     finally:
         curve.set_backend("arkworks")
     assert digests["arkworks"] == digests["py_ecc"]
     # (the bytes being equal, the arkworks verifier checks the pure-Python prover's proof)
-    assert verify_statement(com, x, y, proof) == proof.claimed_count
+    com_bytes, proof_bytes = files["py_ecc"]
+    proof = Proof.from_bytes(proof_bytes)
+    assert verify_statement(Commitment.from_bytes(com_bytes), x, y, proof) == proof.claimed_count
