@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import log2_pow2
+from .circuit import PROTOCOL_VERSION, log2_pow2
 from .curve import get_backend
 from .errors import FormatError
 from .model import QuantizedModel, canonical_json
@@ -133,17 +133,25 @@ def commit(model: QuantizedModel, rng=None) -> Commitment:
         tensors[name], blinds = commit_tensor(values, n_vars, rng)
         opening[name] = [format(b, "064x") for b in blinds]
     model.opening = canonical_json({"commitment": Commitment(model.architecture(), tensors).tensor_bytes().hex(),
-                                    "blinds": opening})
+                                    "blinds": opening, "protocol": PROTOCOL_VERSION.decode()})
     return Commitment(model.architecture(), tensors)
 
 
 def load_opening(model: QuantizedModel) -> tuple[dict[str, list[int]], bytes]:
-    """(row blinds per tensor, the committed tensor bytes) from model.opening."""
+    """(row blinds per tensor, the committed tensor bytes) from model.opening, checked
+    against the model's tensors and this version of the protocol."""
     if not model.opening:
         raise FormatError("the model file has no opening: run `python -m zkml commit` on it first")
     try:
         doc = json.loads(model.opening)
-        return ({n: [int(b, 16) for b in v] for n, v in doc["blinds"].items()},
-                bytes.fromhex(doc["commitment"]))
-    except (ValueError, KeyError, TypeError) as exc:
+        blinds = {n: [int(b, 16) for b in v] for n, v in doc["blinds"].items()}
+        committed = bytes.fromhex(doc["commitment"])
+        protocol = doc.get("protocol")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise FormatError(f"the model file's opening is corrupt: {exc}") from None
+    tensors = padded_model_tensors(model)
+    if protocol != PROTOCOL_VERSION.decode() or set(blinds) != set(tensors) or any(
+            len(blinds[n]) != 1 << layout(log2_pow2(len(v)))[0] for n, v in tensors.items()):
+        raise FormatError("the model was committed by another version of zkml: run "
+                          "`python -m zkml commit` again and upload the new commitment")
+    return blinds, committed

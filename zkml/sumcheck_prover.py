@@ -17,6 +17,10 @@ from .poly import coefficients_from_evals
 
 
 def _affine_table(a: Affine, tables: dict[str, np.ndarray]) -> np.ndarray:
+    if len(a.parts) == 1 and a.parts[0][1] == 1 and a.const == 0:
+        t = np.asarray(tables[a.parts[0][0]])
+        if t.dtype == object:
+            return t         # already a reduced field vector: no copy (folding makes new arrays)
     out = None
     for name, c in a.parts:
         t = np.asarray(tables[name])
@@ -36,28 +40,29 @@ def prove_sumcheck(ch, n_vars: int, terms: list[Term], committed: dict[str, np.n
             factors.setdefault(("pub", name), np.asarray(public[name], dtype=object) % P)
         for a in t.affines:
             factors.setdefault(a, _affine_table(a, committed))
-    degree = max(t.degree for t in terms)
+    degree = max(1, max(t.degree for t in terms))
     point: list[int] = []
     for rnd in range(n_vars):
         half = len(next(iter(factors.values()))) // 2
-        at_x: dict[object, list[np.ndarray]] = {}
-        for key, tab in factors.items():
-            lo, hi = tab[:half], tab[half:]
-            diff = hi - lo
-            vals = [lo]
-            for _ in range(degree):
-                vals.append(vals[-1] + diff)
-            at_x[key] = vals
+        diffs = {key: tab[half:] - tab[:half] for key, tab in factors.items()}
         evals = []
         for x in range(degree + 1):
+            if x == 1:           # g(1) = claim - g(0): one evaluation saved per round (degree >= 1)
+                evals.append(None)
+                continue
+            # factor values with the round's variable set to x, one x at a time (memory)
+            at_x = {key: tab[:half] if x == 0 else tab[:half] + diffs[key] * x
+                    for key, tab in factors.items()}
             total = 0
             for t in terms:
                 prod = None
                 for key in [("pub", n) for n in t.public] + list(t.affines):
-                    v = at_x[key][x]
+                    v = at_x[key]
                     prod = v if prod is None else (prod * v) % P
                 total += t.coef * (int(prod.sum()) if prod is not None else half)
             evals.append(total % P)
+            del at_x
+        evals[1] = (claim - evals[0]) % P
         coeffs = coefficients_from_evals(evals)
         blinds = [pedersen.random_scalar(rng) for _ in coeffs]
         for k, (c, s) in enumerate(zip(coeffs, blinds)):
@@ -70,8 +75,8 @@ def prove_sumcheck(ch, n_vars: int, terms: list[Term], committed: dict[str, np.n
         claim = sum(c * pow(r, k, P) for k, c in enumerate(coeffs)) % P
         claim_blind = sum(s * pow(r, k, P) for k, s in enumerate(blinds)) % P
         for key, tab in factors.items():
-            lo, hi = tab[:half], tab[half:]
-            factors[key] = (lo + (hi - lo) * r) % P
+            factors[key] = (tab[:half] + diffs[key] * r) % P
+        del diffs
     evals = _prove_final(ch, terms, committed, factors, point, claim, claim_blind, label, rng)
     return point, evals
 

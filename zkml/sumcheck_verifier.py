@@ -14,7 +14,7 @@ def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[s
     """Returns the random point and {tensor: commitment to its value at the point}; the
     caller must then prove those values against the tensors' commitments."""
     be = get_backend()
-    degree = max(t.degree for t in terms)
+    degree = max(1, max(t.degree for t in terms))
     claim_c = claim_commitment
     point: list[int] = []
     for rnd in range(n_vars):
