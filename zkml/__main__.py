@@ -49,7 +49,7 @@ def cmd_prove(args) -> int:
     model = QuantizedModel.load(args.model)
     dataset = load_dataset(args.dataset)
     start = time.perf_counter()
-    proof = prove(model, dataset, progress=None if args.quiet else _progress)
+    proof = prove(model, dataset, progress=None if args.quiet else _progress, context=args.context)
     proof.save(args.out)
     data = proof.to_bytes()
     print(f"proved {proof.claimed_count}/{proof.n_samples} correct in {time.perf_counter() - start:.1f} s; "
@@ -66,10 +66,14 @@ def cmd_verify(args) -> int:
     dataset = load_dataset(args.dataset)
     proof = Proof.load(args.proof)
     start = time.perf_counter()
-    count = verify(commitment, dataset, proof)
+    count = verify(commitment, dataset, proof, context=args.context)
     n = len(dataset)
     print(f"verified: {count}/{n} correct ({100.0 * count / n:.2f}%) in {time.perf_counter() - start:.2f} s")
     return 0
+
+
+CONTEXT_HELP = ("the string the proof is bound to (a platform entry's proof bundle names it, "
+                "e.g. proofboard/<challenge>/<entry>); empty by default")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,11 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--context", default="", help=CONTEXT_HELP)
     p.set_defaults(func=cmd_prove)
     p = sub.add_parser("verify", help="verify a proof; exit 0 only if it verifies")
     p.add_argument("--commitment", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--proof", required=True)
+    p.add_argument("--context", default="", help=CONTEXT_HELP)
     p.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     try:

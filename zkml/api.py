@@ -25,12 +25,14 @@ def commit(model: QuantizedModel, rng=None) -> Commitment:
     return _commit(model, rng)
 
 
-def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None) -> Proof:
-    """Prove how many samples of `dataset` the committed model classifies correctly."""
+def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None, context: str = "") -> Proof:
+    """Prove how many samples of `dataset` the committed model classifies correctly.
+    `context` (e.g. "proofboard/<challenge>/<entry>") binds the proof to where it is used;
+    verify must be given the same string."""
     if len(dataset) == 0:
         raise FormatError("the dataset is empty")
     x_int = model.quantize_input(dataset.x)
-    return prove_statement(model, x_int, _labels(dataset, model.n_classes), progress, rng)
+    return prove_statement(model, x_int, _labels(dataset, model.n_classes), progress, rng, context)
 
 
 def input_ints(commitment: Commitment, dataset: Dataset) -> np.ndarray:
@@ -44,12 +46,12 @@ def input_ints(commitment: Commitment, dataset: Dataset) -> np.ndarray:
     return quantize_array(x, float(arch["input_scale"]))
 
 
-def verify(commitment: Commitment, dataset: Dataset, proof: Proof, progress=None) -> int:
+def verify(commitment: Commitment, dataset: Dataset, proof: Proof, progress=None, context: str = "") -> int:
     """The proven number of correctly classified samples; raises VerificationError otherwise."""
     try:
         x_int = input_ints(commitment, dataset)
         labels = _labels(dataset, int(commitment.architecture["n_classes"]))
-        return verify_statement(commitment, x_int, labels, proof, progress)
+        return verify_statement(commitment, x_int, labels, proof, progress, context=context)
     except VerificationError:
         raise
     except ZkmlError as exc:

@@ -11,8 +11,8 @@ from .errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
 PROOF_VERSION = 1
-_HEADER = struct.Struct(">8sHQQ32s32s32s32s")  # magic, version, K, N, 4 digests (big-endian)
-STATEMENT_PARTS = ("architecture", "commitment", "inputs", "labels")
+_HEADER = struct.Struct(">8sHQQ32s32s32s32s32s")  # magic, version, K, N, 5 digests (big-endian)
+STATEMENT_PARTS = ("context", "architecture", "commitment", "inputs", "labels")
 MAX_PROOF_BYTES = 256 << 20
 
 

@@ -114,7 +114,7 @@ class _Claims:
 
 
 def prove_statement(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray,
-                    progress=None, rng=None) -> Proof:
+                    progress=None, rng=None, context: str = "") -> Proof:
     """Prove that the committed model classifies exactly K of the samples correctly."""
     report = progress or (lambda stage, fraction: None)
     arch = model.architecture()
@@ -122,14 +122,14 @@ def prove_statement(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray
     blinds, commitment_bytes = load_opening(model)
     report("witness", 0.0)
     wit, count = compute_witness(circuit, model, x_int, labels)
-    digests = statement_digests(arch, commitment_bytes, x_int, labels)
+    digests = statement_digests(arch, commitment_bytes, x_int, labels, context)
     ch = ProverChannel(start_transcript(digests, len(labels), count))
     body = _run(ch, circuit, wit, count, dict(blinds), {}, x_int, labels, report, rng)
     return Proof(count, len(labels), body, digests)
 
 
 def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_count: int,
-                       rng=None) -> tuple[Proof, list[int]]:
+                       rng=None, context: str = "") -> tuple[Proof, list[int]]:
     """Honest-verifier zero-knowledge simulator: an accepting proof of `claimed_count` for
     any commitment, made WITHOUT the weights, by choosing the challenges (returned, to be
     programmed into the verifier). Its witness is an all-zero model's, its sigma protocols
@@ -143,7 +143,7 @@ def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claime
                                 int(arch["n_classes"]), layers, [1.0] * len(layers))
     wit, _ = compute_witness(circuit, zero_model, x_int, labels)
     row_blinds = {n: [pedersen.random_scalar(rng) for _ in tc.rows] for n, tc in commitment.tensors.items()}
-    digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels)
+    digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels, context)
     ch = ProverChannel(start_transcript(digests, len(labels), claimed_count), simulate=True, rng=rng)
     body = _run(ch, circuit, wit, claimed_count, row_blinds, dict(commitment.tensors), x_int, labels,
                 lambda stage, fraction: None, rng)

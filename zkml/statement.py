@@ -12,10 +12,13 @@ from .transcript import Transcript
 
 
 def statement_digests(arch: dict, commitment_bytes: bytes, x_int: np.ndarray,
-                      labels: np.ndarray) -> dict[str, bytes]:
+                      labels: np.ndarray, context: str = "") -> dict[str, bytes]:
     """SHA-256 of each public part: canonical architecture JSON, the commitment's row
-    encodings, the quantized inputs and the labels (both as little-endian int64)."""
+    encodings, the quantized inputs, the labels (both as little-endian int64), and the
+    context: a free string naming where the proof is used (the platform puts the challenge
+    and the submission there, so a proof cannot be replayed under another entry)."""
     return {
+        "context": hashlib.sha256(context.encode("utf-8")).digest(),
         "architecture": hashlib.sha256(canonical_json(arch)).digest(),
         "commitment": hashlib.sha256(commitment_bytes).digest(),
         "inputs": hashlib.sha256(np.ascontiguousarray(x_int, dtype="<i8").tobytes()).digest(),
@@ -25,7 +28,7 @@ def statement_digests(arch: dict, commitment_bytes: bytes, x_int: np.ndarray,
 
 def start_transcript(digests: dict[str, bytes], n_samples: int, claimed_count: int) -> Transcript:
     t = Transcript(PROTOCOL_VERSION)
-    for part in ("architecture", "commitment", "inputs", "labels"):
+    for part in ("context", "architecture", "commitment", "inputs", "labels"):
         t.absorb("statement/" + part, digests[part])
     t.absorb("statement/n_samples", int(n_samples).to_bytes(8, "big"))
     t.absorb("statement/claimed_count", int(claimed_count).to_bytes(8, "big"))

@@ -20,7 +20,7 @@ from .sumcheck_verifier import verify_sumcheck
 
 
 def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray, proof: Proof,
-                     progress=None, programmed_challenges: list[int] | None = None) -> int:
+                     progress=None, programmed_challenges: list[int] | None = None, context: str = "") -> int:
     """Returns the proven count K, or raises VerificationError / FormatError.
     programmed_challenges replaces Fiat–Shamir (only for the zero-knowledge simulator test)."""
     report = progress or (lambda stage, fraction: None)
@@ -32,8 +32,9 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     arch = commitment.architecture
     circuit = Circuit(arch, len(labels))
     count = proof.claimed_count
-    digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels)
-    for part, what in (("architecture", "model architecture"), ("commitment", "model commitment"),
+    digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels, context)
+    for part, what in (("context", "context (challenge and entry)"), ("architecture", "model architecture"),
+                       ("commitment", "model commitment"),
                        ("inputs", "test inputs"), ("labels", "labels")):
         if proof.statement.get(part) != digests[part]:
             raise VerificationError(f"the proof was made for different {what} than the ones given")

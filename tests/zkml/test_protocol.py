@@ -100,6 +100,7 @@ def test_every_statement_element_changes_the_first_challenge(small_case):
         statement_digests(com.architecture, commit(model).tensor_bytes(), x, y),
         statement_digests(com.architecture, com.tensor_bytes(), x2, y),
         statement_digests(com.architecture, com.tensor_bytes(), x, y2),
+        statement_digests(com.architecture, com.tensor_bytes(), x, y, context="proofboard/c/2"),
     ]
     assert all(first_challenge(v) != reference for v in variants)
     assert first_challenge(base, k=proof.claimed_count + 1) != reference

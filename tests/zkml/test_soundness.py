@@ -93,8 +93,9 @@ def test_digests_cannot_be_patched_to_hide_a_statement_change(case):
 
 
 def test_another_models_commitment_is_rejected(case, digits_qmodel):
+    import copy
     model, commitment, data, proof = case
-    other = zkml.commit(digits_qmodel)      # the same weights, committed again
+    other = zkml.commit(copy.deepcopy(digits_qmodel))      # the same weights, committed again
     assert "commitment" in _rejects(other, data, proof.to_bytes())
 
 
@@ -128,3 +129,22 @@ def test_two_class_sklearn_model_proves_onnxruntime_labels(digits):
     assert count == int(np.sum(model.predict(data.x) == yb))
     float_count = int(np.sum(float_predict(onnx_bytes, data.x) == yb))
     assert abs(count - float_count) <= 2, (count, float_count)
+
+
+def test_proof_is_bound_to_its_context(case, digits_qmodel):
+    """A proof made for one platform entry does not verify under another (no replay)."""
+    import copy
+    _, _, data, _ = case
+    model = copy.deepcopy(digits_qmodel)
+    commitment = zkml.commit(model)
+    small = Dataset(data.x[:20], data.y[:20])
+    proof = zkml.prove(model, small, context="proofboard/digits/1")
+    assert zkml.verify(commitment, small, proof, context="proofboard/digits/1") == proof.claimed_count
+    assert "context" in _rejects_with_context(commitment, small, proof, "proofboard/digits/2")
+    assert "context" in _rejects_with_context(commitment, small, proof, "")
+
+
+def _rejects_with_context(commitment, data, proof, context) -> str:
+    with pytest.raises(VerificationError) as info:
+        zkml.verify(commitment, data, proof, context=context)
+    return str(info.value)
