@@ -56,6 +56,8 @@ def verify(commitment: Commitment, dataset: Dataset, proof: Proof, progress=None
         raise
     except ZkmlError as exc:
         raise VerificationError(str(exc)) from None
-    except (ValueError, KeyError, IndexError, TypeError, ZeroDivisionError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError, RecursionError) as exc:
         # Malformed public inputs that slipped past validation: still a clean rejection.
         raise VerificationError(f"malformed statement or proof ({type(exc).__name__}: {exc})") from None
+    except MemoryError:
+        raise VerificationError("the statement is too large to verify on this machine") from None

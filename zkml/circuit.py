@@ -289,6 +289,10 @@ def group_terms(group: Group, alpha: int, beta: int, gamma: int) -> list:
             + eq(x) sum_c gamma^c constraint_c(x) ] = sum_j sum_x u_j(x)  (+ K for samples)
     The eq-weighted part vanishes iff every u_j is the inverse of alpha - v_j and every
     constraint is zero on the whole cube (zero-check, except with probability n/r).
+    Soundness note: S_g is chosen after this group's gamma and tau, and only the sum over
+    groups is checked against the table; that is sound because every eq-weighted term has a
+    coefficient gamma^i with i >= 1 (never 1) and c, the multiplicities and all looked-up
+    values are committed before alpha. Keep both properties when adding constraints.
     """
     from .expr import Term
     terms = []

@@ -6,7 +6,7 @@ factors) stays with the private model file. Committing twice gives unrelated com
 """
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +14,7 @@ import numpy as np
 from .circuit import PROTOCOL_VERSION, log2_pow2
 from .curve import get_backend
 from .errors import FormatError
+from .jsonutil import parse_json
 from .model import QuantizedModel, canonical_json
 from .pedersen import TensorCommitment, commit_tensor, layout
 
@@ -61,10 +62,7 @@ class Commitment:
         """Parse and validate COMMIT.json; FormatError names what is wrong."""
         if len(data) > MAX_COMMITMENT_BYTES:
             raise FormatError(f"commitment file is larger than {MAX_COMMITMENT_BYTES} bytes")
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FormatError(f"commitment is not valid JSON: {exc}") from None
+        doc = parse_json(data, "commitment")
         if not isinstance(doc, dict) or doc.get("format") != COMMITMENT_FORMAT:
             raise FormatError(f"not a commitment file (expected format '{COMMITMENT_FORMAT}')")
         if doc.get("version") != COMMITMENT_VERSION:
@@ -106,9 +104,20 @@ class Commitment:
             raise FormatError(f"cannot read commitment file: {exc}") from None
 
 
+MAX_WIDTH = 1 << 14           # neurons or inputs per layer
+MAX_LAYERS = 16
+MAX_PARAMETERS = 1 << 24
+
+
 def _check_architecture(arch) -> None:
+    """The public architecture must describe a model this verifier supports: layers chain,
+    sizes within bounds (the verifier's cost grows with them), a finite positive input
+    scale in canonical form, and metadata consistent with the layers."""
     try:
         layers = arch["layers"]
+        scale_text = arch["input_scale"]
+        scale = float(scale_text)
+        shape = [int(d) for d in arch["input_shape"]]
         ok = (isinstance(layers, list) and layers and isinstance(arch["n_classes"], int)
               and all(isinstance(l["in"], int) and isinstance(l["out"], int) and l["in"] > 0
                       and l["out"] > 0 for l in layers)
@@ -118,11 +127,23 @@ def _check_architecture(arch) -> None:
         for l in layers[:-1]:
             m, k = l["requant"]["multiplier"], l["requant"]["shift"]
             ok = ok and isinstance(m, int) and isinstance(k, int) and 1 <= m < 1 << 16 and 1 <= k <= 32
-    except (KeyError, TypeError, IndexError):
+    except (KeyError, TypeError, IndexError, ValueError, OverflowError):
         ok = False
     if not ok:
         raise FormatError("commitment architecture is malformed (layers must chain, end in "
                           "n_classes outputs, and requantize every hidden layer)")
+    params = sum(l["in"] * l["out"] + l["out"] for l in layers)
+    if (len(layers) > MAX_LAYERS or any(max(l["in"], l["out"]) > MAX_WIDTH for l in layers)
+            or params > MAX_PARAMETERS):
+        raise FormatError(f"commitment architecture is too large (at most {MAX_LAYERS} layers, "
+                          f"{MAX_WIDTH} units per layer, {MAX_PARAMETERS} parameters)")
+    if not (isinstance(scale_text, str) and math.isfinite(scale) and scale > 0 and repr(scale) == scale_text):
+        raise FormatError("commitment architecture has an invalid input_scale "
+                          "(a finite positive number, written as Python's repr of a float)")
+    if math.prod(shape) != layers[0]["in"] or any(d <= 0 for d in shape):
+        raise FormatError("commitment architecture: input_shape does not match the first layer")
+    if arch.get("parameter_count", params) != params:
+        raise FormatError(f"commitment architecture: parameter_count must be {params}")
 
 
 def commit(model: QuantizedModel, rng=None) -> Commitment:
@@ -143,7 +164,7 @@ def load_opening(model: QuantizedModel) -> tuple[dict[str, list[int]], bytes]:
     if not model.opening:
         raise FormatError("the model file has no opening: run `python -m zkml commit` on it first")
     try:
-        doc = json.loads(model.opening)
+        doc = parse_json(model.opening, "the model's opening")
         blinds = {n: [int(b, 16) for b in v] for n, v in doc["blinds"].items()}
         committed = bytes.fromhex(doc["commitment"])
         protocol = doc.get("protocol")

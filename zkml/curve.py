@@ -69,9 +69,14 @@ class ArkworksBackend(Backend):
 
     def from_bytes(self, data: bytes):
         try:
-            return self._G1.from_compressed_bytes(bytes(data))  # checks curve and subgroup
+            point = self._G1.from_compressed_bytes(bytes(data))  # checks curve and subgroup
         except Exception as exc:  # the binding raises plain exceptions
             raise ValueError(f"invalid G1 point encoding: {exc}") from None
+        # Only the canonical encoding is accepted (the binding tolerates junk bits in the
+        # identity's encoding): one byte string per point on both backends.
+        if self.to_bytes(point) != bytes(data):
+            raise ValueError("invalid G1 point encoding: not canonical")
+        return point
 
     def hash_to_g1(self, msg: bytes, dst: bytes):
         return self._G1.hash_to_curve(msg, dst)
@@ -121,6 +126,8 @@ class PyEccBackend(Backend):
         if not self._oc.is_on_curve(pt, self._oc.b) or not self._oc.is_inf(
                 self._oc.multiply(pt, self._oc.curve_order)):
             raise ValueError("invalid G1 point encoding: not in the prime-order subgroup")
+        if self.to_bytes(pt) != bytes(data):
+            raise ValueError("invalid G1 point encoding: not canonical")
         return pt
 
     def hash_to_g1(self, msg: bytes, dst: bytes):

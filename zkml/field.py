@@ -114,8 +114,9 @@ def field_vec_times_int_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     """
     m = np.asarray(m)
     n = m.shape[0]
-    bound = float(np.abs(m).max()) if m.size else 0.0
-    if (2.0 ** LIMB_BITS) * bound * n >= 2.0 ** 53:
+    # Python ints: np.abs(INT64_MIN) would overflow to a negative bound.
+    bound = max(abs(int(m.max())), abs(int(m.min()))) if m.size else 0
+    if (1 << LIMB_BITS) * bound * n >= 1 << 53:
         return _slow_vec_times_matrix(v, m)
     limbs = field_to_limbs(v)                      # [n, 16]
     sums = limbs.T @ m.astype(np.float64)          # [16, k], exact integers

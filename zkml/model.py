@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .errors import FormatError, UnsupportedModelError
+from .jsonutil import parse_json
 
 # --- constants shared with the prover/verifier ---------------------------------
 ACT_MAX = 127                   # int8 activations / inputs: [-127, 127] in, [0, 127] hidden
@@ -322,10 +323,7 @@ class QuantizedModel:
         if hlen > _MAX_HEADER or pos + hlen + _DIGEST_LEN > len(data):
             raise FormatError("model file is truncated (header)")
         body, digest = data[:-_DIGEST_LEN], data[-_DIGEST_LEN:]
-        try:
-            header = json.loads(data[pos: pos + hlen].decode("ascii"))
-        except (UnicodeDecodeError, ValueError) as e:
-            raise FormatError(f"model file header is not valid JSON: {e}") from None
+        header = parse_json(bytes(data[pos: pos + hlen]), "model file header")
         pos += hlen
         try:
             arch = header["architecture"]

@@ -104,7 +104,9 @@ class _Claims:
         self.items: dict[tuple[str, tuple[int, ...]], tuple[int, int]] = {}
 
     def add(self, name: str, point: list[int], value: int, blind: int) -> None:
-        self.items[(name, tuple(point))] = (value, blind)
+        key = (name, tuple(point))
+        assert key not in self.items, f"duplicate claim on {name}"
+        self.items[key] = (value, blind)
 
     def send_new(self, ch, name: str, point: list[int], value: int, label: str, rng) -> tuple[int, int]:
         blind = pedersen.random_scalar(rng)

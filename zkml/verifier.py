@@ -54,6 +54,13 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     report("sumcheck", 0.2)
 
     claims: dict[tuple[str, tuple[int, ...]], object] = {}
+
+    def claim(name: str, point: list[int], commitment) -> None:
+        """Record that `commitment` commits to tensor~(point); each is opened at the end."""
+        key = (name, tuple(point))
+        if key in claims:   # every point is a fresh challenge: a repeat would mean a bug
+            raise VerificationError(f"internal: duplicate claim on {name}")
+        claims[key] = commitment
     sums = []
     group_points, group_values = {}, {}
     for grp in circuit.groups:
@@ -72,7 +79,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         for name in grp.all_tensors():
             if name not in evals:
                 evals[name] = ch.recv_point(f"{label}/extra/{name}")
-            claims[(name, tuple(point))] = evals[name]
+            claim(name, point, evals[name])
         group_points[grp.name], group_values[grp.name] = point, evals
     report("relations", 0.5)
 
@@ -80,7 +87,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     row_vals = {}
     for n in ("lab", "c"):
         row_vals[n] = ch.recv_point(f"logits/row/{n}")
-        claims[(n, tuple(row_pt))] = row_vals[n]
+        claim(n, row_pt, row_vals[n])
     for grp in circuit.groups:
         pt = group_points[grp.name]
         pub = {}
@@ -115,7 +122,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     point, evals = verify_sumcheck(ch, circuit.s_vars + circuit.d_vars[L], terms, argmax_public,
                                    claim_c, "argmax")
     for name, c in evals.items():
-        claims[(name, tuple(point))] = c
+        claim(name, point, c)
     report("matmul", 0.7)
 
     x_pad = padded_inputs(circuit, x_int)
@@ -124,7 +131,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         pt = group_points[gname]
         r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
         b_c = ch.recv_point(f"matmul{l}/bias")
-        claims[(f"b{l}", tuple(r_j))] = b_c
+        claim(f"b{l}", r_j, b_c)
         if l == L:
             z_c = group_values[gname][f"Z{l}"]
         else:
@@ -142,9 +149,9 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
             terms = [Term(1, (), (aff("fA"), aff("fW")))]
             mm_public = None
         point, evals = verify_sumcheck(ch, circuit.d_vars[l - 1], terms, mm_public, claim_c, f"matmul{l}")
-        claims[(f"W{l}", tuple(r_j + point))] = evals["fW"]
+        claim(f"W{l}", r_j + point, evals["fW"])
         if l > 1:
-            claims[(f"A{l - 1}", tuple(r_i + point))] = evals["fA"]
+            claim(f"A{l - 1}", r_i + point, evals["fA"])
 
     report("table", 0.8)
     t_c = ch.recv_point("table/sum")
@@ -156,7 +163,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     w = circuit.table_inverses(alpha, beta)
     point, evals = verify_sumcheck(ch, circuit.t_vars, [Term(1, ("w",), (aff("mult"),))],
                                    lambda name, p: mle_eval(w, p), t_c, "table")
-    claims[("mult", tuple(point))] = evals["mult"]
+    claim("mult", point, evals["mult"])
 
     report("open", 0.9)
     by_point: dict[tuple[int, ...], list[str]] = {}

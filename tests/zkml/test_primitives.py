@@ -160,3 +160,18 @@ def test_channel_rejects_truncation_and_trailing_bytes():
         vc.finish()
     with pytest.raises(FormatError, match="non-canonical"):
         VerifierChannel(Transcript(b"t"), P.to_bytes(32, "big")).recv_scalar("s")
+
+
+@pytest.mark.parametrize("backend", ["arkworks", "py_ecc"])
+def test_only_canonical_point_encodings_are_accepted(backend):
+    """Junk bits in the identity's encoding would make proofs malleable and the two
+    backends disagree; both must refuse them."""
+    be = curve.set_backend(backend)
+    try:
+        identity = be.to_bytes(be.identity())
+        assert be.eq(be.from_bytes(identity), be.identity())
+        for junk in ("c0" + "00" * 46 + "01", "e0" + "00" * 47):
+            with pytest.raises(ValueError):
+                be.from_bytes(bytes.fromhex(junk))
+    finally:
+        curve.set_backend("arkworks")

@@ -126,3 +126,31 @@ def test_both_backends_give_identical_bytes():
     com_bytes, proof_bytes = files["py_ecc"]
     proof = Proof.from_bytes(proof_bytes)
     assert verify_statement(Commitment.from_bytes(com_bytes), x, y, proof) == proof.claimed_count
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"input_scale": "0.0"}, "input_scale"),
+    ({"input_scale": "nan"}, "input_scale"),
+    ({"input_scale": "1e400"}, "input_scale"),
+    ({"input_scale": 0.1}, "input_scale"),
+    ({"parameter_count": 7}, "parameter_count"),
+    ({"input_shape": [5]}, "input_shape"),
+])
+def test_commitment_architecture_is_validated(change, message):
+    import json
+    from zkml.errors import FormatError
+    doc = json.loads(commit(tiny_model()).to_bytes())
+    doc["architecture"].update(change)
+    with pytest.raises(FormatError, match=message):
+        Commitment.from_bytes(json.dumps(doc).encode())
+
+
+def test_oversized_or_hostile_commitments_are_refused():
+    import json
+    from zkml.errors import FormatError
+    doc = json.loads(commit(tiny_model()).to_bytes())
+    doc["architecture"]["layers"][0]["out"] = doc["architecture"]["layers"][1]["in"] = 1 << 20
+    with pytest.raises(FormatError, match="too large"):
+        Commitment.from_bytes(json.dumps(doc).encode())
+    with pytest.raises(FormatError, match="JSON"):
+        Commitment.from_bytes(b"[" * 100000 + b"]" * 100000)
