@@ -10,8 +10,9 @@ Integer relations proved (all entries are small integers, far from wrapping mod 
            the matmul check starts from m^-1 (2^k Q + R - 2^(k-1)) (pre_activation()).
   argmax:  B one-hot over the real classes (the "beater"); c in {0,1}; c = 0 on padding
            lab_i  = Z_L[i, y_i];  zeta_i = Z_L[i, j_B] + [j_B < y_i]
-           G = lab - Z_L - Lt + LAMBDA (1 - c) + LAMBDA pad_class  in [0, 2^33)
-           H = zeta - lab - 1 + LAMBDA c + LAMBDA pad_sample      in [0, 2^33)
+           G = lab - Z_L - Lt + LAMBDA (1 - c) + LAMBDA pad_class  in [0, 2^margin_bits)
+           H = zeta - lab - 1 + LAMBDA c + LAMBDA pad_sample      in [0, 2^margin_bits)
+           with LAMBDA and margin_bits derived from the public architecture (Circuit).
            so c_i = 1 forces y_i to be the first maximum, c_i = 0 forces another class to
            beat it (numpy's argmax rule), and K = sum_i c_i.
 """
@@ -31,8 +32,6 @@ ACT_MAX = 127
 WEIGHT_OFFSET = 128            # W + 128 in [0, 256)
 BIAS_OFFSET = 1 << 23          # b + 2^23 in [0, 2^24)
 BIAS_BITS = 24
-LAMBDA = (1 << 31) + 1         # exceeds any |logit difference| + 1 (logits |z| < 2^30)
-MARGIN_BITS = 33               # G, H in [0, 2^33)
 KIND_CLAMP = 1                 # table kind ids; range kinds are 100 + bits
 PROTOCOL_VERSION = b"proofboard-zkml-mlp-proof-v1"
 
@@ -125,6 +124,12 @@ class Circuit:
         self.requants = [l["requant"] for l in layers]
         self.n_layers = len(layers)
         self.s_vars = log2_pow2(n_samples)
+        # |logit| <= 127 * 128 * d_{L-1} + 2^23 for any range-checked A, W, b: LAMBDA exceeds
+        # every |logit difference| + 1, so G, H of the honest prover lie in [0, 6 bound + 5).
+        # (Soundness needs no bound: see docs/protocol.md §3.)
+        logit_bound = 127 * 128 * self.dims[-2] + BIAS_OFFSET
+        self.big_m = 2 * logit_bound + 2
+        self.margin_bits = (6 * logit_bound + 5).bit_length()
         self.d_vars = [log2_pow2(d) for d in self.dims]
         L = self.n_layers
         self.groups: list[Group] = []
@@ -142,9 +147,9 @@ class Circuit:
             if k <= LIMB_BITS:
                 self.groups[-1].tensors.append(f"R{l}")
         self.groups.append(Group("logits", self.s_vars + self.d_vars[L], [f"Z{L}", "B", "G"],
-                                 ranges=[RangeCheck("G", 0, MARGIN_BITS)]))
+                                 ranges=[RangeCheck("G", 0, self.margin_bits)]))
         self.groups.append(Group("samples", self.s_vars, ["c", "lab", "zeta", "H"],
-                                 ranges=[RangeCheck("H", 0, MARGIN_BITS)]))
+                                 ranges=[RangeCheck("H", 0, self.margin_bits)]))
         self.group_by_name = {g.name: g for g in self.groups}
         self._build_table()
 
@@ -333,10 +338,12 @@ def linear_relations(circuit: Circuit, group: Group, pub: dict[str, int]) -> lis
             items = [(rc.tensor, 1)] + [(n, -(1 << (LIMB_BITS * j))) for j, (n, _) in enumerate(limbs)]
             rels.append((items, rc.offset))
     if group.name == "logits":
-        rels.append(([("G", 1), (("row", "lab"), -1), (f"Z{circuit.n_layers}", 1), (("row", "c"), LAMBDA)],
-                     pub["Lt"] - LAMBDA - LAMBDA * pub["pad"]))
+        lam = circuit.big_m
+        rels.append(([("G", 1), (("row", "lab"), -1), (f"Z{circuit.n_layers}", 1), (("row", "c"), lam)],
+                     pub["Lt"] - lam - lam * pub["pad"]))
     elif group.name == "samples":
-        rels.append(([("H", 1), ("zeta", -1), ("lab", 1), ("c", -LAMBDA)], 1 - LAMBDA * pub["pad"]))
+        lam = circuit.big_m
+        rels.append(([("H", 1), ("zeta", -1), ("lab", 1), ("c", -lam)], 1 - lam * pub["pad"]))
     return [([(ref, c % P) for ref, c in items], const % P) for items, const in rels]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import hyrax, pedersen
 from .channel import ProverChannel
-from .circuit import (LAMBDA, LIMB_BITS, MARGIN_BITS, Q_OFFSET, Circuit, group_terms, linear_relations,
+from .circuit import (LIMB_BITS, Q_OFFSET, Circuit, group_terms, linear_relations,
                       padded_inputs, pre_activation)
 from .commitment import load_opening, padded_model_tensors
 from .errors import ZkmlError
@@ -59,10 +59,11 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
     zeta = z[rows, pred] + (pred < y)
     lt = (np.arange(dL)[None, :] < y[:, None]).astype(np.int64)
     pad_class = (np.arange(dL) >= circuit.n_classes).astype(np.int64)
-    g = lab[:, None] - z - lt + LAMBDA * (1 - c)[:, None] + LAMBDA * pad_class[None, :]
-    h = zeta - lab - 1 + LAMBDA * c + LAMBDA * (1 - valid)
+    lam = circuit.big_m
+    g = lab[:, None] - z - lt + lam * (1 - c)[:, None] + lam * pad_class[None, :]
+    h = zeta - lab - 1 + lam * c + lam * (1 - valid)
     for name, v in (("G", g), ("H", h)):
-        if v.min() < 0 or v.max() >= 1 << MARGIN_BITS:
+        if v.min() < 0 or v.max() >= 1 << circuit.margin_bits:
             raise ZkmlError(f"argmax margin {name} out of range: logits exceed the supported bound")
     b = np.zeros((npad, dL), dtype=np.int64)
     b[rows, pred] = 1
