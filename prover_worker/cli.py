@@ -25,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
         _print(f"submission {args.submission} is '{status['state']}', not waiting for a proof")
         return 2
     challenge = client.get_json(f"challenges/{status['challenge']}")
+    # The proof is bound to this challenge and entry (the platform verifies with the same context).
+    context = f"proofboard/{status['challenge']}/{status['id']}"
     if not challenge["revealed"]:
         _print(f"the test set of '{challenge['slug']}' is revealed at {challenge['reveal_at']}; try again then")
         return 3
@@ -52,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
             except (ApiError, OSError) as exc:
                 _print(f"  (progress not reported: {exc})")
 
-        _print("proving…")
+        _print(f"proving (context {context})…")
         started = time.monotonic()
-        proof = zkml.prove(model, dataset, progress=progress)
+        proof = zkml.prove(model, dataset, progress=progress, context=context)
         seconds = time.monotonic() - started
         proof_bytes = proof.to_bytes()
         _print(f"proved in {seconds:.1f}s: claims {proof.claimed_count}/{len(dataset.y)} correct, "

@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))
 VAR = Path(os.environ.get("PROOFBOARD_VAR_DIR") or REPO / "var")
 os.environ["DATABASE_URL"] = os.environ.get("DEMO_DATABASE_URL") or f"sqlite:///{VAR / 'demo.sqlite3'}"
 os.environ["CELERY_BROKER_URL"] = ""  # eager: no broker, no worker to start
+os.environ.setdefault("PROOFBOARD_ALLOW_INSECURE_KEY", "1")  # a local demo: the default SECRET_KEY is fine
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proofboard.settings")
 
 TEST_SAMPLES = 200
@@ -137,7 +138,8 @@ def seed() -> None:
             else:
                 started = time.monotonic()
                 dataset = zkml.load_dataset(challenge.test_set.path)
-                proof = zkml.prove(zkml.QuantizedModel.load(str(model_path)), dataset)
+                proof = zkml.prove(zkml.QuantizedModel.load(str(model_path)), dataset,
+                                   context=services.proof_context(entry))
                 services.upload_proof(user, entry, proof.to_bytes(), prove_seconds=time.monotonic() - started)
                 log(f"{user.username}: proved #{entry.pk} locally ({proof.claimed_count}/{len(dataset.y)} claimed)")
             outcome = services.run_verification(entry.pk)
@@ -187,7 +189,8 @@ Proofboard demo is ready: {url}challenges/digits/
   logins: host / {USERS['host'][0]} (staff, /admin/) · alice / {USERS['alice'][0]} · bob / {USERS['bob'][0]}
   alice's API token (shown once): {os.environ['PROOFBOARD_DEMO_TOKEN']}
   offline check of any entry: download its proof bundle and run
-    python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin
+    python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin --context proofboard/digits/<entry id>
+  (the bundle's README.txt prints the exact command; a proof is bound to its challenge and entry)
 """, flush=True)
     if args.no_serve:
         return 0

@@ -9,6 +9,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import services
 from .forms import SignUpForm, TokenForm
 
+NEW_TOKEN_KEY = "accounts.new_token"
+
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
@@ -29,10 +31,13 @@ def signup(request: HttpRequest) -> HttpResponse:
 def tokens(request: HttpRequest) -> HttpResponse:
     """List, create (shown once) and revoke API tokens."""
     form = TokenForm(request.POST or None)
-    new_token = None
     if request.method == "POST" and form.is_valid():
-        _, new_token = services.create_token(request.user, form.cleaned_data["name"])
-        form = TokenForm()
+        _, token = services.create_token(request.user, form.cleaned_data["name"])
+        # Post/redirect/get: a refresh must not create a second token. The new key is kept in the
+        # session only until the next page view shows it (once).
+        request.session[NEW_TOKEN_KEY] = token
+        return redirect("accounts:tokens")
+    new_token = request.session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
     return render(
         request,
         "accounts/tokens.html",

@@ -98,8 +98,11 @@ def openapi_document(server_url: str) -> dict:
                         "proof_mode": {"type": "string", "enum": ["self_hosted", "hosted"]},
                         "model": {"type": "string", "format": "binary"}, "label": {"type": "string"}}}},
                     "application/json": {"schema": {"type": "object", "description": "the COMMIT.json itself"}}}},
-                "responses": {"201": _json(STATUS, "Created"), "400": _json(ERROR, "Invalid commitment"),
-                              "401": _json(ERROR, "No token")}}},
+                "responses": {"201": _json(STATUS, "Created"),
+                              "400": _json(ERROR, "Invalid commitment, too large, already used by another "
+                                                  "participant, or the daily limit is used"),
+                              "401": _json(ERROR, "No token"),
+                              "413": _json(ERROR, "Request too large")}}},
             "/submissions/{id}": {"get": {"summary": "Status of one of your submissions", "security": secured,
                                           "parameters": [_id()],
                                           "responses": {"200": _json(STATUS), "404": _json(ERROR, "Not found")}}},
@@ -110,12 +113,14 @@ def openapi_document(server_url: str) -> dict:
                     "multipart/form-data": {"schema": {"type": "object", "properties": {
                         "proof": {"type": "string", "format": "binary"}}}}}},
                 "responses": {"202": _json(STATUS, "Accepted; verification queued"),
-                              "400": _json(ERROR, "Invalid proof"), "409": _json(ERROR, "Wrong state")}}},
+                              "400": _json(ERROR, "Invalid or too large proof"), "409": _json(ERROR, "Wrong state"),
+                              "413": _json(ERROR, "Request too large")}}},
             "/submissions/{id}/progress": {"post": {
                 "summary": "Report self-hosted proving progress", "security": secured, "parameters": [_id()],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"stage": {"type": "string"}, "percent": {"type": "number"}}}}}},
-                "responses": {"200": _json(STATUS), "409": _json(ERROR, "Wrong state")}}},
+                "responses": {"200": _json(STATUS), "400": _json(ERROR, "Malformed body or NUL characters"),
+                              "409": _json(ERROR, "Wrong state")}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}},
         },
     }

@@ -82,10 +82,17 @@ def leaderboard(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 def _upload(request: HttpRequest, field: str) -> bytes | None:
+    """The upload from multipart field `field` or the raw body; its size is checked before it is read
+    (services.check_upload_size raises ValidationError)."""
+    if request.content_type in ("application/json", "application/octet-stream"):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        services.check_upload_size(field, length)
+        return request.body or None
     if field in request.FILES:
-        return request.FILES[field].read()
-    if request.content_type in ("application/json", "application/octet-stream") and request.body:
-        return request.body
+        return services.read_upload(field, request.FILES[field])
     return None
 
 
@@ -97,10 +104,13 @@ def create_submission(request: HttpRequest, slug: str) -> JsonResponse:
     c = _get_challenge(slug)
     if c is None:
         return error(404, "No such challenge.")
-    commitment = _upload(request, "commitment")
-    if commitment is None:
-        return error(400, "Send the commitment as multipart field 'commitment' or as the JSON body.")
-    model = request.FILES["model"].read() if "model" in request.FILES else None
+    try:
+        commitment = _upload(request, "commitment")
+        if commitment is None:
+            return error(400, "Send the commitment as multipart field 'commitment' or as the JSON body.")
+        model = services.read_upload("model", request.FILES["model"]) if "model" in request.FILES else None
+    except ValidationError as exc:
+        return error(400, " ".join(exc.messages))
     mode = request.POST.get("proof_mode") or request.GET.get("proof_mode") or Submission.ProofMode.SELF_HOSTED
     try:
         entry = services.create_submission(request.user, c, commitment, proof_mode=mode, model_bytes=model,
@@ -131,7 +141,10 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
     entry = _own_entry(request, pk)
     if entry is None or entry.participant_id != request.user.pk:
         return error(404, "No such submission.")
-    proof = _upload(request, "proof")
+    try:
+        proof = _upload(request, "proof")
+    except ValidationError as exc:
+        return error(400, " ".join(exc.messages))
     if proof is None:
         return error(400, "Send the proof as multipart field 'proof' or as an application/octet-stream body.")
     seconds = request.headers.get("X-Prove-Seconds") or request.POST.get("prove_seconds")
@@ -154,6 +167,7 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
 def progress(request: HttpRequest, pk: int) -> JsonResponse:
     """POST /api/submissions/<id>/progress {"stage": str, "percent": number}: self-hosted prover progress."""
     import json
+    import math
 
     entry = _own_entry(request, pk)
     if entry is None or entry.participant_id != request.user.pk:
@@ -161,8 +175,12 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         payload = json.loads(request.body or b"{}")
         stage, percent = str(payload.get("stage", "proving")), float(payload.get("percent", 0))
+        if not math.isfinite(percent):
+            raise ValueError("percent")
     except (ValueError, TypeError, AttributeError):
         return error(400, "Body must be JSON: {\"stage\": \"...\", \"percent\": 0-100}.")
+    if "\x00" in stage:
+        return error(400, "The progress stage must not contain NUL characters.")
     try:
         entry = services.report_progress(request.user, entry, stage, percent)
     except ValidationError as exc:

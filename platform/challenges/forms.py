@@ -1,5 +1,6 @@
 """Challenge form, shared by the staff page and the Django admin."""
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -46,8 +47,46 @@ class ChallengeForm(forms.ModelForm):
     def clean_input_shape(self):
         return services.parse_input_shape(self.cleaned_data["input_shape"])
 
+    LOCKED_FIELDS = ("test_set", "n_classes", "input_shape")
+
+    def _lock_reason(self) -> str | None:
+        """Why the statement (test set, classes, input shape) can no longer change, or None."""
+        inst = self.instance
+        if not inst.pk:
+            return None
+        if inst.submissions.exists():
+            return "the challenge already has entries"
+        if inst.opens_at and inst.opens_at <= timezone.now():
+            return "the challenge has opened"
+        return None
+
+    def _check_locks(self, cleaned) -> bool:
+        """Add an error for each locked field that was changed; True if any."""
+        reason = self._lock_reason()
+        if reason is None:
+            return False
+        locked = False
+        inst = self.instance
+        changed = {
+            "test_set": "test_set" in self.changed_data,
+            "n_classes": cleaned.get("n_classes") is not None and cleaned.get("n_classes") != inst.n_classes,
+            "input_shape": cleaned.get("input_shape") is not None and cleaned.get("input_shape") != inst.input_shape,
+        }
+        labels = {"test_set": "The test set", "n_classes": "The number of classes", "input_shape": "The input shape"}
+        for name in self.LOCKED_FIELDS:
+            if changed[name]:
+                self.add_error(name, f"{labels[name]} cannot be changed: {reason} (entries are proved against it).")
+                locked = True
+        reveal = cleaned.get("reveal_at")
+        if reveal and inst.reveal_at and reveal < inst.reveal_at and inst.submissions.exists():
+            self.add_error("reveal_at", "The reveal can only be moved later once the challenge has entries.")
+            locked = True
+        return locked
+
     def clean(self):
         cleaned = super().clean()
+        if self._check_locks(cleaned):
+            return cleaned
         opens, reveal, deadline = cleaned.get("opens_at"), cleaned.get("reveal_at"), cleaned.get("proving_deadline")
         if opens and reveal and reveal < opens:
             self.add_error("reveal_at", "The reveal cannot be before the opening.")
@@ -64,7 +103,9 @@ class ChallengeForm(forms.ModelForm):
                 "test_set" in self.changed_data or not inst.pk
                 or inst.n_classes != n_classes or inst.input_shape != shape
             )
-            if needs_check:
+            if needs_check and (getattr(test_file, "size", 0) or 0) > settings.MAX_TEST_SET_BYTES:
+                self.add_error("test_set", f"The test set is larger than {settings.MAX_TEST_SET_BYTES} bytes.")
+            elif needs_check:
                 test_file.open("rb")
                 test_file.seek(0)
                 data = test_file.read()
@@ -74,7 +115,10 @@ class ChallengeForm(forms.ModelForm):
                 except ValidationError as exc:
                     self.add_error("test_set", exc)
         cal = cleaned.get("calibration_set")
-        if cal and "calibration_set" in self.changed_data and shape:
+        if cal and "calibration_set" in self.changed_data and shape and \
+                (getattr(cal, "size", 0) or 0) > settings.MAX_TEST_SET_BYTES:
+            self.add_error("calibration_set", f"The calibration set is larger than {settings.MAX_TEST_SET_BYTES} bytes.")
+        elif cal and "calibration_set" in self.changed_data and shape:
             cal.seek(0)
             data = cal.read()
             cal.seek(0)

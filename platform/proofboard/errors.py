@@ -27,3 +27,9 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return _respond(request, 500, "Something went wrong on our side. The error has been logged.")
+
+
+def request_too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    """413 for a request body over the platform's upload limit (see RequestSizeLimitMiddleware)."""
+    return _respond(request, 413, f"The upload is too large: requests are limited to {limit} bytes "
+                                  f"({limit // (1 << 20)} MiB).")

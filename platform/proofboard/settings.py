@@ -40,8 +40,22 @@ def parse_database_url(url: str) -> dict:
     raise ValueError(f"unsupported DATABASE_URL scheme: {parsed.scheme!r}")
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-change-me-in-production-please")
+INSECURE_SECRET_KEY = "insecure-dev-key-change-me-in-production-please"
+SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
+# Refuse to run a production-like process (DEBUG off) with the public default key: sessions,
+# CSRF tokens and password-reset links would be forgeable. The demo opts in with
+# PROOFBOARD_ALLOW_INSECURE_KEY=1 (scripts/demo.py); so does a pytest run (pytest sets
+# PYTEST_VERSION before pytest-django loads these settings; tests/platform/conftest.py also
+# sets PROOFBOARD_ALLOW_INSECURE_KEY for the worker and demo subprocesses it starts).
+ALLOW_INSECURE_KEY = env_bool("PROOFBOARD_ALLOW_INSECURE_KEY") or bool(os.environ.get("PYTEST_VERSION"))
+if SECRET_KEY == INSECURE_SECRET_KEY and not DEBUG and not ALLOW_INSECURE_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set the SECRET_KEY environment variable to a long random value "
+        "(or DEBUG=1 for development; PROOFBOARD_ALLOW_INSECURE_KEY=1 only for the demo and the tests)."
+    )
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 
 INSTALLED_APPS = [
@@ -58,6 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "proofboard.middleware.RequestSizeLimitMiddleware",  # first: before anything reads the body
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,8 +138,28 @@ MAX_COMMITMENT_BYTES = int(os.environ.get("PROOFBOARD_MAX_COMMITMENT_BYTES", 1 <
 MAX_PROOF_BYTES = int(os.environ.get("PROOFBOARD_MAX_PROOF_BYTES", 64 << 20))
 MAX_MODEL_BYTES = int(os.environ.get("PROOFBOARD_MAX_MODEL_BYTES", 64 << 20))
 MAX_TEST_SET_BYTES = int(os.environ.get("PROOFBOARD_MAX_TEST_SET_BYTES", 64 << 20))
+# A whole request may carry the largest upload (a hosted submission: commitment + model; a
+# challenge: test set + calibration set) plus 1 MiB of headroom for the other form fields.
+MAX_REQUEST_BYTES = int(os.environ.get(
+    "PROOFBOARD_MAX_REQUEST_BYTES",
+    max(MAX_COMMITMENT_BYTES + MAX_MODEL_BYTES, MAX_PROOF_BYTES, 2 * MAX_TEST_SET_BYTES) + (1 << 20),
+))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 80 << 20
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 << 20
+
+
+def private_dir(path: Path) -> Path:
+    """Create a directory only this user can read (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.chmod(0o700)
+    except OSError:
+        pass
+    return path
+
+
+# Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled here (not the shared /tmp).
+FILE_UPLOAD_TEMP_DIR = str(private_dir(Path(os.environ.get("PROOFBOARD_UPLOAD_TEMP_DIR", VAR_DIR / "tmp"))))
 
 # Deadlines for running states (seconds)
 PROVING_TIMEOUT = int(os.environ.get("PROOFBOARD_PROVING_TIMEOUT", 3600))

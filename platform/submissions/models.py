@@ -44,6 +44,8 @@ class Submission(models.Model):
     progress_percent = models.PositiveSmallIntegerField(default=0)
     deadline_at = models.DateTimeField(null=True, blank=True, help_text="running states fail after this")
     attempts = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=255, blank=True,
+                                  help_text="Celery task id of the attempt holding the running state")
     vault_path = models.CharField(max_length=255, blank=True, help_text="file name inside the prover vault")
 
     proof = models.BinaryField(null=True, blank=True)
@@ -69,6 +71,25 @@ class Submission(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("submissions:detail", args=[self.pk])
+
+    @property
+    def proof_context(self) -> str:
+        """The zkml `context` a proof of this entry is bound to: "proofboard/<challenge>/<entry id>"."""
+        return f"proofboard/{self.challenge.slug}/{self.pk}"
+
+    @property
+    def verified_context(self) -> str:
+        """The context the platform verified the proof with: recorded at verification; "" for an
+        entry verified before proofs were bound to their entry (its record has no "context")."""
+        record = self.verification_record or {}
+        return record.get("context", "") if record else self.proof_context
+
+    @property
+    def verify_command(self) -> str:
+        """The offline check of this entry's proof bundle."""
+        command = "python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin"
+        context = self.verified_context
+        return f"{command} --context {context}" if context else command
 
     @property
     def accuracy(self) -> float | None:

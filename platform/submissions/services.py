@@ -36,6 +36,26 @@ ProofMode = Submission.ProofMode
 
 # ---------------------------------------------------------------- validation
 
+UPLOAD_LIMITS = {  # what: settings name of its size limit
+    "commitment": "MAX_COMMITMENT_BYTES",
+    "proof": "MAX_PROOF_BYTES",
+    "model": "MAX_MODEL_BYTES",
+}
+
+
+def check_upload_size(what: str, size: Optional[int]) -> None:
+    """Refuse an upload from its declared size (UploadedFile.size / Content-Length), before reading it."""
+    limit = getattr(settings, UPLOAD_LIMITS[what])
+    if size is not None and size > limit:
+        raise ValidationError(f"The {what} file is larger than {limit} bytes.")
+
+
+def read_upload(what: str, uploaded) -> bytes:
+    """Check an UploadedFile's size against its limit, then read it."""
+    check_upload_size(what, uploaded.size)
+    return uploaded.read()
+
+
 def parse_commitment(data: bytes, challenge: Challenge):
     """Parse a COMMIT.json and check it fits the challenge; returns the zkml Commitment."""
     import zkml
@@ -54,6 +74,8 @@ def parse_commitment(data: bytes, challenge: Challenge):
         raise ValidationError(f"Not a valid commitment file ({type(exc).__name__}).")
     if not isinstance(arch, dict) or not arch.get("layers"):
         raise ValidationError("The commitment does not describe a model architecture.")
+    if _has_nul(arch):
+        raise ValidationError("The commitment's architecture contains NUL characters.")
     layers = arch["layers"]
     input_shape = arch.get("input_shape") or [layers[0].get("in", 0)]
     try:
@@ -61,6 +83,7 @@ def parse_commitment(data: bytes, challenge: Challenge):
         n_classes = int(arch.get("n_classes") or layers[-1].get("out"))
     except (TypeError, ValueError):
         raise ValidationError("The commitment's architecture is malformed.")
+    parameter_count(arch)  # raises on malformed layer sizes
     if input_dims != challenge.input_size:
         raise ValidationError(
             f"The committed model takes {input_dims} inputs; this challenge's samples have "
@@ -71,6 +94,41 @@ def parse_commitment(data: bytes, challenge: Challenge):
             f"The committed model outputs {n_classes} classes; this challenge has {challenge.n_classes}."
         )
     return commitment
+
+
+MAX_PARAMETER_COUNT = (1 << 63) - 1  # PositiveBigIntegerField
+
+
+def parameter_count(architecture: dict) -> int:
+    """Weights and biases of the dense layers, computed from the layer sizes (sum of in*out + out).
+
+    The architecture's own "parameter_count" field is the participant's claim and is ignored.
+    """
+    try:
+        total = sum(int(layer["in"]) * int(layer["out"]) + int(layer["out"])
+                    for layer in (architecture or {}).get("layers") or [])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise ValidationError("The commitment's architecture is malformed.")
+    if total < 0:
+        raise ValidationError("The commitment's architecture is malformed.")
+    return min(total, MAX_PARAMETER_COUNT)
+
+
+def _has_nul(value) -> bool:
+    """True if a JSON-like value holds a NUL character anywhere (PostgreSQL text/jsonb refuse them)."""
+    import json
+
+    try:
+        return "\\u0000" in json.dumps(value)  # json always escapes NUL
+    except (TypeError, ValueError):
+        return True
+
+
+def check_text(what: str, value: str) -> str:
+    """Refuse NUL characters in participant-supplied text (PostgreSQL cannot store them)."""
+    if "\x00" in (value or ""):
+        raise ValidationError(f"The {what} must not contain NUL characters.")
+    return value
 
 
 def parse_proof(data: bytes):
@@ -137,6 +195,29 @@ def check_model_matches(model, commitment) -> None:
             "The model file belongs to a different commitment: upload the COMMIT.json made from this MODEL.zkm "
             "(committing again changes both)."
         )
+
+
+# ---------------------------------------------------------------- proof context
+
+def proof_context(submission: Submission) -> str:
+    """The string a proof of this entry is bound to (zkml `context`): challenge and entry.
+
+    A proof made for one entry does not verify under another, so a published proof bundle
+    cannot be replayed under someone else's (or another) entry.
+    """
+    return submission.proof_context
+
+
+COMMITMENT_IN_USE = "this commitment is already used by another participant"
+
+
+def _lock_commitment(digest: str) -> None:
+    """Serialise uploads of the same commitment across users (PostgreSQL advisory lock)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(digest[:15], 16)])
 
 
 # ---------------------------------------------------------------- quota
@@ -213,17 +294,23 @@ def create_submission(
         raise ValidationError("This challenge is not accepting commitments now.")
     if proof_mode not in ProofMode.values:
         raise ValidationError("Unknown proof mode.")
+    check_text("label", label)
     commitment = parse_commitment(commitment_bytes, challenge)
     if proof_mode == ProofMode.HOSTED:
         if not model_bytes:
             raise ValidationError("Hosted proving needs your MODEL.zkm file.")
         check_model_matches(check_model_file(model_bytes), commitment)
     architecture = commitment.architecture
+    digest = hashlib.sha256(commitment_bytes).hexdigest()
     vault_name = ""
     try:
         with transaction.atomic():
             # Serialise this user's submissions so the daily limit cannot be raced.
             get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+            # A commitment belongs to whoever uploaded it first (anti-replay of published bundles).
+            _lock_commitment(digest)
+            if Submission.objects.filter(commitment_sha256=digest).exclude(participant=user).exists():
+                raise ValidationError(COMMITMENT_IN_USE)
             if remaining_today(user, challenge, now) <= 0:
                 raise ValidationError(
                     f"You have used all {challenge.max_submissions_per_day} submissions for today on this challenge."
@@ -234,9 +321,9 @@ def create_submission(
                 label=(label or "")[:80],
                 created_at=now,
                 commitment=commitment_bytes,
-                commitment_sha256=hashlib.sha256(commitment_bytes).hexdigest(),
+                commitment_sha256=digest,
                 architecture=architecture,
-                parameter_count=int(architecture.get("parameter_count") or 0),
+                parameter_count=parameter_count(architecture),
                 proof_mode=proof_mode,
                 late=challenge.is_revealed(now),
                 progress_stage="waiting for the reveal" if not challenge.is_revealed(now) else "committed",
@@ -325,6 +412,7 @@ def _claimed(proof) -> Optional[int]:
 def report_progress(user: AbstractBaseUser, submission: Submission, stage: str, percent: float) -> Submission:
     """Self-hosted mode: the participant's prover reports progress (committed → proving)."""
     _check_owner(user, submission)
+    check_text("progress stage", stage)
     if submission.proof_mode != ProofMode.SELF_HOSTED:
         raise ValidationError("This entry is proved by the platform.")
     if not submission.challenge.accepts_proofs():
@@ -365,15 +453,34 @@ def _progress_callback(submission_id: int, running_state: str) -> Callable[[str,
     return progress
 
 
-def _claim(submission_id: int, from_states: Q, to_state: str, timeout: int, scope: Q = Q()) -> bool:
-    """Move one entry into a running state; a running entry past its deadline may be re-claimed."""
+def _claim(submission_id: int, from_states: Q, to_state: str, timeout: int, scope: Q = Q(),
+           task_id: Optional[str] = None) -> bool:
+    """Move one entry into a running state; a running entry past its deadline may be re-claimed,
+    and so may one held by `task_id` itself (the redelivery of a killed worker's message)."""
     now = timezone.now()
+    reclaim = Q(state=to_state, deadline_at__lt=now)
+    if task_id:
+        reclaim |= Q(state=to_state, claimed_by=task_id)
     return bool(
         Submission.objects.filter(scope, pk=submission_id)
-        .filter(from_states | Q(state=to_state, deadline_at__lt=now))
+        .filter(from_states | reclaim)
         .update(state=to_state, deadline_at=now + timedelta(seconds=timeout), attempts=F("attempts") + 1,
-                progress_stage="started", progress_percent=0, reason="", failed_stage="", updated_at=now)
+                claimed_by=task_id or "", progress_stage="started", progress_percent=0, reason="",
+                failed_stage="", updated_at=now)
     )
+
+
+def held_for(submission_id: int, running_state: str) -> Optional[float]:
+    """Seconds until the deadline of the platform attempt holding this entry in `running_state`, or
+    None when no live attempt holds it (then a skipped task has nothing to wait for). A self-hosted
+    entry in `proving` is held by the participant's own prover, never by a platform task."""
+    scope = Q(proof_mode=ProofMode.HOSTED) if running_state == State.PROVING else Q()
+    row = (Submission.objects.filter(scope, pk=submission_id, state=running_state)
+           .values_list("deadline_at", flat=True).first())
+    if row is None:
+        return None
+    remaining = (row - timezone.now()).total_seconds()
+    return remaining if remaining > 0 else None
 
 
 def _finish(submission_id: int, running_state: str, **fields) -> bool:
@@ -398,24 +505,29 @@ def _calibration_x(challenge: Challenge):
             return np.asarray(archive["x"], dtype=np.float32)
 
 
-def run_hosted_proving(submission_id: int) -> str:
+def run_hosted_proving(submission_id: int, task_id: Optional[str] = None) -> str:
     """Prove a vault model against the revealed test set; returns what happened."""
     now = timezone.now()
     scope = Q(proof_mode=ProofMode.HOSTED, challenge__reveal_at__lte=now)
-    if not _claim(submission_id, Q(state=State.COMMITTED), State.PROVING, settings.PROVING_TIMEOUT, scope):
+    if not _claim(submission_id, Q(state=State.COMMITTED), State.PROVING, settings.PROVING_TIMEOUT, scope,
+                  task_id=task_id):
         return "skipped"
     submission = Submission.objects.select_related("challenge").get(pk=submission_id)
     challenge = submission.challenge
     path = vault_dir() / Path(submission.vault_path).name if submission.vault_path else None
     if path is None or not path.is_file():
-        _finish(submission_id, State.PROVING, state=State.REJECTED, reason="the model file is no longer in the vault",
-                progress_stage="rejected")
-        return "rejected"
+        # The platform lost the file it accepted: its fault, not the participant's (retryable).
+        log.error("submission %s: the model file is no longer in the vault", submission_id)
+        _finish(submission_id, State.PROVING, state=State.FAILED, failed_stage="proving",
+                reason="proving error: the model file is no longer in the vault", progress_stage="proving failed")
+        return "failed"
     started = time.monotonic()
     try:
         import zkml
         from zkml.errors import FormatError, UnsupportedModelError
 
+        # The challenge's own test set: any problem with it is the platform's (failed, retryable).
+        dataset = zkml.load_dataset(challenge.test_set.path)
         try:
             if submission.is_baseline:
                 Submission.objects.filter(pk=submission_id).update(progress_stage="quantizing")
@@ -425,17 +537,17 @@ def run_hosted_proving(submission_id: int) -> str:
                 Submission.objects.filter(pk=submission_id, state=State.PROVING).update(
                     commitment=commitment_bytes, commitment_sha256=hashlib.sha256(commitment_bytes).hexdigest(),
                     architecture=commitment.architecture,
-                    parameter_count=int(commitment.architecture.get("parameter_count") or 0),
+                    parameter_count=parameter_count(commitment.architecture),
                 )
             else:
                 model = zkml.QuantizedModel.load(str(path))
-            dataset = zkml.load_dataset(challenge.test_set.path)
         except (FormatError, UnsupportedModelError) as exc:
             _finish(submission_id, State.PROVING, state=State.REJECTED, reason=f"model rejected: {exc}"[:2000],
                     progress_stage="rejected")
             delete_vault_file(submission.vault_path)
             return "rejected"
-        proof = zkml.prove(model, dataset, progress=_progress_callback(submission_id, State.PROVING))
+        proof = zkml.prove(model, dataset, progress=_progress_callback(submission_id, State.PROVING),
+                           context=proof_context(submission))
         proof_bytes = proof.to_bytes()
     except Exception as exc:  # platform-side: keep the model so the job can be retried
         _fail(submission_id, State.PROVING, "proving", exc)
@@ -454,9 +566,10 @@ def run_hosted_proving(submission_id: int) -> str:
     return "proved" if done else "skipped"
 
 
-def run_verification(submission_id: int) -> str:
+def run_verification(submission_id: int, task_id: Optional[str] = None) -> str:
     """Verify a stored proof against the commitment and the test set; returns the outcome."""
-    if not _claim(submission_id, Q(state=State.PROOF_RECEIVED), State.VERIFYING, settings.VERIFYING_TIMEOUT):
+    if not _claim(submission_id, Q(state=State.PROOF_RECEIVED), State.VERIFYING, settings.VERIFYING_TIMEOUT,
+                  task_id=task_id):
         return "skipped"
     submission = Submission.objects.select_related("challenge", "participant").get(pk=submission_id)
     challenge = submission.challenge
@@ -465,12 +578,14 @@ def run_verification(submission_id: int) -> str:
         import zkml
         from zkml.errors import FormatError, VerificationError
 
+        # The challenge's own test set: any problem with it is the platform's (failed, retryable).
+        dataset = zkml.load_dataset(challenge.test_set.path)
         try:
             commitment = zkml.Commitment.from_bytes(bytes(submission.commitment))
             proof = zkml.Proof.from_bytes(bytes(submission.proof))
-            dataset = zkml.load_dataset(challenge.test_set.path)
             count = int(zkml.verify(commitment, dataset, proof,
-                                    progress=_progress_callback(submission_id, State.VERIFYING)))
+                                    progress=_progress_callback(submission_id, State.VERIFYING),
+                                    context=proof_context(submission)))
         except VerificationError as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             _finish(submission_id, State.VERIFYING, state=State.REJECTED, reason=f"proof rejected: {reason}"[:2000],
@@ -495,6 +610,7 @@ def run_verification(submission_id: int) -> str:
         "late": submission.late,
         "committed_at": submission.created_at.isoformat(),
         "dataset_sha256": challenge.test_set_sha256,
+        "context": proof_context(submission),
         "commitment_sha256": submission.commitment_sha256,
         "proof_sha256": hashlib.sha256(bytes(submission.proof)).hexdigest(),
         "correct_count": count,
@@ -502,12 +618,22 @@ def run_verification(submission_id: int) -> str:
         "accuracy": round(100.0 * count / total, 4) if total else None,
         "verified_at": verified_at.isoformat(),
         "verify_seconds": round(elapsed, 3),
-        "verifier": f"zkml {getattr(zkml, '__version__', 'unknown')}",
+        "verifier": _verifier_name(),
     }
     done = _finish(submission_id, State.VERIFYING, state=State.VERIFIED, correct_count=count, total_count=total,
                    verified_at=verified_at, verify_seconds=elapsed, verification_record=record,
                    progress_stage="verified", progress_percent=100)
     return "verified" if done else "skipped"
+
+
+def _verifier_name() -> str:
+    """E.g. "zkml proofboard-zkml-mlp-proof-v1": the proof protocol the verifier checked."""
+    try:
+        from zkml.circuit import PROTOCOL_VERSION
+
+        return "zkml " + PROTOCOL_VERSION.decode()
+    except Exception:
+        return "zkml unknown"
 
 
 def expire_stuck_jobs(now: Optional[datetime] = None) -> int:

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from challenges.models import Challenge
@@ -35,9 +36,11 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         model = form.cleaned_data.get("model")
         try:
+            commitment_bytes = services.read_upload("commitment", form.cleaned_data["commitment"])
+            model_bytes = services.read_upload("model", model) if model else None
             entry = services.create_submission(
-                request.user, challenge, form.cleaned_data["commitment"].read(),
-                proof_mode=form.cleaned_data["proof_mode"], model_bytes=model.read() if model else None,
+                request.user, challenge, commitment_bytes,
+                proof_mode=form.cleaned_data["proof_mode"], model_bytes=model_bytes,
                 label=form.cleaned_data.get("label", ""),
             )
         except ValidationError as exc:
@@ -84,7 +87,7 @@ def upload_proof(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose a proof file.")
         return redirect(entry)
     try:
-        services.upload_proof(request.user, entry, form.cleaned_data["proof"].read())
+        services.upload_proof(request.user, entry, services.read_upload("proof", form.cleaned_data["proof"]))
     except ValidationError as exc:
         for message in _errors(exc):
             messages.error(request, message)
@@ -135,7 +138,10 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Entry #{entry.pk} re-queued.")
     else:
         messages.error(request, "Only failed entries can be re-run.")
-    return redirect(request.POST.get("next") or entry.get_absolute_url())
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = entry.get_absolute_url()
+    return redirect(target)
 
 
 @staff_member_required
@@ -153,7 +159,8 @@ def baseline(request: HttpRequest, slug: str) -> HttpResponse:
     form = BaselineForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            entry = services.create_baseline(request.user, challenge, form.cleaned_data["onnx"].read(),
+            entry = services.create_baseline(request.user, challenge,
+                                             services.read_upload("model", form.cleaned_data["onnx"]),
                                              form.cleaned_data["label"])
         except ValidationError as exc:
             for message in _errors(exc):

@@ -4,6 +4,7 @@ zkml is imported lazily inside fixtures so that the modules collect even while i
 being written; tests that need a commitment or a proof use the `zk`/`zk_proof` fixtures.
 """
 import io
+import os
 import shutil
 from datetime import timedelta
 from types import SimpleNamespace
@@ -15,6 +16,9 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 TEST_SAMPLES = 200
+# The suite runs with DEBUG off and the default SECRET_KEY; the settings refuse that unless allowed
+# (this process is allowed through PYTEST_VERSION; the e2e worker and demo subprocesses inherit this).
+os.environ.setdefault("PROOFBOARD_ALLOW_INSECURE_KEY", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -108,6 +112,35 @@ def zk_proof(zk, test_set_bytes, tmp_path_factory):
     proof = zkml.prove(model, zkml.load_dataset(str(dataset_path)))
     return SimpleNamespace(proof_bytes=proof.to_bytes(), claimed_count=int(proof.claimed_count),
                            dataset_path=dataset_path)
+
+
+@pytest.fixture(scope="session")
+def zk2(zk, tmp_path_factory):
+    """The same weights committed again with a fresh opening, saved as a second MODEL.zkm
+    (a second participant's model: a commitment may be used by one participant only)."""
+    import zkml
+
+    root = tmp_path_factory.mktemp("zk2")
+    model = zkml.QuantizedModel.load(str(zk.model_path))
+    commitment = zkml.commit(model)
+    model_path = root / "model.zkm"
+    model.save(str(model_path))
+    return SimpleNamespace(model_path=model_path, model_bytes=model_path.read_bytes(),
+                           commitment_bytes=commitment.to_bytes(), architecture=commitment.architecture)
+
+
+@pytest.fixture
+def prove_for(zk, zk_proof):
+    """prove_for(entry) -> proof bytes of `zk`'s model bound to the entry's context
+    ("proofboard/<challenge>/<entry id>"), as `prover_worker run` makes them."""
+    import zkml
+
+    def make(entry, model_path=None) -> bytes:
+        model = zkml.QuantizedModel.load(str(model_path or zk.model_path))
+        dataset = zkml.load_dataset(str(zk_proof.dataset_path))
+        return zkml.prove(model, dataset, context=f"proofboard/{entry.challenge.slug}/{entry.pk}").to_bytes()
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -32,11 +32,14 @@ def test_signup_rejects_mismatched_passwords(client, django_user_model):
 def test_token_shown_once_and_hashed(client, users):
     client.force_login(users.alice)
     response = client.post(reverse("accounts:tokens"), {"name": "laptop"})
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:tokens")  # PRG
+    response = client.get(response["Location"])
     raw = response.context["new_token"]
     assert raw.startswith("pb_") and raw.encode() in response.content
     token = ApiToken.objects.get(user=users.alice)
     assert token.key_hash == hash_token(raw) and raw not in (token.key_hash, token.prefix)
     assert raw.encode() not in client.get(reverse("accounts:tokens")).content  # never shown again
+    assert ApiToken.objects.filter(user=users.alice).count() == 1  # a refresh (GET) creates nothing
 
 
 def test_token_auth_and_revoke(client, users, token_for):

@@ -150,3 +150,54 @@ def test_reserved_slug(client, users, test_set_bytes):
     client.force_login(users.host)
     response = client.post(reverse("challenges:create"), _form(test_set_bytes, slug="new"))
     assert "reserved" in response.content.decode() and not Challenge.objects.exists()
+
+
+def test_statement_is_locked_once_entries_exist_or_opened(client, users, make_challenge, test_set_bytes, digits, npz):
+    """Test set, n_classes and input_shape cannot change after opens_at or once there are entries;
+    with entries the reveal may only move later."""
+    from submissions.models import Submission
+
+    client.force_login(users.host)
+    now = timezone.now()
+    future = make_challenge("future", revealed=False, opens_at=now + timedelta(days=1),
+                            reveal_at=now + timedelta(days=2), proving_deadline=now + timedelta(days=3))
+
+    def edit(challenge, **overrides):
+        data = _form(test_set_bytes, slug=challenge.slug, title="Edited",
+                     opens_at=challenge.opens_at.strftime("%Y-%m-%d %H:%M"),
+                     reveal_at=challenge.reveal_at.strftime("%Y-%m-%d %H:%M"),
+                     proving_deadline=challenge.proving_deadline.strftime("%Y-%m-%d %H:%M"))
+        data["test_set"] = ""
+        data.update(overrides)
+        return client.post(reverse("challenges:edit", args=[challenge.slug]), data)
+
+    # not open yet, no entries: the statement can still change
+    other_set = npz(x=digits.test_x[:100], y=digits.test_y[:100])
+    assert edit(future, test_set=SimpleUploadedFile("t.npz", other_set)).status_code == 302
+    future.refresh_from_db()
+    assert future.test_set_size == 100
+    # an opened challenge: locked (clear form errors), nothing saved
+    opened = make_challenge("opened")
+    before = (opened.test_set_sha256, opened.n_classes, opened.input_shape)
+    response = edit(opened, test_set=SimpleUploadedFile("t.npz", other_set), n_classes=12, input_shape="8,8")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The test set cannot be changed: the challenge has opened" in page
+    assert "The number of classes cannot be changed" in page and "The input shape cannot be changed" in page
+    opened.refresh_from_db()
+    assert (opened.test_set_sha256, opened.n_classes, opened.input_shape) == before and opened.title != "Edited"
+    assert edit(opened).status_code == 302  # other fields can still be edited
+    # entries exist (even before opens_at): locked, and the reveal may only move later
+    Submission.objects.create(challenge=future, participant=users.alice, commitment=b"{}")
+    response = edit(future, n_classes=12)
+    assert response.status_code == 200 and "already has entries" in response.content.decode()
+    earlier = (future.reveal_at - timedelta(hours=5)).strftime("%Y-%m-%d %H:%M")
+    response = edit(future, reveal_at=earlier)
+    assert response.status_code == 200 and "can only be moved later" in response.content.decode()
+    later = (future.reveal_at + timedelta(hours=5)).strftime("%Y-%m-%d %H:%M")
+    assert edit(future, reveal_at=later).status_code == 302
+    # the admin uses the same form
+    response = client.post(f"/admin/challenges/challenge/{opened.pk}/change/", {
+        **_form(test_set_bytes, slug=opened.slug, n_classes=12), "test_set": "",
+        "opens_at": opened.opens_at.strftime("%Y-%m-%d %H:%M")})
+    assert response.status_code == 200 and "The number of classes cannot be changed" in response.content.decode()

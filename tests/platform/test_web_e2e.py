@@ -118,8 +118,8 @@ def _wait_for(pks, timeout=120.0):
     return dict(Submission.objects.filter(pk__in=pks).values_list("pk", "state", "reason"))
 
 
-def test_end_to_end_with_a_real_worker(worker, live_server, users, make_challenge, zk, zk_proof, token_for, client,
-                                       tmp_path):
+def test_end_to_end_with_a_real_worker(worker, live_server, users, make_challenge, zk, zk2, zk_proof, token_for,
+                                       client, tmp_path):
     challenge = make_challenge(revealed=False)  # commit before the reveal: entries are on time
     # The worker process still sees the standard library's `platform` module.
     import platform
@@ -141,11 +141,12 @@ def test_end_to_end_with_a_real_worker(worker, live_server, users, make_challeng
     alice_entry = Submission.objects.get(participant=users.alice)
     assert alice_entry.proof_mode == "self_hosted" and alice_entry.state == "committed"
 
-    # Bob: hosted proving (the model goes to the vault, the prove queue proves it).
+    # Bob: hosted proving (the model goes to the vault, the prove queue proves it). His own
+    # commitment: Alice's is hers alone.
     client.force_login(users.bob)
     response = client.post(f"/challenges/{challenge.slug}/submit/", {
-        "commitment": SimpleUploadedFile("COMMIT.json", zk.commitment_bytes), "proof_mode": "hosted",
-        "model": SimpleUploadedFile("MODEL.zkm", zk.model_bytes), "label": "hosted"})
+        "commitment": SimpleUploadedFile("COMMIT.json", zk2.commitment_bytes), "proof_mode": "hosted",
+        "model": SimpleUploadedFile("MODEL.zkm", zk2.model_bytes), "label": "hosted"})
     assert response.status_code == 302
     bob_entry = Submission.objects.get(participant=users.bob)
     assert not alice_entry.late and not bob_entry.late

@@ -13,10 +13,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def proved(users, challenge, zk, zk_proof):
-    """A self-hosted entry whose proof was just uploaded."""
+def proved(users, challenge, zk, prove_for):
+    """A self-hosted entry whose proof (bound to the entry's context) was just uploaded."""
     entry = services.create_submission(users.alice, challenge, zk.commitment_bytes)
-    return services.upload_proof(users.alice, entry, zk_proof.proof_bytes, prove_seconds=1.5)
+    return services.upload_proof(users.alice, entry, prove_for(entry), prove_seconds=1.5)
 
 
 def test_verify_task_is_idempotent(proved, zk_proof, django_assert_max_num_queries):
@@ -33,9 +33,9 @@ def test_verify_task_is_idempotent(proved, zk_proof, django_assert_max_num_queri
     assert (proved.state, proved.correct_count, proved.verified_at, proved.attempts) == first
 
 
-def test_wrong_commitment_is_rejected_with_reason(users, challenge, other_commitment, zk_proof):
+def test_wrong_commitment_is_rejected_with_reason(users, challenge, other_commitment, prove_for):
     entry = services.create_submission(users.alice, challenge, other_commitment)
-    services.upload_proof(users.alice, entry, zk_proof.proof_bytes)
+    services.upload_proof(users.alice, entry, prove_for(entry))
     assert services.run_verification(entry.pk) == "rejected"
     entry.refresh_from_db()
     assert entry.state == "rejected" and entry.reason.startswith("proof rejected") and entry.correct_count is None
@@ -157,3 +157,44 @@ def test_prove_task_never_touches_a_self_hosted_entry(users, challenge, zk):
     assert services.run_hosted_proving(entry.pk) == "skipped"
     entry.refresh_from_db()
     assert entry.state == "proving" and entry.progress_stage == "sumcheck"
+
+
+def test_redelivered_message_of_a_killed_worker_reclaims_at_once(proved):
+    """reject_on_worker_lost redelivers the same message (same task id): it re-claims the job it
+    held without waiting for the deadline; another attempt still finds the job held."""
+    assert services._claim(proved.pk, services.Q(state="proof_received"), "verifying", 60, task_id="task-1")
+    proved.refresh_from_db()
+    assert proved.claimed_by == "task-1" and proved.deadline_at > timezone.now()
+    assert services.run_verification(proved.pk, task_id="task-2") == "skipped"  # a different attempt
+    assert services.run_verification(proved.pk, task_id="task-1") == "verified"  # the redelivery
+    proved.refresh_from_db()
+    assert proved.state == "verified" and proved.attempts == 2
+    assert services.run_verification(proved.pk, task_id="task-1") == "skipped"  # still idempotent
+
+
+def test_task_held_by_another_attempt_is_retried_not_dropped(proved, monkeypatch):
+    from types import SimpleNamespace
+
+    from celery.exceptions import Retry
+
+    assert services._claim(proved.pk, services.Q(state="proof_received"), "verifying", 120, task_id="task-1")
+    calls = []
+
+    def retry(countdown, max_retries=None):
+        calls.append(countdown)
+        return Retry("later", when=countdown)
+
+    fake = SimpleNamespace(request=SimpleNamespace(id="task-2", is_eager=False), retry=retry)
+    with pytest.raises(Retry):
+        tasks._run(fake, services.run_verification, proved.pk, "verifying")
+    assert len(calls) == 1 and 100 < calls[0] <= 122  # until the holder's deadline, at most 300 s
+    Submission.objects.filter(pk=proved.pk).update(deadline_at=timezone.now() + timedelta(hours=1))
+    with pytest.raises(Retry):
+        tasks._run(fake, services.run_verification, proved.pk, "verifying")
+    assert calls[-1] == tasks.MAX_WAIT
+    # once the holder's deadline has passed, the retried message re-claims and finishes the job
+    Submission.objects.filter(pk=proved.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    assert tasks._run(fake, services.run_verification, proved.pk, "verifying") == "verified"
+    # and a message for a finished job is simply dropped
+    assert tasks._run(fake, services.run_verification, proved.pk, "verifying") == "skipped"
+    assert len(calls) == 2
