@@ -138,17 +138,6 @@ _BACKENDS = {"arkworks": ArkworksBackend, "py_ecc": PyEccBackend}
 _current: Backend | None = None
 
 
-def available_backends() -> list[str]:
-    names = []
-    for name, cls in _BACKENDS.items():
-        try:
-            cls()
-            names.append(name)
-        except ImportError:
-            pass
-    return names
-
-
 def get_backend() -> Backend:
     """The active backend: $ZKML_BACKEND if set, else arkworks when installed, else py_ecc."""
     global _current

@@ -45,6 +45,3 @@ class Term:
 def committed_names(terms: list[Term]) -> list[str]:
     return sorted({n for t in terms for a in t.affines for n in a.names()})
 
-
-def public_names(terms: list[Term]) -> list[str]:
-    return sorted({n for t in terms for n in t.public})

@@ -19,12 +19,6 @@ def inv(a: int) -> int:
     return pow(a, P - 2, P)
 
 
-def vec(values) -> np.ndarray:
-    """Field vector (object array of Python ints in [0, P)) from ints or an integer array."""
-    arr = np.asarray(values)
-    if arr.dtype != object:
-        arr = arr.astype(np.int64).astype(object)
-    return arr % P
 
 
 def batch_inverse(values: np.ndarray) -> np.ndarray:
@@ -80,10 +74,6 @@ def mle_eval(table: np.ndarray, point: list[int]) -> int:
     return int(t[0]) % P
 
 
-def signed(value: int) -> int:
-    """The small signed integer a field element represents (for debugging and limbs)."""
-    value %= P
-    return value - P if value > P // 2 else value
 
 
 LIMB_BITS = 16

@@ -29,9 +29,3 @@ def coefficients_from_evals(evals: list[int]) -> list[int]:
     m = _lagrange_to_monomial(len(evals) - 1)
     return [sum(m[j][i] * evals[i] for i in range(len(evals))) % P for j in range(len(evals))]
 
-
-def evaluate(coeffs: list[int], x: int) -> int:
-    acc = 0
-    for c in reversed(coeffs):
-        acc = (acc * x + c) % P
-    return acc

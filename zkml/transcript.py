@@ -28,17 +28,8 @@ class Transcript:
     def absorb(self, label: str, data: bytes) -> None:
         self._state = hashlib.sha256(self._state + b"\x01" + _frame(label.encode(), data)).digest()
 
-    def absorb_int(self, label: str, value: int) -> None:
-        self.absorb(label, (value % P).to_bytes(32, "big"))
-
-    def absorb_point(self, label: str, point_bytes: bytes) -> None:
-        self.absorb(label, point_bytes)
-
     def challenge(self, label: str) -> int:
         digest = hashlib.sha512(self._state + b"\x02" + _frame(label.encode())).digest()
         value = int.from_bytes(digest, "big") % P
         self.absorb("challenge/" + label, value.to_bytes(32, "big"))
         return value
-
-    def challenges(self, label: str, n: int) -> list[int]:
-        return [self.challenge(f"{label}/{i}") for i in range(n)]
