@@ -12,9 +12,14 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m zkml.native build
 	touch $@
 
-install: $(VENV)/.installed
+# The compiled Fr kernel (zkml/native): rebuilt whenever fr.c changes.
+zkml/native/_fr.so: zkml/native/fr.c | $(VENV)/.installed
+	$(PY) -m zkml.native build
+
+install: $(VENV)/.installed zkml/native/_fr.so
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

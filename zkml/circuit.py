@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .expr import Affine, aff
-from .field import P, batch_inverse, eq_table, field_vec_times_int_matrix, mle_eval
+from .field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
 
 LIMB_BITS = 15                 # range checks split values into 15-bit limbs
 CLAMP_BITS = 16                # (Q + 2^15) in [0, 2^16)
@@ -33,7 +33,7 @@ WEIGHT_OFFSET = 128            # W + 128 in [0, 256)
 BIAS_OFFSET = 1 << 23          # b + 2^23 in [0, 2^24)
 BIAS_BITS = 24
 KIND_CLAMP = 1                 # table kind ids; range kinds are 100 + bits
-PROTOCOL_VERSION = b"proofboard-zkml-mlp-proof-v1"
+PROTOCOL_VERSION = b"proofboard-zkml-mlp-proof-v2"
 
 
 def log2_pow2(n: int) -> int:
@@ -106,11 +106,27 @@ class Group:
                 out += [Lookup(aff(n), None, range_kind(w)) for n, w in limbs]
         return out
 
-    def inverse_tensors(self) -> list[str]:
-        return [f"u.{self.name}.{i}" for i in range(len(self.lookups()))]
-
     def all_tensors(self) -> list[str]:
-        return self.tensors + self.limb_tensors() + self.inverse_tensors()
+        """Every committed tensor of the group, in the order their values are sent."""
+        return self.tensors + self.limb_tensors()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A block of leaves of the lookup fraction tree: entries offset .. offset + 2^n_vars.
+    Lookup columns hold 1 / (alpha - encoded value); the table column -mult / (alpha - T)."""
+    group: str | None        # None: the table column
+    lookup: int              # index into the group's lookups() (-1 for the table)
+    n_vars: int
+    offset: int
+
+    def prefix_weight(self, leaf_point: list[int]) -> int:
+        """eq(top coordinates of the leaf point, this block's index): the MLE weight of the
+        block (its entries are indexed by the last n_vars coordinates)."""
+        top = len(leaf_point) - self.n_vars
+        index = self.offset >> self.n_vars
+        bits = [(index >> (top - 1 - j)) & 1 for j in range(top)]
+        return eq_eval(leaf_point[:top], bits)
 
 
 class Circuit:
@@ -152,6 +168,7 @@ class Circuit:
                                  ranges=[RangeCheck("H", 0, self.margin_bits)]))
         self.group_by_name = {g.name: g for g in self.groups}
         self._build_table()
+        self._build_leaves()
 
     # -- tensors -------------------------------------------------------------------
     def model_tensors(self) -> list[str]:
@@ -165,14 +182,9 @@ class Circuit:
             names += [n for n in g.tensors + g.limb_tensors() if n not in model]
         return names + ["mult"]
 
-    def inverse_tensors(self) -> list[str]:
-        return [n for g in self.groups for n in g.inverse_tensors()]
-
     def n_vars(self, name: str) -> int:
         if name == "mult":
             return self.t_vars
-        if name.startswith("u."):
-            return self.group_by_name[name.split(".")[1]].n_vars
         base = name.split(".")[0]
         for g in self.groups:
             if base in g.tensors or any(base == rc.tensor for rc in g.ranges):
@@ -207,11 +219,60 @@ class Circuit:
             self.kind_base[kind] = start
             start += len(v)
 
-    def table_inverses(self, alpha: int, beta: int) -> np.ndarray:
-        """w(t) = 1 / (alpha - T(t)) with T = value + beta aux + beta^2 kind."""
-        enc = (self.table_value.astype(object) + self.table_aux.astype(object) * beta
-               + self.table_kind.astype(object) * (beta * beta % P)) % P
-        return batch_inverse((alpha - enc) % P)
+    def table_encoding_eval(self, beta: int, point: list[int]) -> int:
+        """T~(point) for T = value + beta aux + beta^2 kind, in one pass over the table."""
+        cols = np.stack([self.table_value, self.table_aux, self.table_kind], axis=1)
+        v, a, k = (int(x) for x in field_vec_times_int_matrix(eq_table(point), cols))
+        return (v + beta * a + beta * beta % P * k) % P
+
+    # -- the lookup fraction tree (LogUp-GKR, docs/protocol.md §4) ------------------------------
+    def _build_leaves(self) -> None:
+        """Lay out every lookup column and the table column in one leaf vector: biggest
+        blocks first, so every block starts at a multiple of its own size."""
+        blocks = [(g.n_vars, g.name, j) for g in self.groups for j in range(len(g.lookups()))]
+        blocks.append((self.t_vars, None, -1))
+        order = sorted(range(len(blocks)), key=lambda i: -blocks[i][0])    # stable
+        self.columns: list[Column] = []
+        offset = 0
+        for i in order:
+            n, grp, j = blocks[i]
+            self.columns.append(Column(grp, j, n, offset))
+            offset += 1 << n
+        self.leaf_vars = log2_pow2(offset)
+        self.leaf_count = offset
+
+    def group_leaf_point(self, group: str, leaf_point: list[int]) -> list[int]:
+        """The point at which a group's tensors enter the leaf evaluation."""
+        return leaf_point[len(leaf_point) - self.group_by_name[group].n_vars:]
+
+    def table_leaf_point(self, leaf_point: list[int]) -> list[int]:
+        return leaf_point[len(leaf_point) - self.t_vars:]
+
+    def leaf_relations(self, alpha: int, beta: int, leaf_point: list[int]) -> tuple[tuple, tuple]:
+        """p~(r) and q~(r) of the leaves as affine combinations of committed values.
+
+        Returns ((p_items, p_const), (q_items, q_const)); an item is ((group, tensor), coef)
+        with group "table" for mult; a group's tensors are taken at group_leaf_point.
+          p~(r) = sum_lookups w_c - w_T mult~(r_T)
+          q~(r) = sum_lookups w_c (alpha - enc_c~(r_g)) + w_T (alpha - T~(r_T)) + (1 - sum_all w_c)
+        where w_c is the column's prefix weight and padding leaves are p = 0, q = 1.
+        """
+        p_items, q_items = [], []
+        p_const, q_const, total_w = 0, 0, 0
+        for col in self.columns:
+            w = col.prefix_weight(leaf_point)
+            total_w += w
+            if col.group is None:
+                p_items.append((("table", "mult"), (-w) % P))
+                t_eval = self.table_encoding_eval(beta, self.table_leaf_point(leaf_point))
+                q_const += w * (alpha - t_eval)
+                continue
+            enc = self.group_by_name[col.group].lookups()[col.lookup].encoded(beta)
+            p_const += w
+            q_const += w * (alpha - enc.const)
+            q_items += [((col.group, n), (-w * c) % P) for n, c in enc.parts]
+        q_const += 1 - total_w
+        return (p_items, p_const % P), (_merge_items(q_items), q_const % P)
 
     # -- public tables ------------------------------------------------------------------
     def sample_valid(self) -> np.ndarray:
@@ -287,28 +348,28 @@ def input_eval(circuit: Circuit, x_pad: np.ndarray, row_point: list[int], col_po
     return int(np.dot(v, eq_table(col_point))) % P
 
 
-def group_terms(group: Group, alpha: int, beta: int, gamma: int) -> list:
-    """The polynomial one group's sumcheck proves (public "eq" = eq(tau, x), "pad" = padding).
+def _merge_items(items: list) -> list:
+    merged: dict = {}
+    for ref, c in items:
+        merged[ref] = (merged.get(ref, 0) + c) % P
+    return list(merged.items())
 
-    sum_x [ sum_j u_j(x) + eq(x) sum_j gamma^j (u_j(x) (alpha - v_j(x)) - 1)
-            + eq(x) sum_c gamma^c constraint_c(x) ] = sum_j sum_x u_j(x)  (+ K for samples)
-    The eq-weighted part vanishes iff every u_j is the inverse of alpha - v_j and every
-    constraint is zero on the whole cube (zero-check, except with probability n/r).
-    Soundness note: S_g is chosen after this group's gamma and tau, and only the sum over
-    groups is checked against the table; that is sound because every eq-weighted term has a
-    coefficient gamma^i with i >= 1 (never 1) and c, the multiplicities and all looked-up
-    values are committed before alpha. Keep both properties when adding constraints.
-    """
+
+def needs_zero_check(group: Group) -> bool:
+    """Groups with constraints beyond ranges: padding of model tensors and logits, bits."""
+    return group.name[0] in "Wb" or group.name in ("logits", "samples")
+
+
+def zero_check_terms(group: Group, gamma: int) -> list:
+    """The polynomial of a group's zero-check sumcheck (public "eq" = eq(tau, x), "pad" =
+    padding), for groups where needs_zero_check:
+      sum_x eq(x) sum_c gamma^c constraint_c(x)  (+ sum_x c(x) for samples)  = 0 (or K)
+    The eq-weighted part vanishes iff every constraint is zero on the whole cube, except with
+    probability (n + 2)/r (zero-check); its coefficients start at gamma^1 so the count term
+    sum_x c(x) = K cannot absorb a violated constraint."""
     from .expr import Term
     terms = []
     g = gamma
-    for u, lk in zip(group.inverse_tensors(), group.lookups()):
-        v = lk.encoded(beta)
-        alpha_minus_v = Affine(tuple((n, (-c) % P) for n, c in v.parts), (alpha - v.const) % P)
-        terms.append(Term(1, (), (aff(u),)))
-        terms.append(Term(g, ("eq",), (aff(u), alpha_minus_v)))
-        terms.append(Term((-g) % P, ("eq",)))
-        g = g * gamma % P
     constraints = []
     if group.name[0] in "Wb":
         constraints.append(((("eq", "pad")), (aff(group.tensors[0]),)))

@@ -11,12 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import PROTOCOL_VERSION, log2_pow2
+from .circuit import log2_pow2
 from .curve import get_backend
 from .errors import FormatError
 from .jsonutil import parse_json
 from .model import QuantizedModel, canonical_json
 from .pedersen import TensorCommitment, commit_tensor, layout
+
+# The commitment scheme (Pedersen, Hyrax layout, generators of pedersen.py) under which
+# openings are written. It has not changed since the first proof protocol, whose name it
+# keeps, so models committed then still prove under later proof protocols.
+COMMITMENT_SCHEME = "proofboard-zkml-mlp-proof-v1"
 
 COMMITMENT_FORMAT = "proofboard-zkml-commitment"
 COMMITMENT_VERSION = 1
@@ -154,7 +159,7 @@ def commit(model: QuantizedModel, rng=None) -> Commitment:
         tensors[name], blinds = commit_tensor(values, n_vars, rng)
         opening[name] = [format(b, "064x") for b in blinds]
     model.opening = canonical_json({"commitment": Commitment(model.architecture(), tensors).tensor_bytes().hex(),
-                                    "blinds": opening, "protocol": PROTOCOL_VERSION.decode()})
+                                    "blinds": opening, "protocol": COMMITMENT_SCHEME})
     return Commitment(model.architecture(), tensors)
 
 
@@ -171,7 +176,7 @@ def load_opening(model: QuantizedModel) -> tuple[dict[str, list[int]], bytes]:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise FormatError(f"the model file's opening is corrupt: {exc}") from None
     tensors = padded_model_tensors(model)
-    if protocol != PROTOCOL_VERSION.decode() or set(blinds) != set(tensors) or any(
+    if protocol != COMMITMENT_SCHEME or set(blinds) != set(tensors) or any(
             len(blinds[n]) != 1 << layout(log2_pow2(len(v)))[0] for n, v in tensors.items()):
         raise FormatError("the model was committed by another version of zkml: run "
                           "`python -m zkml commit` again and upload the new commitment")

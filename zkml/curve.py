@@ -27,6 +27,10 @@ class Backend:
     def to_bytes(self, a) -> bytes: ...
     def from_bytes(self, data: bytes): ...
     def hash_to_g1(self, msg: bytes, dst: bytes): ...
+    def to_affine_xy(self, a) -> bytes: ...
+    def from_affine_xy_trusted(self, data: bytes):
+        """From 96 bytes x || y (big-endian) WITHOUT curve or subgroup checks: only for data
+        whose hash is pinned (pedersen's generator file)."""
 
     def sub(self, a, b):
         return self.add(a, self.neg(b))
@@ -81,6 +85,12 @@ class ArkworksBackend(Backend):
     def hash_to_g1(self, msg: bytes, dst: bytes):
         return self._G1.hash_to_curve(msg, dst)
 
+    def to_affine_xy(self, a) -> bytes:
+        return bytes(a.to_xy_bytes_be())
+
+    def from_affine_xy_trusted(self, data: bytes):
+        return self._G1.from_xy_bytes_unchecked_be(bytes(data))
+
 
 class PyEccBackend(Backend):
     name = "py_ecc"
@@ -132,6 +142,14 @@ class PyEccBackend(Backend):
 
     def hash_to_g1(self, msg: bytes, dst: bytes):
         return self._h2c.hash_to_G1(msg, dst, hashlib.sha256)
+
+    def to_affine_xy(self, a) -> bytes:
+        x, y = self._oc.normalize(a)
+        return int(x).to_bytes(48, "big") + int(y).to_bytes(48, "big")
+
+    def from_affine_xy_trusted(self, data: bytes):
+        fq = self._oc.FQ
+        return (fq(int.from_bytes(data[:48], "big")), fq(int.from_bytes(data[48:96], "big")), fq.one())
 
 
 _BACKENDS = {"arkworks": ArkworksBackend, "py_ecc": PyEccBackend}

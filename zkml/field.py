@@ -116,11 +116,3 @@ def field_vec_times_int_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:
 def _slow_vec_times_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     mo = np.asarray(m).astype(object)
     return (np.asarray(v, dtype=object) @ mo) % P
-
-
-def evaluate_tensor(values: np.ndarray, point: list[int]) -> int:
-    """MLE evaluation of an integer or field tensor (uses the limb product for small ints)."""
-    values = np.asarray(values)
-    if values.dtype == object:
-        return mle_eval(values, point)
-    return int(field_vec_times_int_matrix(eq_table(point), values.reshape(-1, 1))[0]) % P

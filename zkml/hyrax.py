@@ -68,3 +68,33 @@ def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what
         coef = coef * rho % P
     t = be.msm(points, scalars)
     ipa.verify_dot(ch, t, cv, right, label + "/dot", what)
+
+
+# -- many points to one --------------------------------------------------------------------
+# Claims on tensors of the same size at several points are first reduced to one point by a
+# sumcheck (the standard batching of evaluation claims): with a random rho,
+#   sum_x sum_i eq(z_i, x) sum_j rho^k(i,j) T_ij(x) = sum_i sum_j rho^k(i,j) v_ij,
+# after which every T_ij is claimed at the sumcheck's point and opened there, once per size.
+# A wrong v_ij survives with probability at most (claims + 2 n) / r.
+
+def claims_by_size(keys) -> dict[int, dict[tuple[int, ...], list[str]]]:
+    """{n_vars: {point: [tensor names]}} in the canonical order both sides use."""
+    out: dict[int, dict[tuple[int, ...], list[str]]] = {}
+    for name, pt in sorted(keys, key=lambda k: (len(k[1]), k[1], k[0])):
+        out.setdefault(len(pt), {}).setdefault(pt, []).append(name)
+    return out
+
+
+def reduction_terms(points: dict[tuple[int, ...], list[str]], rho: int):
+    """The reduction sumcheck's terms (public table "eq<i>" = eq(z_i, x)) and the
+    coefficient rho^k of each (point, name)."""
+    from .expr import Affine, Term
+    terms, coefs, c = [], {}, 1
+    for i, (pt, names) in enumerate(points.items()):
+        parts = []
+        for name in names:
+            coefs[(name, pt)] = c
+            parts.append((name, c))
+            c = c * rho % P
+        terms.append(Term(1, (f"eq{i}",), (Affine(tuple(parts)),)))
+    return terms, coefs

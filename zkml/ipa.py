@@ -39,9 +39,8 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
     be = get_backend()
     n = len(a)
     gens = pedersen.vector_generators(n)
-    hh = pedersen.h()
     e = ch.challenge(label + "/e")
-    u = be.mul(pedersen.g(), e)
+    u = pedersen.g_times(e)
     w = [int(x) % P for x in w]
     a = [int(x) % P for x in a]
     s = (rho_t + e * rv) % P
@@ -56,23 +55,23 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
         half = m // 2
         # the current generator j is sum over original i with i % m == j of block[i] G_i
         if ch.simulate:
-            left = be.add(be.mul(hh, pedersen.random_scalar(rng)), be.mul(u, pedersen.random_scalar(rng)))
-            right = be.add(be.mul(hh, pedersen.random_scalar(rng)), be.mul(u, pedersen.random_scalar(rng)))
+            left = be.add(pedersen.h_times(pedersen.random_scalar(rng)), be.mul(u, pedersen.random_scalar(rng)))
+            right = be.add(pedersen.h_times(pedersen.random_scalar(rng)), be.mul(u, pedersen.random_scalar(rng)))
         elif folded is not None:
             # Pure-Python backend: keep the folded generators (2n scalar multiplications in all).
             s_l, s_r = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
             left = be.add(be.msm(folded[half:], w[:half]),
-                          be.add(be.mul(u, sum(w[j] * a[half + j] for j in range(half)) % P), be.mul(hh, s_l)))
+                          be.add(be.mul(u, sum(w[j] * a[half + j] for j in range(half)) % P), pedersen.h_times(s_l)))
             right = be.add(be.msm(folded[:half], w[half:]),
-                           be.add(be.mul(u, sum(w[half + j] * a[j] for j in range(half)) % P), be.mul(hh, s_r)))
+                           be.add(be.mul(u, sum(w[half + j] * a[j] for j in range(half)) % P), pedersen.h_times(s_r)))
         else:
             s_l, s_r = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
             hi_idx = [i for i in range(n) if i % m >= half]
             lo_idx = [i for i in range(n) if i % m < half]
             left = be.add(be.msm([gens[i] for i in hi_idx], [w[i % m - half] * block[i] % P for i in hi_idx]),
-                          be.add(be.mul(u, sum(w[j] * a[half + j] for j in range(half)) % P), be.mul(hh, s_l)))
+                          be.add(be.mul(u, sum(w[j] * a[half + j] for j in range(half)) % P), pedersen.h_times(s_l)))
             right = be.add(be.msm([gens[i] for i in lo_idx], [w[half + i % m] * block[i] % P for i in lo_idx]),
-                           be.add(be.mul(u, sum(w[half + j] * a[j] for j in range(half)) % P), be.mul(hh, s_r)))
+                           be.add(be.mul(u, sum(w[half + j] * a[j] for j in range(half)) % P), pedersen.h_times(s_r)))
         ch.send_point(f"{label}/L", left)
         ch.send_point(f"{label}/R", right)
         x = ch.challenge(f"{label}/x")
@@ -92,11 +91,11 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
     if ch.simulate:
         c = ch.program_challenge()
         z1, z2 = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
-        ch.send_point(label + "/A", be.sub(be.add(be.mul(base, z1), be.mul(hh, z2)), be.mul(p_point, c)))
+        ch.send_point(label + "/A", be.sub(be.add(be.mul(base, z1), pedersen.h_times(z2)), be.mul(p_point, c)))
         ch.challenge(label + "/c")
     else:
         k1, k2 = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
-        ch.send_point(label + "/A", be.add(be.mul(base, k1), be.mul(hh, k2)))
+        ch.send_point(label + "/A", be.add(be.mul(base, k1), pedersen.h_times(k2)))
         c = ch.challenge(label + "/c")
         z1, z2 = (k1 + c * w[0]) % P, (k2 + c * s) % P
     ch.send_scalar(label + "/z1", z1)
@@ -108,7 +107,7 @@ def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
     n = len(a)
     gens = pedersen.vector_generators(n)
     e = ch.challenge(label + "/e")
-    u = be.mul(pedersen.g(), e)
+    u = pedersen.g_times(e)
     p_point = be.add(t, be.mul(cv, e))
     a = [int(x) % P for x in a]
     xs = []
@@ -125,5 +124,5 @@ def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
     c = ch.challenge(label + "/c")
     z1 = ch.recv_scalar(label + "/z1")
     z2 = ch.recv_scalar(label + "/z2")
-    if not be.eq(be.add(be.mul(base, z1), be.mul(pedersen.h(), z2)), be.add(commit_a, be.mul(p_point, c))):
+    if not be.eq(be.add(be.mul(base, z1), pedersen.h_times(z2)), be.add(commit_a, be.mul(p_point, c))):
         raise VerificationError(what)

@@ -6,12 +6,14 @@ import numpy as np
 
 from . import hyrax, pedersen
 from .channel import ProverChannel
-from .circuit import (LIMB_BITS, Q_OFFSET, Circuit, group_terms, linear_relations,
-                      padded_inputs, pre_activation)
+from . import logup_prover
+from .circuit import (LIMB_BITS, Q_OFFSET, Circuit, linear_relations, needs_zero_check,
+                      padded_inputs, pre_activation, zero_check_terms)
 from .commitment import load_opening, padded_model_tensors
 from .errors import ZkmlError
 from .expr import Term, aff
-from .field import P, batch_inverse, eq_table, evaluate_tensor, field_vec_times_int_matrix
+from .field import P, eq_table, field_vec_times_int_matrix
+from .frvec import FrVec, evaluate_tensor
 from .model import QuantizedModel
 from .proof import Proof
 from .sigma import prove_zero
@@ -47,6 +49,14 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
                                 "the model's scales are outside what the proof supports")
             a = np.clip(q, 0, 127)
             wit[f"Q{l}"], wit[f"A{l}"], wit[f"R{l}"] = q.ravel(), a.ravel(), (t - (q << k)).ravel()
+    return wit, argmax_witness(circuit, wit, labels)
+
+
+def argmax_witness(circuit: Circuit, wit: dict[str, np.ndarray], labels: np.ndarray) -> int:
+    """From the logits wit["Z<L>"]: the argmax tensors, every range check's limbs (added to
+    wit) and the correct count K."""
+    L = circuit.n_layers
+    npad = 1 << circuit.s_vars
     dL = 1 << circuit.d_vars[L]
     z = wit[f"Z{L}"].reshape(npad, dL)
     y = np.zeros(npad, dtype=np.int64)
@@ -75,14 +85,15 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
                 raise ZkmlError(f"{rc.tensor} is outside its proved range [0, 2^{rc.bits})")
             for j, (name, width) in enumerate(rc.limbs()):
                 wit[name] = (v >> (LIMB_BITS * j)) & ((1 << width) - 1)
-    return wit, int(c.sum())
+    return int(c.sum())
 
 
-def _lookup_keys(circuit: Circuit, wit: dict) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
-    """(value, aux, kind) integer arrays of every lookup, keyed by its inverse tensor's name."""
+def _lookup_keys(circuit: Circuit, wit: dict) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray, int]]:
+    """(value, aux, kind) integer arrays of every lookup, keyed by (group, lookup index)."""
     out = {}
     for grp in circuit.groups:
-        for u, lk in zip(grp.inverse_tensors(), grp.lookups()):
+        for u, lk in enumerate(grp.lookups()):
+            u = (grp.name, u)
             val = sum(wit[n] * c for n, c in lk.value.parts) + lk.value.const
             aux = (sum(wit[n] * c for n, c in lk.aux.parts) + lk.aux.const
                    if lk.aux is not None else np.zeros_like(val))
@@ -110,6 +121,9 @@ class _Claims:
         self.items[key] = (value, blind)
 
     def send_new(self, ch, name: str, point: list[int], value: int, label: str, rng) -> tuple[int, int]:
+        """Commit to tensor~(point) = value, unless that claim exists (then nothing is sent)."""
+        if (name, tuple(point)) in self.items:
+            return self.items[(name, tuple(point))]
         blind = pedersen.random_scalar(rng)
         ch.send_point(label, pedersen.commit_scalar(value, blind))
         self.add(name, point, value, blind)
@@ -169,41 +183,44 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         report("commit", 0.05 + 0.25 * (i + 1) / len(names))
 
     alpha, beta = ch.challenge("lookup/alpha"), ch.challenge("lookup/beta")
-    for name, (val, aux, kind) in keys.items():
-        enc = (val.astype(object) + aux.astype(object) * beta + kind * beta * beta) % P
-        wit[name] = batch_inverse((alpha - enc) % P)
-        tc, row_blinds[name] = pedersen.commit_tensor(wit[name], circuit.n_vars(name), rng)
-        tensor_commitments[name] = tc
-        for r, row in enumerate(tc.rows):
-            ch.send_point(f"inverse/{name}/{r}", row)
-    report("sumcheck", 0.45)
+    report("lookup", 0.3)
+    p, q = logup_prover.leaves(circuit, keys, wit["mult"], alpha, beta)
+    leaf_pt, p_claim, q_claim = logup_prover.prove_fraction_sum(ch, p, q, "lookup", rng)
+    del p, q
+    report("relations", 0.55)
 
+    # Every group's tensors at the group's part of the leaf point, and mult at the table's.
     claims = _Claims()
-    sums: list[tuple[int, int]] = []          # (S_g, blind) per group, for the table check
     group_points: dict[str, list[int]] = {}
     group_values: dict[str, dict[str, tuple[int, int]]] = {}
-    for gi, grp in enumerate(circuit.groups):
+    for grp in circuit.groups:
+        pt = group_points[grp.name] = circuit.group_leaf_point(grp.name, leaf_pt)
+        group_values[grp.name] = {
+            n: claims.send_new(ch, n, pt, evaluate_tensor(wit[n], pt), f"group/{grp.name}/value/{n}", rng)
+            for n in grp.all_tensors()}
+    t_pt = circuit.table_leaf_point(leaf_pt)
+    mult = claims.send_new(ch, "mult", t_pt, evaluate_tensor(wit["mult"], t_pt), "lookup/mult", rng)
+    for which, claimed, (items, const) in zip("pq", (p_claim, q_claim),
+                                              circuit.leaf_relations(alpha, beta, leaf_pt)):
+        value, blind = const, 0
+        for (g, n), coef in items:
+            val = mult if g == "table" else group_values[g][n]
+            value, blind = value + coef * val[0], blind + coef * val[1]
+        prove_zero(ch, (claimed[0] - value) % P, (claimed[1] - blind) % P, f"lookup/leaves/{which}", rng)
+
+    # Zero-checks: padding entries are zero, B and c are bits; sum_x c(x) = K.
+    for grp in circuit.groups:
+        if not needs_zero_check(grp):
+            continue
         label = f"group/{grp.name}"
         gamma = ch.challenge(label + "/gamma")
         tau = ch.challenges(label + "/tau", grp.n_vars)
-        s_value = sum(int(np.sum(wit[u]) % P) for u in grp.inverse_tensors()) % P
-        s_blind = pedersen.random_scalar(rng)
-        ch.send_point(label + "/sum", pedersen.commit_scalar(s_value, s_blind))
-        sums.append((s_value, s_blind))
-        claim = s_value + (count if grp.name == "samples" else 0)
-        public = {"eq": eq_table(tau)}
-        if grp.name[0] in "Wb" or grp.name in ("logits", "samples"):
-            public["pad"] = circuit.pad_mask(grp.name)
-        terms = group_terms(grp, alpha, beta, gamma)
-        point, evals = prove_sumcheck(ch, grp.n_vars, terms, wit, public, claim, s_blind, label, rng)
+        public = {"eq": eq_table(tau), "pad": circuit.pad_mask(grp.name)}
+        point, evals = prove_sumcheck(ch, grp.n_vars, zero_check_terms(grp, gamma), wit, public,
+                                      count if grp.name == "samples" else 0, 0, label, rng)
         for name, (v, bl) in evals.items():
             claims.add(name, point, v, bl)
-        for name in grp.all_tensors():
-            if name not in evals:
-                evals[name] = claims.send_new(ch, name, point, evaluate_tensor(wit[name], point),
-                                              f"{label}/extra/{name}", rng)
-        group_points[grp.name], group_values[grp.name] = point, evals
-        report("sumcheck", 0.45 + 0.3 * (gi + 1) / len(circuit.groups))
+    report("relations", 0.65)
 
     # Per-sample values at the logits group's sample coordinates, for the G relation.
     lp = group_points["logits"]
@@ -272,23 +289,20 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         if l > 1:
             claims.add(f"A{l - 1}", r_i + point, *evals["fA"])
 
-    # LogUp table side: sum_t mult(t) / (alpha - T(t)) equals the sum over all lookups.
-    report("table", 0.88)
-    w = circuit.table_inverses(alpha, beta)
-    t_value = sum(s for s, _ in sums) % P
-    t_blind = pedersen.random_scalar(rng)
-    ch.send_point("table/sum", pedersen.commit_scalar(t_value, t_blind))
-    prove_zero(ch, 0, (sum(b for _, b in sums) - t_blind) % P, "table/balance", rng)
-    point, evals = prove_sumcheck(ch, circuit.t_vars, [Term(1, ("w",), (aff("mult"),))], wit,
-                                  {"w": w}, t_value, t_blind, "table", rng)
-    claims.add("mult", point, *evals["mult"])
-
     report("open", 0.92)
-    by_point: dict[tuple[int, ...], list[str]] = {}
-    for (name, pt) in sorted(claims.items, key=lambda k: (len(k[1]), k[1], k[0])):
-        by_point.setdefault(pt, []).append(name)
-    for i, (pt, names) in enumerate(by_point.items()):
-        items = [(wit[n], row_blinds[n], *claims.items[(n, pt)], tensor_commitments.get(n)) for n in names]
-        hyrax.prove_batch_eval(ch, items, list(pt), f"open/{i}", rng)
+    for n, points in hyrax.claims_by_size(claims.items).items():
+        if len(points) == 1:
+            (pt, names), = points.items()
+            opened = {name: claims.items[(name, pt)] for name in names}
+        else:
+            rho = ch.challenge(f"reduce/{n}/rho")
+            terms, coefs = hyrax.reduction_terms(points, rho)
+            claim = sum(c * claims.items[key][0] for key, c in coefs.items()) % P
+            blind = sum(c * claims.items[key][1] for key, c in coefs.items()) % P
+            public = {f"eq{i}": FrVec.eq_table(list(z)) for i, z in enumerate(points)}
+            point, opened = prove_sumcheck(ch, n, terms, wit, public, claim, blind, f"reduce/{n}", rng)
+            pt = tuple(point)
+        items = [(wit[name], row_blinds[name], *opened[name], tensor_commitments.get(name)) for name in sorted(opened)]
+        hyrax.prove_batch_eval(ch, items, list(pt), f"open/{n}", rng)
     report("done", 1.0)
     return ch.bytes()

@@ -20,12 +20,12 @@ def prove_zero(ch, value: int, blind: int, label: str, rng=None) -> None:
     if ch.simulate:
         c, z = ch.program_challenge(), pedersen.random_scalar(rng)
         statement = pedersen.commit_scalar(value, blind)
-        ch.send_point(label + "/T", be.sub(be.mul(pedersen.h(), z), be.mul(statement, c)))
+        ch.send_point(label + "/T", be.sub(pedersen.h_times(z), be.mul(statement, c)))
         ch.challenge(label + "/c")
         ch.send_scalar(label + "/z", z)
         return
     k = pedersen.random_scalar(rng)
-    ch.send_point(label + "/T", be.mul(pedersen.h(), k))
+    ch.send_point(label + "/T", pedersen.h_times(k))
     c = ch.challenge(label + "/c")
     ch.send_scalar(label + "/z", (k + c * blind) % P)
 
@@ -34,7 +34,7 @@ def verify_zero(ch, commitment, label: str, what: str) -> None:
     t = ch.recv_point(label + "/T")
     c = ch.challenge(label + "/c")
     z = ch.recv_scalar(label + "/z")
-    if not be.eq(be.mul(pedersen.h(), z), be.add(t, be.mul(commitment, c))):
+    if not be.eq(pedersen.h_times(z), be.add(t, be.mul(commitment, c))):
         raise VerificationError(what)
 
 def prove_product(ch, x: int, rx: int, y: int, ry: int, z: int, rz: int, label: str, rng=None) -> None:
@@ -47,7 +47,7 @@ def prove_product(ch, x: int, rx: int, y: int, ry: int, z: int, rz: int, label: 
         cx, cz = pedersen.commit_scalar(x, rx), pedersen.commit_scalar(z, rz)
         ch.send_point(label + "/alpha", be.sub(pedersen.commit_scalar(zs[0], zs[1]), be.mul(cx, c)))
         ch.send_point(label + "/beta", be.sub(pedersen.commit_scalar(zs[2], zs[3]), be.mul(cy, c)))
-        ch.send_point(label + "/delta", be.sub(be.add(be.mul(cy, zs[0]), be.mul(pedersen.h(), zs[4])),
+        ch.send_point(label + "/delta", be.sub(be.add(be.mul(cy, zs[0]), pedersen.h_times(zs[4])),
                                                be.mul(cz, c)))
         ch.challenge(label + "/c")
         for i, v in enumerate(zs, start=1):
@@ -56,7 +56,7 @@ def prove_product(ch, x: int, rx: int, y: int, ry: int, z: int, rz: int, label: 
     b = [pedersen.random_scalar(rng) for _ in range(5)]
     ch.send_point(label + "/alpha", pedersen.commit_scalar(b[0], b[1]))
     ch.send_point(label + "/beta", pedersen.commit_scalar(b[2], b[3]))
-    ch.send_point(label + "/delta", be.add(be.mul(cy, b[0]), be.mul(pedersen.h(), b[4])))
+    ch.send_point(label + "/delta", be.add(be.mul(cy, b[0]), pedersen.h_times(b[4])))
     c = ch.challenge(label + "/c")
     for name, val in (("z1", b[0] + c * x), ("z2", b[1] + c * rx), ("z3", b[2] + c * y),
                       ("z4", b[3] + c * ry), ("z5", b[4] + c * (rz - x * ry))):
@@ -72,6 +72,6 @@ def verify_product(ch, cx, cy, cz, label: str, what: str) -> None:
     ok = (be.eq(be.add(alpha, be.mul(cx, c)), pedersen.commit_scalar(z[0], z[1]))
           and be.eq(be.add(beta, be.mul(cy, c)), pedersen.commit_scalar(z[2], z[3]))
           and be.eq(be.add(delta, be.mul(cz, c)),
-                    be.add(be.mul(cy, z[0]), be.mul(pedersen.h(), z[4]))))
+                    be.add(be.mul(cy, z[0]), pedersen.h_times(z[4]))))
     if not ok:
         raise VerificationError(what)

@@ -12,88 +12,95 @@ import numpy as np
 
 from . import pedersen, sigma
 from .expr import Affine, Term, committed_names
-from .field import P, evaluate_tensor
+from .field import P
+from .frvec import FrVec, evaluate_tensor
 from .poly import coefficients_from_evals
 
 
-def _affine_table(a: Affine, tables: dict[str, np.ndarray]) -> np.ndarray:
-    if len(a.parts) == 1 and a.parts[0][1] == 1 and a.const == 0:
-        t = np.asarray(tables[a.parts[0][0]])
-        if t.dtype == object:
-            return t         # already a reduced field vector: no copy (folding makes new arrays)
+def _affine_table(a: Affine, tables: dict[str, np.ndarray]) -> FrVec:
+    """const + sum_i c_i T_i as a field vector."""
     out = None
     for name, c in a.parts:
-        t = np.asarray(tables[name])
-        t = t.astype(object) if t.dtype != object else t
-        out = t * c if out is None else out + t * c
-    out = (out + a.const) % P
-    return out
+        t = FrVec.from_ints(tables[name])
+        t = t if c == 1 else t.scale(c)
+        out = t if out is None else out.add(t)
+    return out.add_const(a.const) if a.const else out
 
 
 def prove_sumcheck(ch, n_vars: int, terms: list[Term], committed: dict[str, np.ndarray],
                    public: dict[str, np.ndarray], claim: int, claim_blind: int, label: str,
                    rng=None) -> tuple[list[int], dict[str, tuple[int, int]]]:
     """Returns the random point and {tensor: (value at point, blind of its commitment)}."""
-    factors: dict[object, np.ndarray] = {}
+    factors: dict[object, FrVec] = {}
     for t in terms:
         for name in t.public:
-            factors.setdefault(("pub", name), np.asarray(public[name], dtype=object) % P)
+            table = public[name]
+            factors.setdefault(("pub", name), table if isinstance(table, FrVec) else FrVec.from_ints(table))
         for a in t.affines:
             factors.setdefault(a, _affine_table(a, committed))
     degree = max(1, max(t.degree for t in terms))
     point: list[int] = []
     for rnd in range(n_vars):
-        half = len(next(iter(factors.values()))) // 2
-        diffs = {key: tab[half:] - tab[:half] for key, tab in factors.items()}
+        half = 1 << (n_vars - rnd - 1)
+        lows = {key: tab.lo() for key, tab in factors.items()}
+        diffs = {key: tab.hi().sub(lows[key]) for key, tab in factors.items()}
         evals = []
         for x in range(degree + 1):
             if x == 1:           # g(1) = claim - g(0): one evaluation saved per round (degree >= 1)
                 evals.append(None)
                 continue
             # factor values with the round's variable set to x, one x at a time (memory)
-            at_x = {key: tab[:half] if x == 0 else tab[:half] + diffs[key] * x
-                    for key, tab in factors.items()}
+            at_x = {key: lows[key] if x == 0 else lows[key].add(diffs[key].scale(x)) for key in factors}
             total = 0
             for t in terms:
                 prod = None
                 for key in [("pub", n) for n in t.public] + list(t.affines):
-                    v = at_x[key]
-                    prod = v if prod is None else (prod * v) % P
-                total += t.coef * (int(prod.sum()) if prod is not None else half)
+                    prod = at_x[key] if prod is None else prod.mul(at_x[key])
+                total += t.coef * (prod.sum() if prod is not None else half)
             evals.append(total % P)
             del at_x
-        evals[1] = (claim - evals[0]) % P
-        coeffs = coefficients_from_evals(evals)
-        blinds = [pedersen.random_scalar(rng) for _ in coeffs]
-        for k, (c, s) in enumerate(zip(coeffs, blinds)):
-            ch.send_point(f"{label}/round{rnd}/c{k}", pedersen.commit_scalar(c, s))
-        sigma.prove_zero(ch, (2 * coeffs[0] + sum(coeffs[1:]) - claim) % P,
-                         (2 * blinds[0] + sum(blinds[1:]) - claim_blind) % P,
-                         f"{label}/round{rnd}/sum", rng)
-        r = ch.challenge(f"{label}/round{rnd}/r")
+        r, claim, claim_blind = send_round(ch, evals, claim, claim_blind, f"{label}/round{rnd}", rng)
         point.append(r)
-        claim = sum(c * pow(r, k, P) for k, c in enumerate(coeffs)) % P
-        claim_blind = sum(s * pow(r, k, P) for k, s in enumerate(blinds)) % P
-        for key, tab in factors.items():
-            factors[key] = (tab[:half] + diffs[key] * r) % P
-        del diffs
-    evals = _prove_final(ch, terms, committed, factors, point, claim, claim_blind, label, rng)
+        factors = {key: tab.fold(r) for key, tab in factors.items()}
+        del lows, diffs
+    values = {name: evaluate_tensor(committed[name], point) for name in committed_names(terms)}
+    public_values = {key[1]: int(tab.to_ints()[0]) for key, tab in factors.items() if isinstance(key, tuple)}
+    evals = prove_final(ch, terms, values, public_values, claim, claim_blind, label, rng)
     return point, evals
 
 
-def _prove_final(ch, terms, committed, factors, point, claim, claim_blind, label, rng) -> dict:
-    """Commit to each committed tensor's value at the point and show the claim is consistent."""
+def send_round(ch, evals: list, claim: int, claim_blind: int, label: str, rng) -> tuple[int, int, int]:
+    """One zero-knowledge round: evals are g(0), None, g(2), ..., g(d) (g(1) = claim - g(0)).
+    Commits the coefficients, proves g(0) + g(1) = claim, and returns the challenge r with
+    the new claim g(r) and its blind."""
+    evals = list(evals)
+    evals[1] = (claim - evals[0]) % P
+    coeffs = coefficients_from_evals(evals)
+    blinds = [pedersen.random_scalar(rng) for _ in coeffs]
+    for k, (c, s) in enumerate(zip(coeffs, blinds)):
+        ch.send_point(f"{label}/c{k}", pedersen.commit_scalar(c, s))
+    sigma.prove_zero(ch, (2 * coeffs[0] + sum(coeffs[1:]) - claim) % P,
+                     (2 * blinds[0] + sum(blinds[1:]) - claim_blind) % P, f"{label}/sum", rng)
+    r = ch.challenge(f"{label}/r")
+    claim = sum(c * pow(r, k, P) for k, c in enumerate(coeffs)) % P
+    claim_blind = sum(s * pow(r, k, P) for k, s in enumerate(blinds)) % P
+    return r, claim, claim_blind
+
+
+def prove_final(ch, terms: list[Term], values: dict[str, int], public_values: dict[str, int],
+                claim: int, claim_blind: int, label: str, rng) -> dict[str, tuple[int, int]]:
+    """Commit to each committed table's value at the final point (values) and show that the
+    terms evaluated there equal the running claim. Returns {name: (value, blind)}."""
     evals = {}
     for name in committed_names(terms):
-        value = evaluate_tensor(committed[name], point)
         blind = pedersen.random_scalar(rng)
-        ch.send_point(f"{label}/eval/{name}", pedersen.commit_scalar(value, blind))
-        evals[name] = (value, blind)
+        ch.send_point(f"{label}/eval/{name}", pedersen.commit_scalar(values[name], blind))
+        evals[name] = (values[name], blind)
     total, total_blind = -claim, -claim_blind
     for i, t in enumerate(terms):
         scale = t.coef
         for n in t.public:
-            scale = scale * int(factors[("pub", n)][0]) % P
+            scale = scale * public_values[n] % P
         vals = [(sum(c * evals[n][0] for n, c in a.parts) + a.const) % P for a in t.affines]
         blds = [sum(c * evals[n][1] for n, c in a.parts) % P for a in t.affines]
         if len(t.affines) == 2:

@@ -13,30 +13,45 @@ def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[s
                     claim_commitment, label: str) -> tuple[list[int], dict[str, object]]:
     """Returns the random point and {tensor: commitment to its value at the point}; the
     caller must then prove those values against the tensors' commitments."""
-    be = get_backend()
     degree = max(1, max(t.degree for t in terms))
     claim_c = claim_commitment
     point: list[int] = []
     for rnd in range(n_vars):
-        coeff_c = [ch.recv_point(f"{label}/round{rnd}/c{k}") for k in range(degree + 1)]
-        sum_c = be.mul(coeff_c[0], 2)
-        for c in coeff_c[1:]:
-            sum_c = be.add(sum_c, c)
-        sigma.verify_zero(ch, be.sub(sum_c, claim_c), f"{label}/round{rnd}/sum",
-                          f"{label}: round {rnd} polynomial does not match the running claim")
-        r = ch.challenge(f"{label}/round{rnd}/r")
+        r, claim_c = verify_round(ch, degree, claim_c, f"{label}/round{rnd}",
+                                  f"{label}: round {rnd} polynomial does not match the running claim")
         point.append(r)
-        claim_c = be.msm(coeff_c, [pow(r, k, P) for k in range(degree + 1)])
+    public_values = {n: public_eval(n, point) for t in terms for n in t.public}
+    return point, verify_final(ch, terms, public_values, claim_c, label)
+
+
+def verify_round(ch, degree: int, claim_c, label: str, what: str) -> tuple[int, object]:
+    """Reads one round's coefficient commitments, checks g(0) + g(1) against the running
+    claim, and returns the challenge r with the commitment to g(r)."""
+    be = get_backend()
+    coeff_c = [ch.recv_point(f"{label}/c{k}") for k in range(degree + 1)]
+    sum_c = be.mul(coeff_c[0], 2)
+    for c in coeff_c[1:]:
+        sum_c = be.add(sum_c, c)
+    sigma.verify_zero(ch, be.sub(sum_c, claim_c), f"{label}/sum", what)
+    r = ch.challenge(f"{label}/r")
+    return r, be.msm(coeff_c, [pow(r, k, P) for k in range(degree + 1)])
+
+
+def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
+                 label: str, what: str | None = None) -> dict[str, object]:
+    """Reads the committed values at the final point and checks that the terms evaluated
+    there equal the running claim; returns {name: value commitment}."""
+    be = get_backend()
     evals = {name: ch.recv_point(f"{label}/eval/{name}") for name in committed_names(terms)}
     g = pedersen.g()
     total = be.neg(claim_c)
     for i, t in enumerate(terms):
         scale = t.coef
         for n in t.public:
-            scale = scale * public_eval(n, point) % P
+            scale = scale * public_values[n] % P
         affs = []
         for a in t.affines:
-            c = be.mul(g, a.const)
+            c = pedersen.g_times(a.const)
             for n, k in a.parts:
                 c = be.add(c, be.mul(evals[n], k))
             affs.append(c)
@@ -51,5 +66,5 @@ def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[s
             value_c = g
         total = be.add(total, be.mul(value_c, scale))
     sigma.verify_zero(ch, total, f"{label}/final",
-                      f"{label}: final evaluation does not match the sumcheck claim")
-    return point, evals
+                      what or f"{label}: final evaluation does not match the sumcheck claim")
+    return evals

@@ -7,12 +7,14 @@ import numpy as np
 
 from . import hyrax, pedersen, sigma
 from .channel import VerifierChannel
-from .circuit import Circuit, group_terms, input_eval, linear_relations, padded_inputs, pre_activation
+from .circuit import (Circuit, input_eval, linear_relations, needs_zero_check, padded_inputs,
+                      pre_activation, zero_check_terms)
 from .commitment import Commitment
 from .curve import get_backend
 from .errors import VerificationError
 from .expr import Term, aff
-from .field import P, eq_eval, mle_eval
+from .field import P, eq_eval
+from .logup_verifier import verify_fraction_sum
 from .pedersen import TensorCommitment, layout
 from .proof import Proof
 from .statement import start_transcript, statement_digests
@@ -49,45 +51,54 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     for name in circuit.witness_tensors():
         recv_tensor(name, "witness")
     alpha, beta = ch.challenge("lookup/alpha"), ch.challenge("lookup/beta")
-    for name in circuit.inverse_tensors():
-        recv_tensor(name, "inverse")
-    report("sumcheck", 0.2)
+    leaf_pt, p_c, q_c = verify_fraction_sum(ch, circuit.leaf_vars, "lookup")
+    report("relations", 0.4)
 
     claims: dict[tuple[str, tuple[int, ...]], object] = {}
 
-    def claim(name: str, point: list[int], commitment) -> None:
-        """Record that `commitment` commits to tensor~(point); each is opened at the end."""
+    def claim(name: str, point: list[int], label: str | None = None, commitment=None):
+        """The commitment to tensor~(point): read from the proof under `label` the first
+        time, or given (from a sumcheck); every claim is opened at the end."""
         key = (name, tuple(point))
-        if key in claims:   # every point is a fresh challenge: a repeat would mean a bug
+        if key not in claims:
+            claims[key] = commitment if commitment is not None else ch.recv_point(label)
+        elif commitment is not None:      # every sumcheck point is fresh: a repeat is a bug
             raise VerificationError(f"internal: duplicate claim on {name}")
-        claims[key] = commitment
-    sums = []
+        return claims[key]
+
     group_points, group_values = {}, {}
     for grp in circuit.groups:
+        pt = group_points[grp.name] = circuit.group_leaf_point(grp.name, leaf_pt)
+        group_values[grp.name] = {n: claim(n, pt, f"group/{grp.name}/value/{n}") for n in grp.all_tensors()}
+    mult_c = claim("mult", circuit.table_leaf_point(leaf_pt), "lookup/mult")
+    for which, claimed, (items, const) in zip("pq", (p_c, q_c), circuit.leaf_relations(alpha, beta, leaf_pt)):
+        total = pedersen.g_times(const)
+        for (g, n), coef in items:
+            total = be.add(total, be.mul(mult_c if g == "table" else group_values[g][n], coef))
+        sigma.verify_zero(ch, be.sub(claimed, total), f"lookup/leaves/{which}",
+                          "lookup argument: a looked-up value (a range, the requantization clamp or "
+                          "ReLU) is not in the table")
+
+    for grp in circuit.groups:
+        if not needs_zero_check(grp):
+            continue
         label = f"group/{grp.name}"
         gamma = ch.challenge(label + "/gamma")
         tau = ch.challenges(label + "/tau", grp.n_vars)
-        s_c = ch.recv_point(label + "/sum")
-        sums.append(s_c)
-        claim_c = be.add(s_c, be.mul(pedersen.g(), count)) if grp.name == "samples" else s_c
+        claim_c = pedersen.g_times(count) if grp.name == "samples" else be.identity()
 
         def public_eval(name, point, grp=grp, tau=tau):
             return eq_eval(tau, point) if name == "eq" else circuit.pad_mask_eval(grp.name, point)
 
-        terms = group_terms(grp, alpha, beta, gamma)
-        point, evals = verify_sumcheck(ch, grp.n_vars, terms, public_eval, claim_c, label)
-        for name in grp.all_tensors():
-            if name not in evals:
-                evals[name] = ch.recv_point(f"{label}/extra/{name}")
-            claim(name, point, evals[name])
-        group_points[grp.name], group_values[grp.name] = point, evals
+        point, evals = verify_sumcheck(ch, grp.n_vars, zero_check_terms(grp, gamma), public_eval, claim_c, label)
+        for name, c in evals.items():
+            claim(name, point, commitment=c)
     report("relations", 0.5)
 
     row_pt = group_points["logits"][:circuit.s_vars]
     row_vals = {}
     for n in ("lab", "c"):
-        row_vals[n] = ch.recv_point(f"logits/row/{n}")
-        claim(n, row_pt, row_vals[n])
+        row_vals[n] = claim(n, row_pt, f"logits/row/{n}")
     for grp in circuit.groups:
         pt = group_points[grp.name]
         pub = {}
@@ -96,7 +107,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         if grp.name == "logits":
             pub["Lt"] = circuit.label_evals(labels, pt)[1]
         for ri, (items, const) in enumerate(linear_relations(circuit, grp, pub)):
-            total = be.mul(pedersen.g(), const)
+            total = pedersen.g_times(const)
             for ref, coef in items:
                 c = row_vals[ref[1]] if isinstance(ref, tuple) else group_values[grp.name][ref]
                 total = be.add(total, be.mul(c, coef))
@@ -111,7 +122,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     zl = f"Z{L}"
     terms = [Term(1, ("eqS", "Y"), (aff(zl),)), Term(gamma, ("eqS",), (aff("B"), aff(zl))),
              Term(gamma, ("eqS", "Lt"), (aff("B"),)), Term(gamma * gamma % P, ("eqS",), (aff("B"),))]
-    claim_c = be.add(be.add(sv["lab"], be.mul(sv["zeta"], gamma)), be.mul(pedersen.g(), gamma * gamma))
+    claim_c = be.add(be.add(sv["lab"], be.mul(sv["zeta"], gamma)), pedersen.g_times(gamma * gamma))
 
     def argmax_public(name, point):
         if name == "eqS":
@@ -122,7 +133,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     point, evals = verify_sumcheck(ch, circuit.s_vars + circuit.d_vars[L], terms, argmax_public,
                                    claim_c, "argmax")
     for name, c in evals.items():
-        claim(name, point, c)
+        claim(name, point, commitment=c)
     report("matmul", 0.7)
 
     x_pad = padded_inputs(circuit, x_int)
@@ -130,13 +141,12 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         gname = "logits" if l == L else f"hidden{l}"
         pt = group_points[gname]
         r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
-        b_c = ch.recv_point(f"matmul{l}/bias")
-        claim(f"b{l}", r_j, b_c)
+        b_c = claim(f"b{l}", r_j, f"matmul{l}/bias")
         if l == L:
             z_c = group_values[gname][f"Z{l}"]
         else:
             items, const = pre_activation(circuit, l)
-            z_c = be.mul(pedersen.g(), const)
+            z_c = pedersen.g_times(const)
             for n, c in items:
                 z_c = be.add(z_c, be.mul(group_values[gname][n], c))
         claim_c = be.sub(z_c, b_c)
@@ -149,31 +159,27 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
             terms = [Term(1, (), (aff("fA"), aff("fW")))]
             mm_public = None
         point, evals = verify_sumcheck(ch, circuit.d_vars[l - 1], terms, mm_public, claim_c, f"matmul{l}")
-        claim(f"W{l}", r_j + point, evals["fW"])
+        claim(f"W{l}", r_j + point, commitment=evals["fW"])
         if l > 1:
-            claim(f"A{l - 1}", r_i + point, evals["fA"])
-
-    report("table", 0.8)
-    t_c = ch.recv_point("table/sum")
-    balance = be.neg(t_c)
-    for s in sums:
-        balance = be.add(balance, s)
-    sigma.verify_zero(ch, balance, "table/balance",
-                      "lookup argument: the looked-up values are not all in the table")
-    w = circuit.table_inverses(alpha, beta)
-    point, evals = verify_sumcheck(ch, circuit.t_vars, [Term(1, ("w",), (aff("mult"),))],
-                                   lambda name, p: mle_eval(w, p), t_c, "table")
-    claim("mult", point, evals["mult"])
+            claim(f"A{l - 1}", r_i + point, commitment=evals["fA"])
 
     report("open", 0.9)
-    by_point: dict[tuple[int, ...], list[str]] = {}
-    for (name, pt) in sorted(claims, key=lambda k: (len(k[1]), k[1], k[0])):
-        by_point.setdefault(pt, []).append(name)
-    for i, (pt, names) in enumerate(by_point.items()):
-        items = [(tensors[n], claims[(n, pt)]) for n in names]
-        hyrax.verify_batch_eval(ch, items, list(pt), f"open/{i}",
-                                f"opening {i} ({', '.join(names)}): the claimed evaluations do not "
-                                "match the committed tensors")
+    for n, points in hyrax.claims_by_size(claims).items():
+        if len(points) == 1:
+            (pt, names), = points.items()
+            opened = {name: claims[(name, pt)] for name in names}
+        else:
+            rho = ch.challenge(f"reduce/{n}/rho")
+            terms, coefs = hyrax.reduction_terms(points, rho)
+            claim_c = be.msm([claims[key] for key in coefs], list(coefs.values()))
+            zs = [list(z) for z in points]
+            point, opened = verify_sumcheck(ch, n, terms, lambda name, p: eq_eval(zs[int(name[2:])], p),
+                                            claim_c, f"reduce/{n}")
+            pt = tuple(point)
+        names = sorted(opened)
+        hyrax.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], list(pt), f"open/{n}",
+                                f"opening of {', '.join(names)} ({n} variables): the claimed evaluations "
+                                "do not match the committed tensors")
     ch.finish()
     report("done", 1.0)
     return count

@@ -58,10 +58,40 @@ def test_backends_agree_on_encodings_and_generators(backend):
         assert len(encoded) == 48
         with pytest.raises(ValueError):
             be.from_bytes(b"\x01" * 48)
-        # RFC 9380 hash-to-G1 in two independent libraries gives the same generator
+        # RFC 9380 hash-to-G1 in two independent libraries gives the same generator, and the
+        # shipped generator file holds exactly that point (first and last entry)
+        assert be.to_bytes(pedersen.derive_vector_generator(0)).hex() == TEST_VECTOR_G0
         assert be.to_bytes(gens[0]).hex() == TEST_VECTOR_G0
+        last = pedersen.vector_generators(8192)[-1]
+        assert be.to_bytes(last) == be.to_bytes(pedersen.derive_vector_generator(8191))
     finally:
         curve.set_backend("arkworks")
+
+
+def test_shipped_generator_file_is_the_hash_to_curve_derivation():
+    """Every point of zkml/pedersen_generators.bin re-derived; the pinned hash guards the
+    file at load time, and a file that fails it is ignored (points derived instead)."""
+    import hashlib
+    be = curve.set_backend("arkworks")
+    data = pedersen.GENERATOR_FILE.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == pedersen.GENERATOR_FILE_SHA256
+    assert len(data) == 8192 * 96
+    derived = b"".join(be.to_affine_xy(pedersen.derive_vector_generator(i)) for i in range(8192))
+    assert derived == data
+
+
+def test_a_tampered_generator_file_is_not_used(tmp_path, monkeypatch):
+    be = curve.set_backend("arkworks")
+    data = bytearray(pedersen.GENERATOR_FILE.read_bytes())
+    data[5] ^= 1
+    bad = tmp_path / "gens.bin"
+    bad.write_bytes(bytes(data))
+    monkeypatch.setattr(pedersen, "GENERATOR_FILE", bad)
+    pedersen.clear_generator_cache()
+    try:
+        assert be.to_bytes(pedersen.vector_generators(1)[0]) == be.to_bytes(pedersen.derive_vector_generator(0))
+    finally:
+        pedersen.clear_generator_cache()
 
 
 TEST_VECTOR_G0 = None  # filled in below from the arkworks backend, compared on both
@@ -70,7 +100,7 @@ TEST_VECTOR_G0 = None  # filled in below from the arkworks backend, compared on 
 def setup_module():
     global TEST_VECTOR_G0
     be = curve.set_backend("arkworks")
-    TEST_VECTOR_G0 = be.to_bytes(pedersen.vector_generators(1)[0]).hex()
+    TEST_VECTOR_G0 = be.to_bytes(pedersen.derive_vector_generator(0)).hex()
 
 
 def _channels(label=b"t"):

@@ -1,0 +1,28 @@
+"""Writes zkml/pedersen_generators.bin: the first 8192 Pedersen vector generators, derived by
+RFC 9380 hash-to-G1 (zkml/pedersen.py), as 96-byte affine x || y. Prints the SHA-256 to pin
+in pedersen.GENERATOR_FILE_SHA256. The file is only a cache of the derivation: a test
+re-derives every point.
+
+    python scripts/make_generators.py
+"""
+import hashlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from zkml import pedersen  # noqa: E402
+from zkml.curve import get_backend  # noqa: E402
+
+COUNT = 8192
+
+
+def main() -> None:
+    be = get_backend()
+    data = b"".join(be.to_affine_xy(pedersen.derive_vector_generator(i)) for i in range(COUNT))
+    pedersen.GENERATOR_FILE.write_bytes(data)
+    print(pedersen.GENERATOR_FILE, len(data), "bytes, sha256", hashlib.sha256(data).hexdigest())
+
+
+if __name__ == "__main__":
+    main()

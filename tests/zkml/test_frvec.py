@@ -1,0 +1,214 @@
+"""The compiled Fr vector kernel (zkml/native, NativeFrVec) against the reference PyFrVec."""
+import os
+import random
+
+import numpy as np
+import pytest
+
+from zkml import native
+from zkml.field import P, eq_table
+from zkml.frvec import FrVec, PyFrVec
+from zkml.frvec_native import NativeFrVec
+
+I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
+EDGES = [0, 1, 2, P - 1, P - 2, P, P + 1, 2 * P - 1, (1 << 256) - 1, -1, -P, -(P + 5),
+         I64_MIN, I64_MAX, (1 << 299) + 12345, -(1 << 299) - 7]
+LENGTHS = [1, 2, 8, 1024]
+
+
+def _ints(seed: int, n: int) -> list[int]:
+    """n Python ints: mostly uniform in [0, P), then the edge values (both in range and not)."""
+    rng = random.Random(seed)
+    vals = [rng.randrange(P) for _ in range(n)]
+    for i, e in enumerate(EDGES[: max(0, n - 1)]):
+        vals[rng.randrange(n)] = e if i % 2 else e % P
+    return vals
+
+
+def _pair(vals):
+    return PyFrVec.from_ints(vals), NativeFrVec.from_ints(vals)
+
+
+def _eq(native_vec, py_vec):
+    got, want = native_vec.to_ints(), py_vec.to_ints()
+    assert got.dtype == object and isinstance(got, np.ndarray)
+    assert all(type(x) is int for x in got)
+    assert list(got) == list(want)
+
+
+def test_native_kernel_is_the_default_backend():
+    assert native.load() is not None, native.load_error()  # `make install` builds it
+    if os.environ.get("ZKML_FRVEC") == "python":
+        assert FrVec is PyFrVec
+    else:
+        assert FrVec is NativeFrVec and FrVec.name == "native"
+
+
+def test_same_interface_as_the_reference():
+    public = {m for m in vars(PyFrVec) if not m.startswith("_")} | {"__len__"}
+    for m in public:
+        assert hasattr(NativeFrVec, m), m
+        assert type(vars(PyFrVec)[m]) is type(vars(NativeFrVec)[m]), m  # static/class/plain
+
+
+@pytest.mark.parametrize("vals", [
+    EDGES,
+    [True, False],
+    np.array([0, 1, -1, I64_MIN, I64_MAX, 5, -5], dtype=np.int64),
+    np.array([0, 1, -1, -(1 << 31), (1 << 31) - 1], dtype=np.int32),
+    np.array([True, False, True]),
+    np.array([0, 1, (1 << 63), (1 << 64) - 1], dtype=np.uint64),
+    np.array([0, 255], dtype=np.uint8),
+    np.array(EDGES, dtype=object),
+    [2 ** 63], [2 ** 63, -1], [(1 << 64) - 1, 3], [5, -3], [],
+    np.array([], dtype=np.int64),
+], ids=lambda v: type(v).__name__ + (str(v.dtype) if isinstance(v, np.ndarray) else str(len(v))))
+def test_from_ints_to_ints(vals):
+    py_vec, nat = _pair(vals)
+    want = [int(x) % P for x in vals]
+    assert list(py_vec.to_ints()) == want
+    _eq(nat, py_vec)
+    assert len(nat) == len(want)
+
+
+def test_kernel_reduces_any_256_bit_input():
+    """fr_from_bytes takes every 32-byte integer (not only canonical ones) mod P."""
+    rng = random.Random(5)
+    vals = [0, 1, P - 1, P, P + 1, 2 * P - 1, 2 * P, 2 * P + 1, (1 << 255) - 1, (1 << 255),
+            (1 << 256) - 1, (1 << 256) - P] + [rng.getrandbits(256) for _ in range(20)]
+    raw = b"".join(v.to_bytes(32, "little") for v in vals)
+    got = NativeFrVec._from_bytes(raw, len(vals))
+    assert list(got.to_ints()) == [v % P for v in vals]
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+def test_elementwise_and_reductions_match_reference(n):
+    a_ints, b_ints = _ints(10 + n, n), _ints(20 + n, n)
+    (pa, na), (pb, nb) = _pair(a_ints), _pair(b_ints)
+    rng = random.Random(n)
+    c = rng.randrange(P)
+    for k in (c, 0, 1, -1, P - 1, P + 3, -(1 << 300)):
+        _eq(na.scale(k), pa.scale(k))
+        _eq(na.add_const(k), pa.add_const(k))
+    _eq(na.add(nb), pa.add(pb))
+    _eq(na.sub(nb), pa.sub(pb))
+    _eq(nb.sub(na), pb.sub(pa))
+    _eq(na.mul(nb), pa.mul(pb))
+    _eq(na.lo(), pa.lo())
+    _eq(na.hi(), pa.hi())
+    _eq(NativeFrVec.concat([na, nb, na.lo()]), PyFrVec.concat([pa, pb, pa.lo()]))
+    for got, want in ((na.sum(), pa.sum()), (na.dot(nb), pa.dot(pb))):
+        assert type(got) is int and got == want
+    # against plain integer arithmetic as well
+    assert na.sum() == sum(a_ints) % P
+    assert na.dot(nb) == sum(x * y for x, y in zip(a_ints, b_ints)) % P
+    # inputs untouched
+    assert list(na.to_ints()) == [x % P for x in a_ints]
+
+
+@pytest.mark.parametrize("n", [2, 8, 1024])
+def test_fold_matches_reference(n):
+    pa, na = _pair(_ints(30 + n, n))
+    for r in (random.Random(n).randrange(P), 0, 1, P - 1, -2, 1 << 280):
+        _eq(na.fold(r), pa.fold(r))
+        if n % 4 == 0:
+            _eq(na.fold_halves(r), pa.fold_halves(r))
+    vals = [int(x) for x in pa.to_ints()]
+    r, half = 12345, n // 2
+    assert list(na.fold(r).to_ints()) == [(vals[i] + r * (vals[half + i] - vals[i])) % P
+                                          for i in range(half)]
+
+
+def test_inverse():
+    vals = _ints(40, 1024)
+    vals = [v if v % P else 7 for v in vals]
+    pa, na = _pair(vals)
+    inv = na.inverse()
+    _eq(inv, pa.inverse())
+    assert all(x * y % P == 1 for x, y in zip(inv.to_ints(), na.to_ints()))
+    _eq(inv.inverse(), pa)
+    for n in (1, 2, 3):
+        p1, n1 = _pair(vals[:n])
+        _eq(n1.inverse(), p1.inverse())
+    assert len(NativeFrVec.from_ints([]).inverse()) == 0
+    for bad in ([0], [3, 0], [1, 2, P, 4], [5] * 100 + [0]):
+        with pytest.raises(ZeroDivisionError):
+            NativeFrVec.from_ints(bad).inverse()
+        with pytest.raises(ZeroDivisionError):
+            PyFrVec.from_ints(bad).inverse()
+
+
+@pytest.mark.parametrize("nvars", range(11))
+def test_eq_table(nvars):
+    rng = random.Random(50 + nvars)
+    point = [rng.randrange(P) for _ in range(nvars)]
+    if nvars >= 3:
+        point[0], point[1], point[2] = 0, 1, P - 1
+    want = eq_table(point)
+    got = NativeFrVec.eq_table(point).to_ints()
+    assert len(got) == 1 << nvars and list(got) == list(want)
+    _eq(NativeFrVec.eq_table(point), PyFrVec.eq_table(point))
+    # unreduced coordinates are taken mod P
+    _eq(NativeFrVec.eq_table([r + P for r in point]), PyFrVec.eq_table(point))
+
+
+def _gkr_brute(eq, p, q, lam):
+    """s(X) = sum_x eq(X, x) [p0 q1 + p1 q0 + lam q0 q1](X, x) at X = 0, 2, 3, from scratch."""
+    e, h = len(eq), len(eq) // 2
+
+    def at(t, i, x):  # the multilinear table t with its top variable set to x, entry i
+        return t[i] + x * (t[h + i] - t[i])
+    out = []
+    for x in (0, 2, 3):
+        s = 0
+        for i in range(h):
+            p0, p1 = at(p[:e], i, x), at(p[e:], i, x)
+            q0, q1 = at(q[:e], i, x), at(q[e:], i, x)
+            s += at(eq, i, x) * (p0 * q1 + p1 * q0 + lam * q0 * q1)
+        out.append(s % P)
+    return tuple(out)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 9])
+def test_gkr_round(m):
+    e = 1 << m
+    rng = random.Random(60 + m)
+    eq_ints, p_ints, q_ints = (_ints(70 + m + k, size) for k, size in ((0, e), (1, 2 * e), (2, 2 * e)))
+    lam = rng.randrange(P)
+    (pe, ne), (pp, np_), (pq, nq) = _pair(eq_ints), _pair(p_ints), _pair(q_ints)
+    got = NativeFrVec.gkr_round(ne, np_, nq, lam)
+    assert all(type(x) is int for x in got)
+    assert got == PyFrVec.gkr_round(pe, pp, pq, lam)
+    assert got == _gkr_brute(*(list(v.to_ints()) for v in (pe, pp, pq)), lam)
+    assert NativeFrVec.gkr_round(ne, np_, nq, lam - P) == got  # lam taken mod P
+    # a full round chain: fold by r and compare again
+    r = rng.randrange(P)
+    if m > 1:
+        got2 = NativeFrVec.gkr_round(ne.fold(r), np_.fold_halves(r), nq.fold_halves(r), lam)
+        assert got2 == PyFrVec.gkr_round(pe.fold(r), pp.fold_halves(r), pq.fold_halves(r), lam)
+
+
+@pytest.mark.parametrize("cls", [NativeFrVec, PyFrVec])
+def test_length_checks(cls):
+    a, b = cls.from_ints([1, 2, 3, 4]), cls.from_ints([1])
+    for op in (a.add, a.sub, a.mul, a.dot, b.add, b.mul):
+        with pytest.raises(ValueError):
+            op(b if op.__self__ is a else a)
+    with pytest.raises(ValueError):
+        cls.from_ints([1, 2, 3]).fold(5)
+    with pytest.raises(ValueError):
+        cls.from_ints([1, 2, 3, 4, 5, 6]).fold_halves(5)
+    eq4, t8, t4 = cls.from_ints([1] * 4), cls.from_ints([1] * 8), cls.from_ints([1] * 4)
+    for args in ((eq4, t8, t4), (eq4, t4, t8), (cls.from_ints([1]), cls.from_ints([1, 2]),
+                                                cls.from_ints([1, 2]))):
+        with pytest.raises(ValueError):
+            cls.gkr_round(*args, 3)
+
+
+def test_build_is_up_to_date_and_load_is_cached():
+    lib = native.load()
+    assert lib is not None and native.load() is lib
+    path = native.build()
+    assert path.exists() and path.stat().st_mtime >= native.SRC.stat().st_mtime
+    leftovers = [f for f in path.parent.iterdir() if f.name.endswith(".tmp")]
+    assert leftovers == []

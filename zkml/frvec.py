@@ -1,0 +1,165 @@
+"""Vectors of Fr elements for the prover's hot loops, with one reference implementation.
+
+`PyFrVec` keeps Python ints in numpy object arrays: it is the reference the compiled
+kernel (zkml/native) is tested against, and the fallback when no C compiler is available.
+`FrVec` is the fastest implementation that loaded: zkml.frvec_native.NativeFrVec when the
+kernel builds (set ZKML_FRVEC=python to force the reference). Every method returns a new vector;
+inputs are never modified. Lengths of binary operands must match.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .field import P, batch_inverse, eq_table
+
+
+class PyFrVec:
+    """Reference implementation: elements are Python ints in [0, P)."""
+
+    name = "python"
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.v = values
+
+    # -- conversion ----------------------------------------------------------------------
+    @classmethod
+    def from_ints(cls, values) -> "PyFrVec":
+        """From an int64 array (signed values, taken mod P) or a sequence of Python ints."""
+        arr = np.asarray(values)
+        if not isinstance(values, np.ndarray) and arr.dtype.kind not in "ib":
+            # numpy turns [2**63] into uint64 and [2**63, -1] into float64: keep Python ints
+            arr = np.array(values, dtype=object)
+        if arr.dtype.kind == "u":
+            arr = arr.astype(object)            # uint64 would wrap through int64
+        elif arr.dtype != object:
+            arr = arr.astype(np.int64).astype(object)
+        return cls(arr % P)
+
+    def to_ints(self) -> np.ndarray:
+        """An object array of Python ints in [0, P)."""
+        return self.v.copy()
+
+    @classmethod
+    def eq_table(cls, point: list[int]) -> "PyFrVec":
+        """eq(point, b) for every b in {0,1}^n, big-endian (as field.eq_table)."""
+        return cls(eq_table([int(r) % P for r in point]))
+
+    @classmethod
+    def concat(cls, parts: list["PyFrVec"]) -> "PyFrVec":
+        return cls(np.concatenate([p.v for p in parts]))
+
+    def __len__(self) -> int:
+        return len(self.v)
+
+    # -- elementwise ---------------------------------------------------------------------
+    def lo(self) -> "PyFrVec":
+        """First half (the entries whose first variable is 0)."""
+        return type(self)(self.v[:len(self.v) // 2])
+
+    def hi(self) -> "PyFrVec":
+        return type(self)(self.v[len(self.v) // 2:])
+
+    def add(self, other: "PyFrVec") -> "PyFrVec":
+        _same_len(self, other)
+        return type(self)((self.v + other.v) % P)
+
+    def sub(self, other: "PyFrVec") -> "PyFrVec":
+        _same_len(self, other)
+        return type(self)((self.v - other.v) % P)
+
+    def mul(self, other: "PyFrVec") -> "PyFrVec":
+        _same_len(self, other)
+        return type(self)((self.v * other.v) % P)
+
+    def scale(self, c: int) -> "PyFrVec":
+        return type(self)((self.v * (int(c) % P)) % P)
+
+    def add_const(self, c: int) -> "PyFrVec":
+        return type(self)((self.v + (int(c) % P)) % P)
+
+    def fold(self, r: int) -> "PyFrVec":
+        """lo + r (hi - lo): binds the first variable to r."""
+        if len(self.v) % 2:
+            raise ValueError("fold needs an even length")
+        half = len(self.v) // 2
+        lo, hi = self.v[:half], self.v[half:]
+        return type(self)((lo + (hi - lo) * (int(r) % P)) % P)
+
+    def fold_halves(self, r: int) -> "PyFrVec":
+        """Folds each half separately (binds the second variable): the fraction-layer tables
+        keep the tree's child bit on top until the end of their sumcheck."""
+        if len(self.v) % 4:
+            raise ValueError("fold_halves needs a length divisible by 4")
+        half = len(self.v) // 2
+        return type(self)(np.concatenate([type(self)(self.v[:half]).fold(r).v,
+                                          type(self)(self.v[half:]).fold(r).v]))
+
+    def inverse(self) -> "PyFrVec":
+        """Elementwise inverse; raises ZeroDivisionError on a zero entry."""
+        return type(self)(batch_inverse(self.v))
+
+    # -- reductions ------------------------------------------------------------------------
+    def sum(self) -> int:
+        return int(np.sum(self.v)) % P if len(self.v) else 0
+
+    def dot(self, other: "PyFrVec") -> int:
+        _same_len(self, other)
+        return int(np.dot(self.v, other.v)) % P if len(self.v) else 0
+
+    # -- fused kernels -----------------------------------------------------------------------
+    @staticmethod
+    def gkr_round(eq: "PyFrVec", p: "PyFrVec", q: "PyFrVec", lam: int) -> tuple[int, int, int]:
+        """One round of the fraction-layer sumcheck (zkml/lookup_gkr.py), at X = 0, 2, 3.
+
+        The tables have 2^(m+1) entries (first variable = the fraction tree's child bit,
+        bound last) and eq has 2^m. Writing f0, f1 for the two halves of f and f(X) for the
+        linear interpolation in the next free variable X of a half:
+          s(X) = sum_x eq(X, x) [p0(X) q1(X) + p1(X) q0(X) + lam q0(X) q1(X)]
+        returns (s(0), s(2), s(3)).
+        """
+        if len(eq) % 2 or len(p) != 2 * len(eq) or len(q) != 2 * len(eq):
+            raise ValueError(f"gkr_round: lengths eq={len(eq)}, p={len(p)}, q={len(q)}; "
+                             "want an even len(eq) and len(p) = len(q) = 2 len(eq)")
+        out = []
+        for x in (0, 2, 3):
+            e, p0, p1, q0, q1 = (_at(t, x) for t in (eq.v, p.v[:len(p.v) // 2], p.v[len(p.v) // 2:],
+                                                   q.v[:len(q.v) // 2], q.v[len(q.v) // 2:]))
+            inner = (p0 * q1 + p1 * q0) % P + (q0 * q1 % P) * (int(lam) % P)
+            out.append(int(np.sum((e * (inner % P)) % P)) % P)
+        return out[0], out[1], out[2]
+
+
+def _same_len(a, b) -> int:
+    if len(a) != len(b):
+        raise ValueError(f"length mismatch: {len(a)} != {len(b)}")
+    return len(a)
+
+
+def _at(half_table: np.ndarray, x: int) -> np.ndarray:
+    """A table (of 2^k entries, first free variable on top) with that variable set to x."""
+    h = len(half_table) // 2
+    lo, hi = half_table[:h], half_table[h:]
+    return lo if x == 0 else (lo + (hi - lo) * x) % P
+
+
+def _select():
+    """The compiled kernel if it builds and loads, unless ZKML_FRVEC=python."""
+    import os
+
+    if os.environ.get("ZKML_FRVEC", "").strip().lower() == "python":
+        return PyFrVec
+    from . import native
+
+    if native.load() is None:
+        return PyFrVec
+    from .frvec_native import NativeFrVec
+
+    return NativeFrVec
+
+
+FrVec = _select()
+
+
+def evaluate_tensor(values: np.ndarray, point: list[int]) -> int:
+    """MLE of an integer or field tensor (2^len(point) entries) at point."""
+    return FrVec.eq_table(point).dot(FrVec.from_ints(values))

@@ -1,0 +1,202 @@
+"""NativeFrVec: the interface of frvec.PyFrVec on the compiled kernel zkml/native/fr.c.
+
+A vector is a C-contiguous numpy uint64 array of shape (n, 4): each row one element in
+Montgomery form (4 little-endian 64-bit limbs, < P). Scalars and results cross the ctypes
+boundary as canonical 32-byte little-endian integers. Every method returns a new vector
+(lo/hi return views of the same, never modified, storage); inputs are never modified.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from . import native
+from .field import P
+
+
+def _lib() -> ctypes.CDLL:
+    lib = native.load()
+    if lib is None:
+        raise RuntimeError(f"native Fr kernel unavailable: {native.load_error()}")
+    return lib
+
+
+def _scalar(c) -> bytes:
+    return (int(c) % P).to_bytes(32, "little")
+
+
+def _ptr(a: np.ndarray) -> int:
+    return a.ctypes.data
+
+
+def _empty(n: int) -> np.ndarray:
+    return np.empty((n, 4), dtype=np.uint64)
+
+
+def _ints_from_bytes(raw: bytes) -> np.ndarray:
+    fb = int.from_bytes
+    out = np.empty(len(raw) // 32, dtype=object)
+    out[:] = [fb(raw[i:i + 32], "little") for i in range(0, len(raw), 32)]
+    return out
+
+
+class NativeFrVec:
+    """Elements of Fr in Montgomery form, operated on by the C kernel."""
+
+    name = "native"
+
+    def __init__(self, limbs: np.ndarray) -> None:
+        if limbs.dtype != np.uint64 or limbs.ndim != 2 or limbs.shape[1] != 4:
+            raise ValueError("NativeFrVec wants a uint64 array of shape (n, 4)")
+        self.v = np.ascontiguousarray(limbs)
+
+    # -- conversion ----------------------------------------------------------------------
+    @classmethod
+    def from_ints(cls, values) -> "NativeFrVec":
+        """From an integer array (signed values, taken mod P) or a sequence of Python ints."""
+        arr = values if isinstance(values, np.ndarray) else np.asarray(values)
+        if arr.ndim != 1:
+            raise ValueError("from_ints wants a one-dimensional sequence")
+        if not isinstance(values, np.ndarray) and arr.dtype.kind not in "ib":
+            arr = np.array(values, dtype=object)  # big or mixed Python ints: no float/uint detour
+        kind = arr.dtype.kind
+        if kind in "ibf" or (kind == "u" and arr.dtype.itemsize < 8):
+            src = np.ascontiguousarray(arr.astype(np.int64, copy=False))
+            out = _empty(len(src))
+            _lib().fr_from_i64(_ptr(out), _ptr(src), len(src))
+            return cls(out)
+        if kind == "u":  # uint64: zero-extend to 256-bit little-endian limbs
+            wide = np.zeros((len(arr), 4), dtype="<u8")
+            wide[:, 0] = arr
+            return cls._from_bytes(wide.tobytes(), len(arr))
+        if kind != "O":
+            raise TypeError(f"from_ints: unsupported dtype {arr.dtype}")
+        try:
+            red = arr % P
+        except (OverflowError, TypeError):  # numpy integer scalars inside an object array
+            red = np.array([int(x) % P for x in arr], dtype=object)
+        return cls._from_bytes(b"".join([x.to_bytes(32, "little") for x in red]), len(red))
+
+    @classmethod
+    def _from_bytes(cls, raw: bytes, n: int) -> "NativeFrVec":
+        out = _empty(n)
+        _lib().fr_from_bytes(_ptr(out), raw, n)
+        return cls(out)
+
+    def to_ints(self) -> np.ndarray:
+        """An object array of Python ints in [0, P)."""
+        n = len(self)
+        raw = np.empty(32 * n, dtype=np.uint8)
+        _lib().fr_to_bytes(_ptr(raw), _ptr(self.v), n)
+        return _ints_from_bytes(raw.tobytes())
+
+    @classmethod
+    def eq_table(cls, point: list[int]) -> "NativeFrVec":
+        """eq(point, b) for every b in {0,1}^n, big-endian (as field.eq_table)."""
+        point = list(point)
+        out = _empty(1 << len(point))
+        _lib().fr_eq_table(_ptr(out), b"".join(_scalar(r) for r in point), len(point))
+        return cls(out)
+
+    @classmethod
+    def concat(cls, parts: list["NativeFrVec"]) -> "NativeFrVec":
+        return cls(np.concatenate([p.v for p in parts]))
+
+    def __len__(self) -> int:
+        return self.v.shape[0]
+
+    # -- elementwise ---------------------------------------------------------------------
+    def lo(self) -> "NativeFrVec":
+        """First half (the entries whose first variable is 0)."""
+        return type(self)(self.v[:len(self) // 2])
+
+    def hi(self) -> "NativeFrVec":
+        return type(self)(self.v[len(self) // 2:])
+
+    def _binary(self, fn: str, other: "NativeFrVec") -> "NativeFrVec":
+        n = _same_len(self, other)
+        out = _empty(n)
+        getattr(_lib(), fn)(_ptr(out), _ptr(self.v), _ptr(other.v), n)
+        return type(self)(out)
+
+    def _with_scalar(self, fn: str, c: int, n_out: int, size_arg: int) -> "NativeFrVec":
+        out = _empty(n_out)
+        getattr(_lib(), fn)(_ptr(out), _ptr(self.v), _scalar(c), size_arg)
+        return type(self)(out)
+
+    def add(self, other: "NativeFrVec") -> "NativeFrVec":
+        return self._binary("fr_add", other)
+
+    def sub(self, other: "NativeFrVec") -> "NativeFrVec":
+        return self._binary("fr_sub", other)
+
+    def mul(self, other: "NativeFrVec") -> "NativeFrVec":
+        return self._binary("fr_mul", other)
+
+    def scale(self, c: int) -> "NativeFrVec":
+        return self._with_scalar("fr_scale", c, len(self), len(self))
+
+    def add_const(self, c: int) -> "NativeFrVec":
+        return self._with_scalar("fr_add_const", c, len(self), len(self))
+
+    def fold(self, r: int) -> "NativeFrVec":
+        """lo + r (hi - lo): binds the first variable to r."""
+        if len(self) % 2:
+            raise ValueError("fold needs an even length")
+        half = len(self) // 2
+        return self._with_scalar("fr_fold", r, half, half)
+
+    def fold_halves(self, r: int) -> "NativeFrVec":
+        """Folds each half separately (binds the second variable): the fraction-layer tables
+        keep the tree's child bit on top until the end of their sumcheck."""
+        if len(self) % 4:
+            raise ValueError("fold_halves needs a length divisible by 4")
+        quarter = len(self) // 4
+        return self._with_scalar("fr_fold_halves", r, 2 * quarter, quarter)
+
+    def inverse(self) -> "NativeFrVec":
+        """Elementwise inverse; raises ZeroDivisionError on a zero entry."""
+        n = len(self)
+        out = _empty(n)
+        where = ctypes.c_size_t(0)
+        rc = _lib().fr_batch_inverse(_ptr(out), _ptr(self.v), n, ctypes.byref(where))
+        if rc == native.FR_ERR_ZERO:
+            raise ZeroDivisionError(f"inverse of zero in Fr (entry {where.value})")
+        if rc != native.FR_OK:
+            raise RuntimeError(f"fr_batch_inverse: error code {rc}")
+        return type(self)(out)
+
+    # -- reductions ------------------------------------------------------------------------
+    def sum(self) -> int:
+        out = ctypes.create_string_buffer(32)
+        _lib().fr_sum(out, _ptr(self.v), len(self))
+        return int.from_bytes(out.raw, "little")
+
+    def dot(self, other: "NativeFrVec") -> int:
+        n = _same_len(self, other)
+        out = ctypes.create_string_buffer(32)
+        _lib().fr_dot(out, _ptr(self.v), _ptr(other.v), n)
+        return int.from_bytes(out.raw, "little")
+
+    # -- fused kernels -----------------------------------------------------------------------
+    @staticmethod
+    def gkr_round(eq: "NativeFrVec", p: "NativeFrVec", q: "NativeFrVec",
+                  lam: int) -> tuple[int, int, int]:
+        """One round of the fraction-layer sumcheck at X = 0, 2, 3 (see PyFrVec.gkr_round):
+        eq has 2^m entries (m >= 1), p and q 2^(m+1)."""
+        e = len(eq)
+        if e % 2 or len(p) != 2 * e or len(q) != 2 * e:
+            raise ValueError(f"gkr_round: lengths eq={e}, p={len(p)}, q={len(q)}; "
+                             "want an even len(eq) and len(p) = len(q) = 2 len(eq)")
+        out = ctypes.create_string_buffer(96)
+        _lib().fr_gkr_round(out, _ptr(eq.v), _ptr(p.v), _ptr(q.v), _scalar(lam), e // 2)
+        raw = out.raw
+        return (int.from_bytes(raw[0:32], "little"), int.from_bytes(raw[32:64], "little"),
+                int.from_bytes(raw[64:96], "little"))
+
+
+def _same_len(a, b) -> int:
+    if len(a) != len(b):
+        raise ValueError(f"length mismatch: {len(a)} != {len(b)}")
+    return len(a)

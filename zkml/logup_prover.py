@@ -1,0 +1,92 @@
+"""Prover of the lookup argument: LogUp with a GKR proof of the fraction sum (Papini and
+Haböck, "Improving logarithmic derivative lookups using GKR", 2023, §3), made zero
+knowledge the Hyrax way (every round polynomial and every layer value is committed).
+
+The leaves (circuit.columns) hold p/q = 1/(alpha - looked-up value) for every lookup
+entry and -mult(t)/(alpha - T(t)) for every table row; all looked-up values are in the
+table (with these multiplicities) iff the leaves sum to zero. Layer k of the tree has 2^k
+fractions, layer k+1's halves added pairwise:
+    p_k(x) = p_{k+1}(0, x) q_{k+1}(1, x) + p_{k+1}(1, x) q_{k+1}(0, x)
+    q_k(x) = q_{k+1}(0, x) q_{k+1}(1, x)
+The root p_0 must be 0 (public); q_0 stays committed. Nothing inverse is ever committed:
+the cost is one sumcheck per layer instead of an MSM over every looked-up entry.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import pedersen
+from .circuit import Circuit
+from .expr import Term, aff
+from .field import P
+from .frvec import FrVec
+from .sumcheck_prover import prove_final, send_round
+
+
+def layer_terms(lam: int) -> list[Term]:
+    """The polynomial of a layer's sumcheck (shared with the verifier):
+    eq(rho, x) [p0 q1 + p1 q0 + lam q0 q1] summed over x is P + lam Q."""
+    return [Term(1, ("eq",), (aff("p0"), aff("q1"))), Term(1, ("eq",), (aff("p1"), aff("q0"))),
+            Term(lam % P, ("eq",), (aff("q0"), aff("q1")))]
+
+
+def leaves(circuit: Circuit, keys: dict, mult: np.ndarray, alpha: int, beta: int):
+    """(p, q) leaf vectors; keys[(group, lookup index)] = (value, aux, kind) int arrays."""
+    ps, qs = [], []
+    for col in circuit.columns:
+        if col.group is None:
+            t = FrVec.from_ints(circuit.table_value).add(FrVec.from_ints(circuit.table_aux).scale(beta)) \
+                .add(FrVec.from_ints(circuit.table_kind).scale(beta * beta))
+            ps.append(FrVec.from_ints(-np.asarray(mult, dtype=np.int64)))
+            qs.append(t.scale(P - 1).add_const(alpha))
+            continue
+        val, aux, kind = keys[(col.group, col.lookup)]
+        enc = FrVec.from_ints(val).add(FrVec.from_ints(aux).scale(beta))
+        ps.append(FrVec.from_ints(np.ones(len(val), dtype=np.int64)))
+        qs.append(enc.scale(P - 1).add_const(alpha - beta * beta * kind))
+    pad = (1 << circuit.leaf_vars) - circuit.leaf_count
+    if pad:
+        ps.append(FrVec.from_ints(np.zeros(pad, dtype=np.int64)))
+        qs.append(FrVec.from_ints(np.ones(pad, dtype=np.int64)))
+    return FrVec.concat(ps), FrVec.concat(qs)
+
+
+def prove_fraction_sum(ch, p, q, label: str, rng=None) -> tuple[list[int], tuple[int, int], tuple[int, int]]:
+    """Proves sum p/q = 0 over the leaves. Returns the leaf point r and (value, blind) of
+    the commitments to p~(r) and q~(r), which the caller ties to the committed tensors."""
+    layers = [(p, q)]
+    while len(layers[-1][0]) > 1:
+        lp, lq = layers[-1]
+        layers.append((lp.lo().mul(lq.hi()).add(lp.hi().mul(lq.lo())), lq.lo().mul(lq.hi())))
+    layers.reverse()                                # layers[k] has 2^k entries
+    q_root = int(layers[0][1].to_ints()[0])
+    claim_p, claim_q = (0, 0), (q_root, pedersen.random_scalar(rng))
+    ch.send_point(f"{label}/root_q", pedersen.commit_scalar(*claim_q))
+    point: list[int] = []
+    for k in range(len(layers) - 1):
+        lab = f"{label}/layer{k}"
+        lam = ch.challenge(lab + "/lambda")
+        claim = (claim_p[0] + lam * claim_q[0]) % P
+        blind = (claim_p[1] + lam * claim_q[1]) % P
+        lp, lq = layers[k + 1]
+        eq = FrVec.eq_table(point)
+        rs = []
+        for rnd in range(k):
+            e0, e2, e3 = FrVec.gkr_round(eq, lp, lq, lam)
+            r, claim, blind = send_round(ch, [e0, None, e2, e3], claim, blind, f"{lab}/round{rnd}", rng)
+            rs.append(r)
+            eq, lp, lq = eq.fold(r), lp.fold_halves(r), lq.fold_halves(r)
+        p0, p1 = (int(v) for v in lp.to_ints())
+        q0, q1 = (int(v) for v in lq.to_ints())
+        evals = prove_final(ch, layer_terms(lam), {"p0": p0, "p1": p1, "q0": q0, "q1": q1},
+                            {"eq": int(eq.to_ints()[0])}, claim, blind, lab, rng)
+        mu = ch.challenge(lab + "/mu")
+        claim_p = _line(evals["p0"], evals["p1"], mu)
+        claim_q = _line(evals["q0"], evals["q1"], mu)
+        point = [mu] + rs
+    return point, claim_p, claim_q
+
+
+def _line(at0: tuple[int, int], at1: tuple[int, int], mu: int) -> tuple[int, int]:
+    """(value, blind) of f(mu) = (1 - mu) f(0) + mu f(1) for a committed pair."""
+    return tuple(((1 - mu) * a + mu * b) % P for a, b in zip(at0, at1))
