@@ -15,8 +15,8 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m zkml.native build
 	touch $@
 
-# The compiled Fr kernel (zkml/native): rebuilt whenever fr.c changes.
-zkml/native/_fr.so: zkml/native/fr.c | $(VENV)/.installed
+# The compiled kernels (zkml/native: Fr vectors, G1 MSM): rebuilt whenever a source changes.
+zkml/native/_fr.so: zkml/native/fr.c zkml/native/g1.c | $(VENV)/.installed
 	$(PY) -m zkml.native build
 
 install: $(VENV)/.installed zkml/native/_fr.so

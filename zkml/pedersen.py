@@ -13,6 +13,7 @@ Scalars are committed as C = v g + s h.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,27 +59,67 @@ def derive_vector_generator(index: int):
     return get_backend().hash_to_g1(b"vector/" + index.to_bytes(4, "big"), PEDERSEN_DST)
 
 
-def _load_generator_file() -> list:
-    """The shipped generators, if the file is there and its hash is the pinned one."""
+def _generator_file_bytes() -> bytes:
+    """The shipped generators' bytes, if the file is there and its hash is the pinned one
+    (else b"")."""
     try:
         data = GENERATOR_FILE.read_bytes()
     except OSError:
-        return []
+        return b""
     if hashlib.sha256(data).hexdigest() != GENERATOR_FILE_SHA256 or len(data) % 96:
-        return []
-    be = get_backend()
-    return [be.from_affine_xy_trusted(data[i:i + 96]) for i in range(0, len(data), 96)]
+        return b""
+    return data
 
 
 def vector_generators(n: int) -> list:
     be = get_backend()
     key = be.name + ":vector"
     if key not in _cache:
-        _cache[key] = _load_generator_file()
+        data = _generator_file_bytes()
+        _cache[key] = [be.from_affine_xy_trusted(data[i:i + 96]) for i in range(0, len(data), 96)]
+        _cache[key + ":file"] = data  # the list's first len(data) // 96 points, as bytes
     gens = _cache[key]
     while len(gens) < n:
         gens.append(derive_vector_generator(len(gens)))
+    prepared = _cache.get(be.name + ":vector:native")
+    if prepared is not None and len(prepared) < len(gens):  # keep the native copy in step
+        prepared.extend([be.to_affine_xy(p) for p in gens[len(prepared):]])
     return gens[:n]
+
+
+def native_msm_enabled() -> bool:
+    """Whether commit_tensor may use the compiled MSM (zkml/g1_native.py): only on the
+    arkworks backend (py_ecc stays an independent reference), when the library loads, and
+    unless $ZKML_NATIVE_MSM is "0" (read at every call)."""
+    if os.environ.get("ZKML_NATIVE_MSM", "1") == "0" or get_backend().name != "arkworks":
+        return False
+    from . import g1_native
+    return g1_native.available()
+
+
+def _native_vector_bases(n: int):
+    """The first n vector generators in the native kernel's form (g1_native.PreparedBases),
+    built from the shipped file's bytes (then to_affine_xy of derived ones) and extended by
+    vector_generators as the list grows."""
+    from . import g1_native
+    be = get_backend()
+    key = be.name + ":vector:native"
+    if key not in _cache:
+        vector_generators(0)  # creates the list (from the file's bytes, if valid)
+        data = _cache[be.name + ":vector:file"]
+        prepared = g1_native.PreparedBases(data)
+        prepared.extend([be.to_affine_xy(p) for p in _cache[be.name + ":vector"][len(data) // 96:]])
+        _cache[key] = prepared
+    vector_generators(n)  # grows the list and, through it, the prepared copy
+    return _cache[key].prefix(n)
+
+
+def _native_msm(bases, values: np.ndarray):
+    """sum values[j] G_j by the compiled kernel (bases = _native_vector_bases(len(values)))."""
+    from . import g1_native
+    be = get_backend()
+    xy = g1_native.msm_small(bases, len(values), values)
+    return be.identity() if xy is None else be.from_affine_xy_trusted(xy)
 
 
 def random_scalar(rng=None) -> int:
@@ -191,9 +232,14 @@ def commit_tensor(values: np.ndarray, n_vars: int, rng=None) -> tuple[TensorComm
     a, b = layout(n_vars)
     gens = vector_generators(1 << b)
     matrix = values.reshape(1 << a, 1 << b)
+    bases = None  # the compiled MSM's form of gens, when it applies (same group elements)
+    if (values.dtype.kind in "iub" and native_msm_enabled()
+            and -(1 << 62) < int(values.min()) and int(values.max()) < (1 << 62)):
+        bases = _native_vector_bases(1 << b)
     rows, blinds = [], []
     for i in range(1 << a):
         s = random_scalar(rng)
-        rows.append(be.add(msm_ints(gens, matrix[i]), h_times(s)))
+        row = msm_ints(gens, matrix[i]) if bases is None else _native_msm(bases, matrix[i])
+        rows.append(be.add(row, h_times(s)))
         blinds.append(s)
     return TensorCommitment(n_vars, rows), blinds

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
-PROOF_VERSION = 1
+PROOF_VERSION = 2          # 2: proof protocol v2 (LogUp-GKR lookups, reduced openings)
 _HEADER = struct.Struct(">8sHQQ32s32s32s32s32s")  # magic, version, K, N, 5 digests (big-endian)
 STATEMENT_PARTS = ("context", "architecture", "commitment", "inputs", "labels")
 MAX_PROOF_BYTES = 256 << 20
@@ -37,7 +37,8 @@ class Proof:
         if magic != PROOF_MAGIC:
             raise FormatError("not a proof file (bad magic bytes)")
         if version != PROOF_VERSION:
-            raise FormatError(f"unsupported proof version {version}")
+            raise FormatError(f"unsupported proof version {version}: this verifier reads version "
+                              f"{PROOF_VERSION} (prove again with this version of zkml)")
         return cls(count, n, bytes(data[_HEADER.size:]), dict(zip(STATEMENT_PARTS, digests)))
 
     def save(self, path) -> None:

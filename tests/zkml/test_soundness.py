@@ -105,6 +105,13 @@ def test_empty_random_and_short_files_are_rejected(case, raw):
     assert _rejects(commitment, data, raw)
 
 
+def test_a_proof_of_another_format_version_is_rejected_by_name(case):
+    _, commitment, data, proof = case
+    raw = bytearray(proof.to_bytes())
+    raw[8:10] = (1).to_bytes(2, "big")
+    assert "unsupported proof version 1" in _rejects(commitment, data, bytes(raw))
+
+
 def test_truncated_proofs_are_rejected(case):
     _, commitment, data, proof = case
     raw = proof.to_bytes()

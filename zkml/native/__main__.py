@@ -1,4 +1,4 @@
-"""python -m zkml.native build [--force]: compile the Fr kernel (see zkml/native/__init__.py)."""
+"""python -m zkml.native build [--force]: compile the native kernels fr.c and g1.c (see zkml/native/__init__.py)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from . import build, load, load_error
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m zkml.native")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="compile fr.c (if missing or out of date) and load it")
+    b = sub.add_parser("build", help="compile fr.c and g1.c (if missing or out of date) and load it")
     b.add_argument("--force", action="store_true", help="recompile even if up to date")
     args = ap.parse_args(argv)
     if args.cmd == "build":
