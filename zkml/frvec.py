@@ -108,24 +108,30 @@ class PyFrVec:
 
     # -- fused kernels -----------------------------------------------------------------------
     @staticmethod
-    def gkr_round(eq: "PyFrVec", p: "PyFrVec", q: "PyFrVec", lam: int) -> tuple[int, int, int]:
-        """One round of the fraction-layer sumcheck (zkml/lookup_gkr.py), at X = 0, 2, 3.
+    def gkr_round(E: "PyFrVec", p: "PyFrVec", q: "PyFrVec", lam: int,
+                  want_one: bool = False) -> tuple[int, int | None, int]:
+        """One round of the fraction-layer sumcheck (logup_prover.py) without the round
+        variable's eq factor (Gruen 2024, §3).
 
-        The tables have 2^(m+1) entries (first variable = the fraction tree's child bit,
-        bound last) and eq has 2^m. Writing f0, f1 for the two halves of f and f(X) for the
-        linear interpolation in the next free variable X of a half:
-          s(X) = sum_x eq(X, x) [p0(X) q1(X) + p1(X) q0(X) + lam q0(X) q1(X)]
-        returns (s(0), s(2), s(3)).
+        p and q have 4h entries, E has h: E[x] = eq(rho_rest, x) over the variables after
+        this round's. Writing f0, f1 for the two halves of p or q and f(X, x) for the
+        interpolation in the next free variable X (the top bit of a half):
+          h(X) = sum_x E[x] [p0 q1 + p1 q0 + lam q0 q1](X, x)
+        returns (h(0), h(1) if want_one else None, h(2)).
         """
-        if len(eq) % 2 or len(p) != 2 * len(eq) or len(q) != 2 * len(eq):
-            raise ValueError(f"gkr_round: lengths eq={len(eq)}, p={len(p)}, q={len(q)}; "
-                             "want an even len(eq) and len(p) = len(q) = 2 len(eq)")
+        e = len(E)
+        if e < 1 or len(p) != 4 * e or len(q) != 4 * e:
+            raise ValueError(f"gkr_round: lengths E={e}, p={len(p)}, q={len(q)}; "
+                             "want len(p) = len(q) = 4 len(E) >= 4")
+        half = 2 * e
         out = []
-        for x in (0, 2, 3):
-            e, p0, p1, q0, q1 = (_at(t, x) for t in (eq.v, p.v[:len(p.v) // 2], p.v[len(p.v) // 2:],
-                                                   q.v[:len(q.v) // 2], q.v[len(q.v) // 2:]))
+        for x in (0, 1, 2):
+            if x == 1 and not want_one:
+                out.append(None)
+                continue
+            p0, p1, q0, q1 = (_at(t, x) for t in (p.v[:half], p.v[half:], q.v[:half], q.v[half:]))
             inner = (p0 * q1 + p1 * q0) % P + (q0 * q1 % P) * (int(lam) % P)
-            out.append(int(np.sum((e * (inner % P)) % P)) % P)
+            out.append(int(np.sum((E.v * (inner % P)) % P)) % P)
         return out[0], out[1], out[2]
 
 

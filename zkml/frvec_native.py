@@ -181,19 +181,19 @@ class NativeFrVec:
 
     # -- fused kernels -----------------------------------------------------------------------
     @staticmethod
-    def gkr_round(eq: "NativeFrVec", p: "NativeFrVec", q: "NativeFrVec",
-                  lam: int) -> tuple[int, int, int]:
-        """One round of the fraction-layer sumcheck at X = 0, 2, 3 (see PyFrVec.gkr_round):
-        eq has 2^m entries (m >= 1), p and q 2^(m+1)."""
-        e = len(eq)
-        if e % 2 or len(p) != 2 * e or len(q) != 2 * e:
-            raise ValueError(f"gkr_round: lengths eq={e}, p={len(p)}, q={len(q)}; "
-                             "want an even len(eq) and len(p) = len(q) = 2 len(eq)")
+    def gkr_round(E: "NativeFrVec", p: "NativeFrVec", q: "NativeFrVec", lam: int,
+                  want_one: bool = False) -> tuple[int, int | None, int]:
+        """(h(0), h(1) or None, h(2)) of one fraction-layer round (see PyFrVec.gkr_round):
+        E has 2^j entries, p and q 2^(j+2)."""
+        e = len(E)
+        if e < 1 or len(p) != 4 * e or len(q) != 4 * e:
+            raise ValueError(f"gkr_round: lengths E={e}, p={len(p)}, q={len(q)}; "
+                             "want len(p) = len(q) = 4 len(E) >= 4")
         out = ctypes.create_string_buffer(96)
-        _lib().fr_gkr_round(out, _ptr(eq.v), _ptr(p.v), _ptr(q.v), _scalar(lam), e // 2)
+        _lib().fr_gkr_round(out, _ptr(E.v), _ptr(p.v), _ptr(q.v), _scalar(lam), e, int(want_one))
         raw = out.raw
-        return (int.from_bytes(raw[0:32], "little"), int.from_bytes(raw[32:64], "little"),
-                int.from_bytes(raw[64:96], "little"))
+        h1 = int.from_bytes(raw[32:64], "little") if want_one else None
+        return int.from_bytes(raw[0:32], "little"), h1, int.from_bytes(raw[64:96], "little")
 
 
 def _same_len(a, b) -> int:

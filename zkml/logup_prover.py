@@ -18,7 +18,7 @@ import numpy as np
 from . import pedersen
 from .circuit import Circuit
 from .expr import Term, aff
-from .field import P
+from .field import P, inv
 from .frvec import FrVec
 from .sumcheck_prover import prove_final, send_round
 
@@ -69,17 +69,26 @@ def prove_fraction_sum(ch, p, q, label: str, rng=None) -> tuple[list[int], tuple
         claim = (claim_p[0] + lam * claim_q[0]) % P
         blind = (claim_p[1] + lam * claim_q[1]) % P
         lp, lq = layers[k + 1]
-        eq = FrVec.eq_table(point)
-        rs = []
+        rs, eq_done = [], 1          # eq(rho_i, r_i) over the rounds done
         for rnd in range(k):
-            e0, e2, e3 = FrVec.gkr_round(eq, lp, lq, lam)
-            r, claim, blind = send_round(ch, [e0, None, e2, e3], claim, blind, f"{lab}/round{rnd}", rng)
+            # s(X) = eq_done * eq(rho_rnd, X) * h(X), h of degree 2 (Gruen 2024, §3)
+            rho_j = point[rnd]
+            rest = FrVec.eq_table(point[rnd + 1:])
+            scale = eq_done * rho_j % P
+            h0, h1, h2 = FrVec.gkr_round(rest, lp, lq, lam, want_one=scale == 0)
+            if h1 is None:           # from s(0) + s(1) = claim
+                h1 = (claim * inv(scale) - h0 * (1 - rho_j) * inv(rho_j)) % P
+            h3 = (h0 - 3 * h1 + 3 * h2) % P
+            lin = [(1 - rho_j) * (1 - x) + rho_j * x for x in (0, 2, 3)]
+            evals = [eq_done * lin[0] * h0 % P, None, eq_done * lin[1] * h2 % P, eq_done * lin[2] * h3 % P]
+            r, claim, blind = send_round(ch, evals, claim, blind, f"{lab}/round{rnd}", rng)
             rs.append(r)
-            eq, lp, lq = eq.fold(r), lp.fold_halves(r), lq.fold_halves(r)
+            eq_done = eq_done * ((1 - rho_j) * (1 - r) + rho_j * r) % P
+            lp, lq = lp.fold_halves(r), lq.fold_halves(r)
         p0, p1 = (int(v) for v in lp.to_ints())
         q0, q1 = (int(v) for v in lq.to_ints())
         evals = prove_final(ch, layer_terms(lam), {"p0": p0, "p1": p1, "q0": q0, "q1": q1},
-                            {"eq": int(eq.to_ints()[0])}, claim, blind, lab, rng)
+                            {"eq": eq_done}, claim, blind, lab, rng)
         mu = ch.challenge(lab + "/mu")
         claim_p = _line(evals["p0"], evals["p1"], mu)
         claim_q = _line(evals["q0"], evals["q1"], mu)

@@ -152,40 +152,41 @@ def test_eq_table(nvars):
     _eq(NativeFrVec.eq_table([r + P for r in point]), PyFrVec.eq_table(point))
 
 
-def _gkr_brute(eq, p, q, lam):
-    """s(X) = sum_x eq(X, x) [p0 q1 + p1 q0 + lam q0 q1](X, x) at X = 0, 2, 3, from scratch."""
-    e, h = len(eq), len(eq) // 2
+def _gkr_brute(E, p, q, lam):
+    """Direct definition: h(X) = sum_x E[x] [p0 q1 + p1 q0 + lam q0 q1](X, x), X = 0, 1, 2."""
+    h, half = len(E), 2 * len(E)
 
-    def at(t, i, x):  # the multilinear table t with its top variable set to x, entry i
+    def at(t, i, x):
         return t[i] + x * (t[h + i] - t[i])
     out = []
-    for x in (0, 2, 3):
+    for x in (0, 1, 2):
         s = 0
         for i in range(h):
-            p0, p1 = at(p[:e], i, x), at(p[e:], i, x)
-            q0, q1 = at(q[:e], i, x), at(q[e:], i, x)
-            s += at(eq, i, x) * (p0 * q1 + p1 * q0 + lam * q0 * q1)
+            p0, p1 = at(p[:half], i, x), at(p[half:], i, x)
+            q0, q1 = at(q[:half], i, x), at(q[half:], i, x)
+            s += E[i] * (p0 * q1 + p1 * q0 + lam * q0 * q1)
         out.append(s % P)
     return tuple(out)
 
 
-@pytest.mark.parametrize("m", [1, 2, 3, 9])
+@pytest.mark.parametrize("m", [0, 1, 2, 3, 9])
 def test_gkr_round(m):
     e = 1 << m
     rng = random.Random(60 + m)
-    eq_ints, p_ints, q_ints = (_ints(70 + m + k, size) for k, size in ((0, e), (1, 2 * e), (2, 2 * e)))
+    E_ints, p_ints, q_ints = (_ints(70 + m + k, size) for k, size in ((0, e), (1, 4 * e), (2, 4 * e)))
     lam = rng.randrange(P)
-    (pe, ne), (pp, np_), (pq, nq) = _pair(eq_ints), _pair(p_ints), _pair(q_ints)
-    got = NativeFrVec.gkr_round(ne, np_, nq, lam)
+    (pe, ne), (pp, np_), (pq, nq) = _pair(E_ints), _pair(p_ints), _pair(q_ints)
+    got = NativeFrVec.gkr_round(ne, np_, nq, lam, want_one=True)
     assert all(type(x) is int for x in got)
-    assert got == PyFrVec.gkr_round(pe, pp, pq, lam)
+    assert got == PyFrVec.gkr_round(pe, pp, pq, lam, want_one=True)
     assert got == _gkr_brute(*(list(v.to_ints()) for v in (pe, pp, pq)), lam)
-    assert NativeFrVec.gkr_round(ne, np_, nq, lam - P) == got  # lam taken mod P
+    assert NativeFrVec.gkr_round(ne, np_, nq, lam - P) == (got[0], None, got[2])  # lam mod P
     # a full round chain: fold by r and compare again
     r = rng.randrange(P)
-    if m > 1:
-        got2 = NativeFrVec.gkr_round(ne.fold(r), np_.fold_halves(r), nq.fold_halves(r), lam)
-        assert got2 == PyFrVec.gkr_round(pe.fold(r), pp.fold_halves(r), pq.fold_halves(r), lam)
+    if m > 0:
+        ne2, pe2 = NativeFrVec.from_ints(E_ints[:e // 2]), PyFrVec.from_ints(E_ints[:e // 2])
+        got2 = NativeFrVec.gkr_round(ne2, np_.fold_halves(r), nq.fold_halves(r), lam, True)
+        assert got2 == PyFrVec.gkr_round(pe2, pp.fold_halves(r), pq.fold_halves(r), lam, True)
 
 
 @pytest.mark.parametrize("cls", [NativeFrVec, PyFrVec])
@@ -198,9 +199,9 @@ def test_length_checks(cls):
         cls.from_ints([1, 2, 3]).fold(5)
     with pytest.raises(ValueError):
         cls.from_ints([1, 2, 3, 4, 5, 6]).fold_halves(5)
-    eq4, t8, t4 = cls.from_ints([1] * 4), cls.from_ints([1] * 8), cls.from_ints([1] * 4)
-    for args in ((eq4, t8, t4), (eq4, t4, t8), (cls.from_ints([1]), cls.from_ints([1, 2]),
-                                                cls.from_ints([1, 2]))):
+    e2, t8, t4 = cls.from_ints([1] * 2), cls.from_ints([1] * 8), cls.from_ints([1] * 4)
+    for args in ((e2, t8, t4), (e2, t4, t8), (cls.from_ints([]), cls.from_ints([]),
+                                              cls.from_ints([]))):
         with pytest.raises(ValueError):
             cls.gkr_round(*args, 3)
 

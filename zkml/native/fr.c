@@ -333,41 +333,44 @@ int fr_batch_inverse(u64 (*out)[4], const u64 (*a)[4], size_t n, size_t *zero_in
 }
 
 /*
- * One round of the fraction-layer sumcheck (PyFrVec.gkr_round): eq has 2 h entries, p and q
- * have 4 h. Halves p0 = p[0, 2h), p1 = p[2h, 4h) (same for q); in each half (and in eq) the
- * next free variable X is the top bit, so the value at X of entry x < h is
- * lo + X (hi - lo) with lo = t[x], hi = t[h + x]. Writes 3 canonical 32-byte sums
- *   s(X) = sum_x eq(X, x) [p0(X) q1(X) + p1(X) q0(X) + lam q0(X) q1(X)],  X = 0, 2, 3
- * computed as p0 q1 + q0 (p1 + lam q1) (3 multiplications, plus one for eq).
+ * One round of the fraction-layer sumcheck (PyFrVec.gkr_round), with the eq factor of the
+ * round's own variable taken out (Gruen 2024, "Some improvements for the PIOP for ZeroCheck",
+ * §3): E holds eq(rho_rest, x) for the h remaining entries x, p and q have 4 h entries.
+ * Halves p0 = p[0, 2h), p1 = p[2h, 4h) (same for q); in each half the round's variable X is
+ * the top bit, so the value at X of entry x < h is lo + X (hi - lo), lo = t[x], hi = t[h + x].
+ * Writes 3 canonical 32-byte sums  h(X) = sum_x E[x] [p0 q1 + p1 q0 + lam q0 q1](X, x)  for
+ * X = 0, 1, 2 (X = 1 only if want_one, else zero), computed as p0 q1 + q0 (p1 + lam q1).
  */
-void fr_gkr_round(unsigned char *out, const u64 (*eq)[4], const u64 (*p)[4],
-                  const u64 (*q)[4], const unsigned char *lam, size_t h) {
+static inline void gkr_term(u64 acc[4], const u64 e[4], const u64 p0[4], const u64 p1[4],
+                            const u64 q0[4], const u64 q1[4], const u64 lm[4]) {
+    u64 t[4], u[4];
+    mont_mul(t, lm, q1);
+    fr_add1(t, t, p1);           /* p1 + lam q1 */
+    mont_mul(t, t, q0);          /* q0 (p1 + lam q1) */
+    mont_mul(u, p0, q1);
+    fr_add1(t, t, u);
+    mont_mul(t, t, e);
+    fr_add1(acc, acc, t);
+}
+
+void fr_gkr_round(unsigned char *out, const u64 (*E)[4], const u64 (*p)[4],
+                  const u64 (*q)[4], const unsigned char *lam, size_t h, int want_one) {
     const size_t half = 2 * h;
     u64 lm[4];
     u64 acc[3][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
     from_bytes1(lm, lam);
     for (size_t x = 0; x < h; x++) {
-        /* tables: eq, p0, p1, q0, q1; at X = 0, 2, 3 */
-        const u64 *lo[5] = {eq[x], p[x], p[half + x], q[x], q[half + x]};
-        const u64 *hi[5] = {eq[h + x], p[h + x], p[half + h + x], q[h + x], q[half + h + x]};
-        u64 v[3][5][4], d[4];
-        for (int k = 0; k < 5; k++) {
-            fr_copy(v[0][k], lo[k]);
+        /* p0, p1, q0, q1 at X = 0 (lo), 1 (hi) and 2 (2 hi - lo) */
+        const u64 *lo[4] = {p[x], p[half + x], q[x], q[half + x]};
+        const u64 *hi[4] = {p[h + x], p[half + h + x], q[h + x], q[half + h + x]};
+        u64 two[4][4], d[4];
+        for (int k = 0; k < 4; k++) {
             fr_sub1(d, hi[k], lo[k]);
-            fr_add1(v[1][k], hi[k], d);    /* lo + 2 (hi - lo) */
-            fr_add1(v[2][k], v[1][k], d);  /* lo + 3 (hi - lo) */
+            fr_add1(two[k], hi[k], d);
         }
-        for (int s = 0; s < 3; s++) {
-            const u64 *e = v[s][0], *p0 = v[s][1], *p1 = v[s][2], *q0 = v[s][3], *q1 = v[s][4];
-            u64 t[4], u[4];
-            mont_mul(t, lm, q1);
-            fr_add1(t, t, p1);           /* p1 + lam q1 */
-            mont_mul(t, t, q0);          /* q0 (p1 + lam q1) */
-            mont_mul(u, p0, q1);
-            fr_add1(t, t, u);
-            mont_mul(t, t, e);
-            fr_add1(acc[s], acc[s], t);
-        }
+        gkr_term(acc[0], E[x], lo[0], lo[1], lo[2], lo[3], lm);
+        gkr_term(acc[2], E[x], two[0], two[1], two[2], two[3], lm);
+        if (want_one) gkr_term(acc[1], E[x], hi[0], hi[1], hi[2], hi[3], lm);
     }
     for (int s = 0; s < 3; s++) to_bytes1(out + 32 * s, acc[s]);
 }
