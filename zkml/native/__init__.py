@@ -146,7 +146,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fr_dot": ([vp, vp, vp, sz], None),
         "fr_eq_table": ([vp, ctypes.c_char_p, sz], None),
         "fr_batch_inverse": ([vp, vp, sz, ctypes.POINTER(sz)], cint),
-        "fr_gkr_round": ([vp, vp, vp, vp, ctypes.c_char_p, sz], None),
+        "fr_gkr_round": ([vp, vp, vp, vp, ctypes.c_char_p, sz, cint], None),
         "g1_abi_version": ([], cint),
         "g1_prepare": ([ctypes.c_char_p, sz, vp], cint),
         "g1_msm_small": ([vp, vp, sz, vp], cint),
