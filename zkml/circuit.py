@@ -24,6 +24,7 @@ import numpy as np
 
 from .expr import Affine, aff
 from .field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
+from .frvec import FrVec
 
 LIMB_BITS = 15                 # range checks split values into 15-bit limbs
 CLAMP_BITS = 16                # (Q + 2^15) in [0, 2^16)
@@ -221,8 +222,8 @@ class Circuit:
 
     def table_encoding_eval(self, beta: int, point: list[int]) -> int:
         """T~(point) for T = value + beta aux + beta^2 kind, in one pass over the table."""
-        cols = np.stack([self.table_value, self.table_aux, self.table_kind], axis=1)
-        v, a, k = (int(x) for x in field_vec_times_int_matrix(eq_table(point), cols))
+        eq = FrVec.eq_table(point)
+        v, a, k = (eq.dot(FrVec.from_ints(t)) for t in (self.table_value, self.table_aux, self.table_kind))
         return (v + beta * a + beta * beta % P * k) % P
 
     # -- the lookup fraction tree (LogUp-GKR, docs/protocol.md §4) ------------------------------

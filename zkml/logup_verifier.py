@@ -21,9 +21,7 @@ def verify_fraction_sum(ch, leaf_vars: int, label: str) -> tuple[list[int], obje
         claim = be.add(claim_p, be.mul(claim_q, lam))
         rs = []
         for rnd in range(k):
-            r, claim = verify_round(ch, 3, claim, f"{lab}/round{rnd}",
-                                    f"lookup argument, layer {k}: round {rnd} polynomial does not "
-                                    "match the running claim")
+            r, claim = verify_round(ch, 3, claim, f"{lab}/round{rnd}")
             rs.append(r)
         evals = verify_final(ch, layer_terms(lam), {"eq": eq_eval(point, rs)}, claim, lab,
                              f"lookup argument, layer {k}: the fractions do not add up (a looked-up "

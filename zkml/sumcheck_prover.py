@@ -1,10 +1,12 @@
 """Zero-knowledge sumcheck prover (Hyrax, Wahby et al. 2018, §4: commit to each round
-polynomial's coefficients and prove the round relations with sigma protocols).
+polynomial's coefficients; relations between committed values by sigma protocols).
 
 Round j: g_j(X) = sum over the remaining cube of the term products with the first free
-variable set to X. The prover commits to its coefficients c_0..c_d, proves in zero knowledge
-that g_j(0) + g_j(1) = 2c_0 + c_1 + ... + c_d equals the running (committed) claim, and the
-new claim is g_j(r_j) = sum c_k r_j^k, whose commitment the verifier derives itself.
+variable set to X. The prover commits to c_1..c_d; c_0 is fixed by g_j(0) + g_j(1) = claim
+and its commitment derived by the verifier from the running claim's, so the round relation
+holds by construction. The new claim is g_j(r_j) = sum c_k r_j^k, whose commitment the
+verifier derives itself. At the end, the committed tables' values are committed and a
+zero proof (with proofs of product) shows the terms evaluate to the final claim.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 
 from . import pedersen, sigma
 from .expr import Affine, Term, committed_names
-from .field import P
+from .field import INV2, P
 from .frvec import FrVec, evaluate_tensor
 from .poly import coefficients_from_evals
 
@@ -71,16 +73,16 @@ def prove_sumcheck(ch, n_vars: int, terms: list[Term], committed: dict[str, np.n
 
 def send_round(ch, evals: list, claim: int, claim_blind: int, label: str, rng) -> tuple[int, int, int]:
     """One zero-knowledge round: evals are g(0), None, g(2), ..., g(d) (g(1) = claim - g(0)).
-    Commits the coefficients, proves g(0) + g(1) = claim, and returns the challenge r with
-    the new claim g(r) and its blind."""
+    Commits to the coefficients c_1 .. c_d only: c_0 = (claim - c_1 - ... - c_d) / 2 is what
+    g(0) + g(1) = claim forces, and the verifier derives its commitment from the claim's,
+    so the round check holds by construction. Returns the challenge r, g(r) and its blind."""
     evals = list(evals)
     evals[1] = (claim - evals[0]) % P
     coeffs = coefficients_from_evals(evals)
-    blinds = [pedersen.random_scalar(rng) for _ in coeffs]
-    for k, (c, s) in enumerate(zip(coeffs, blinds)):
-        ch.send_point(f"{label}/c{k}", pedersen.commit_scalar(c, s))
-    sigma.prove_zero(ch, (2 * coeffs[0] + sum(coeffs[1:]) - claim) % P,
-                     (2 * blinds[0] + sum(blinds[1:]) - claim_blind) % P, f"{label}/sum", rng)
+    blinds = [0] + [pedersen.random_scalar(rng) for _ in coeffs[1:]]
+    blinds[0] = (claim_blind - sum(blinds[1:])) * INV2 % P
+    for k in range(1, len(coeffs)):
+        ch.send_point(f"{label}/c{k}", pedersen.commit_scalar(coeffs[k], blinds[k]))
     r = ch.challenge(f"{label}/r")
     claim = sum(c * pow(r, k, P) for k, c in enumerate(coeffs)) % P
     claim_blind = sum(s * pow(r, k, P) for k, s in enumerate(blinds)) % P

@@ -6,7 +6,7 @@ from typing import Callable
 from . import pedersen, sigma
 from .curve import get_backend
 from .expr import Term, committed_names
-from .field import P
+from .field import INV2, P
 
 
 def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[str, list[int]], int],
@@ -17,24 +17,21 @@ def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[s
     claim_c = claim_commitment
     point: list[int] = []
     for rnd in range(n_vars):
-        r, claim_c = verify_round(ch, degree, claim_c, f"{label}/round{rnd}",
-                                  f"{label}: round {rnd} polynomial does not match the running claim")
+        r, claim_c = verify_round(ch, degree, claim_c, f"{label}/round{rnd}")
         point.append(r)
     public_values = {n: public_eval(n, point) for t in terms for n in t.public}
     return point, verify_final(ch, terms, public_values, claim_c, label)
 
 
-def verify_round(ch, degree: int, claim_c, label: str, what: str) -> tuple[int, object]:
-    """Reads one round's coefficient commitments, checks g(0) + g(1) against the running
-    claim, and returns the challenge r with the commitment to g(r)."""
+def verify_round(ch, degree: int, claim_c, label: str) -> tuple[int, object]:
+    """Reads one round's commitments C_1 .. C_d and returns the challenge r with the
+    commitment to g(r). C_0 = (claim - C_1 - ... - C_d) / 2 is derived, so g(0) + g(1)
+    equals the running claim by construction: g(r) = claim / 2 + sum_k (r^k - 1/2) C_k."""
     be = get_backend()
-    coeff_c = [ch.recv_point(f"{label}/c{k}") for k in range(degree + 1)]
-    sum_c = be.mul(coeff_c[0], 2)
-    for c in coeff_c[1:]:
-        sum_c = be.add(sum_c, c)
-    sigma.verify_zero(ch, be.sub(sum_c, claim_c), f"{label}/sum", what)
+    coeff_c = [ch.recv_point(f"{label}/c{k}") for k in range(1, degree + 1)]
     r = ch.challenge(f"{label}/r")
-    return r, be.msm(coeff_c, [pow(r, k, P) for k in range(degree + 1)])
+    scalars = [INV2] + [(pow(r, k, P) - INV2) % P for k in range(1, degree + 1)]
+    return r, be.msm([claim_c] + coeff_c, scalars)
 
 
 def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
