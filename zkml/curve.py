@@ -35,6 +35,9 @@ class Backend:
     def sub(self, a, b):
         return self.add(a, self.neg(b))
 
+    def is_identity(self, a) -> bool:
+        return self.eq(a, self.identity())
+
 
 class ArkworksBackend(Backend):
     name = "arkworks"

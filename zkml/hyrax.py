@@ -55,17 +55,18 @@ def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what
     row_pt, col_pt = _split(point)
     left, right = eq_table(row_pt), eq_table(col_pt)
     n_rows = len(left)
-    cv = be.identity()
     coef = 1
-    points, scalars = [], []
+    points, scalars, values, coefs = [], [], [], []
     for tc, value_commitment in items:
         if tc.n_vars != len(point) or len(tc.rows) != n_rows:
             raise ValueError("tensor commitment does not match the evaluation point")
         for i in range(n_rows):
             points.append(tc.rows[i])
             scalars.append(coef * int(left[i]) % P)
-        cv = be.add(cv, be.mul(value_commitment, coef))
+        values.append(value_commitment)
+        coefs.append(coef)
         coef = coef * rho % P
+    cv = be.msm(values, coefs)
     t = be.msm(points, scalars)
     ipa.verify_dot(ch, t, cv, right, label + "/dot", what)
 

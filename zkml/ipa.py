@@ -103,26 +103,31 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
 
 
 def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
+    """Checks, with one MSM: z1 (G* + a* U) + z2 h = A + c P, where
+    P = T + e Cv + sum_rounds (x^2 L + x^-2 R), G* = sum_i s_i G_i and U = e g."""
     be = get_backend()
     n = len(a)
     gens = pedersen.vector_generators(n)
     e = ch.challenge(label + "/e")
-    u = pedersen.g_times(e)
-    p_point = be.add(t, be.mul(cv, e))
     a = [int(x) % P for x in a]
-    xs = []
+    xs, rounds = [], []
     while len(a) > 1:
         left = ch.recv_point(f"{label}/L")
         right = ch.recv_point(f"{label}/R")
         x = ch.challenge(f"{label}/x")
         xi = inv(x)
         xs.append(x)
-        p_point = be.add(be.add(be.mul(left, x * x % P), p_point), be.mul(right, xi * xi % P))
+        rounds.append((left, x * x % P, right, xi * xi % P))
         a = _fold_vector(a, x, xi, x)
-    base = be.add(be.msm(gens, _fold_coefficients(xs, n)), be.mul(u, a[0]))
     commit_a = ch.recv_point(label + "/A")
     c = ch.challenge(label + "/c")
     z1 = ch.recv_scalar(label + "/z1")
     z2 = ch.recv_scalar(label + "/z2")
-    if not be.eq(be.add(be.mul(base, z1), pedersen.h_times(z2)), be.add(commit_a, be.mul(p_point, c))):
+    points = list(gens) + [pedersen.g(), pedersen.h(), commit_a, t, cv]
+    scalars = [z1 * s % P for s in _fold_coefficients(xs, n)]
+    scalars += [z1 * a[0] % P * e % P, z2, P - 1, (-c) % P, (-c * e) % P]
+    for left, x2, right, xi2 in rounds:
+        points += [left, right]
+        scalars += [(-c * x2) % P, (-c * xi2) % P]
+    if not be.is_identity(be.msm(points, scalars)):
         raise VerificationError(what)

@@ -14,24 +14,35 @@ def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[s
     """Returns the random point and {tensor: commitment to its value at the point}; the
     caller must then prove those values against the tensors' commitments."""
     degree = max(1, max(t.degree for t in terms))
-    claim_c = claim_commitment
+    claim = Combination([claim_commitment], [1])
     point: list[int] = []
     for rnd in range(n_vars):
-        r, claim_c = verify_round(ch, degree, claim_c, f"{label}/round{rnd}")
+        r, claim = verify_round(ch, degree, claim, f"{label}/round{rnd}")
         point.append(r)
     public_values = {n: public_eval(n, point) for t in terms for n in t.public}
-    return point, verify_final(ch, terms, public_values, claim_c, label)
+    return point, verify_final(ch, terms, public_values, claim, label)
 
 
-def verify_round(ch, degree: int, claim_c, label: str) -> tuple[int, object]:
+class Combination:
+    """A point sum_i s_i P_i kept as its terms, computed by one MSM when needed (the
+    running claim of a sumcheck changes every round but is only used at the end)."""
+
+    def __init__(self, points: list, scalars: list[int]) -> None:
+        self.points, self.scalars = points, scalars
+
+    def value(self):
+        return get_backend().msm(self.points, self.scalars)
+
+
+def verify_round(ch, degree: int, claim: Combination, label: str) -> tuple[int, Combination]:
     """Reads one round's commitments C_1 .. C_d and returns the challenge r with the
     commitment to g(r). C_0 = (claim - C_1 - ... - C_d) / 2 is derived, so g(0) + g(1)
     equals the running claim by construction: g(r) = claim / 2 + sum_k (r^k - 1/2) C_k."""
-    be = get_backend()
     coeff_c = [ch.recv_point(f"{label}/c{k}") for k in range(1, degree + 1)]
     r = ch.challenge(f"{label}/r")
-    scalars = [INV2] + [(pow(r, k, P) - INV2) % P for k in range(1, degree + 1)]
-    return r, be.msm([claim_c] + coeff_c, scalars)
+    scalars = [s * INV2 % P for s in claim.scalars]
+    scalars += [(pow(r, k, P) - INV2) % P for k in range(1, degree + 1)]
+    return r, Combination(claim.points + coeff_c, scalars)
 
 
 def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
@@ -40,18 +51,15 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
     there equal the running claim; returns {name: value commitment}."""
     be = get_backend()
     evals = {name: ch.recv_point(f"{label}/eval/{name}") for name in committed_names(terms)}
-    g = pedersen.g()
-    total = be.neg(claim_c)
+    if not isinstance(claim_c, Combination):
+        claim_c = Combination([claim_c], [1])
+    # the terms' sum minus the claim, as one MSM
+    points, scalars = list(claim_c.points), [(-s) % P for s in claim_c.scalars]
     for i, t in enumerate(terms):
         scale = t.coef
         for n in t.public:
             scale = scale * public_values[n] % P
-        affs = []
-        for a in t.affines:
-            c = pedersen.g_times(a.const)
-            for n, k in a.parts:
-                c = be.add(c, be.mul(evals[n], k))
-            affs.append(c)
+        affs = [_affine_commitment(a, evals) for a in t.affines]
         if len(affs) == 2:
             cz = ch.recv_point(f"{label}/prod{i}")
             sigma.verify_product(ch, affs[0], affs[1], cz, f"{label}/prod{i}/pf",
@@ -60,8 +68,17 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
         elif len(affs) == 1:
             value_c = affs[0]
         else:
-            value_c = g
-        total = be.add(total, be.mul(value_c, scale))
+            value_c = pedersen.g()
+        points.append(value_c)
+        scalars.append(scale)
+    total = be.msm(points, scalars)
     sigma.verify_zero(ch, total, f"{label}/final",
                       what or f"{label}: final evaluation does not match the sumcheck claim")
     return evals
+
+
+def _affine_commitment(a, evals: dict):
+    """Commitment to const + sum c_i T_i from the value commitments of the T_i."""
+    if a.const == 0 and len(a.parts) == 1 and a.parts[0][1] == 1:
+        return evals[a.parts[0][0]]
+    return get_backend().msm([pedersen.g()] + [evals[n] for n, _ in a.parts], [a.const] + [c for _, c in a.parts])

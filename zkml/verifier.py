@@ -72,10 +72,9 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         group_values[grp.name] = {n: claim(n, pt, f"group/{grp.name}/value/{n}") for n in grp.all_tensors()}
     mult_c = claim("mult", circuit.table_leaf_point(leaf_pt), "lookup/mult")
     for which, claimed, (items, const) in zip("pq", (p_c, q_c), circuit.leaf_relations(alpha, beta, leaf_pt)):
-        total = pedersen.g_times(const)
-        for (g, n), coef in items:
-            total = be.add(total, be.mul(mult_c if g == "table" else group_values[g][n], coef))
-        sigma.verify_zero(ch, be.sub(claimed, total), f"lookup/leaves/{which}",
+        points = [pedersen.g()] + [mult_c if g == "table" else group_values[g][n] for (g, n), _ in items]
+        total = be.msm(points + claimed.points, [(-const) % P] + [(-c) % P for _, c in items] + claimed.scalars)
+        sigma.verify_zero(ch, total, f"lookup/leaves/{which}",
                           "lookup argument: a looked-up value (a range, the requantization clamp or "
                           "ReLU) is not in the table")
 
@@ -107,10 +106,9 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         if grp.name == "logits":
             pub["Lt"] = circuit.label_evals(labels, pt)[1]
         for ri, (items, const) in enumerate(linear_relations(circuit, grp, pub)):
-            total = pedersen.g_times(const)
-            for ref, coef in items:
-                c = row_vals[ref[1]] if isinstance(ref, tuple) else group_values[grp.name][ref]
-                total = be.add(total, be.mul(c, coef))
+            points = [row_vals[ref[1]] if isinstance(ref, tuple) else group_values[grp.name][ref]
+                      for ref, _ in items]
+            total = be.msm([pedersen.g()] + points, [const] + [c for _, c in items])
             sigma.verify_zero(ch, total, f"linear/{grp.name}/{ri}",
                               f"{grp.name}: the committed values violate relation {ri} "
                               "(requantization, range decomposition or argmax margin)")

@@ -85,7 +85,7 @@ def test_extreme_scalars(ark, gens):
 
 def test_small_special_cases(ark, gens):
     """P + P (doubling inside an addition), P + (-P) (cancellation), identity bases."""
-    xy, points, _ = gens
+    _, points, _ = gens
     p, q = points[0], points[1]
     neg = ark.neg(p)
     bases = [p, p, neg, q, ark.identity(), neg]

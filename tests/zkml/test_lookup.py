@@ -44,7 +44,7 @@ def test_fraction_sum_proof_ends_in_the_leaves_evaluations(n_vars):
     point2, pc, qc = verify_fraction_sum(vc, n_vars, "lk")
     vc.finish()
     assert point2 == point
-    assert pc == pedersen.commit_scalar(pv, pb) and qc == pedersen.commit_scalar(qv, qb)
+    assert pc.value() == pedersen.commit_scalar(pv, pb) and qc.value() == pedersen.commit_scalar(qv, qb)
 
 
 def test_fraction_sum_that_is_not_zero_is_rejected():
