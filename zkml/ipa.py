@@ -16,6 +16,7 @@ from . import pedersen
 from .curve import get_backend
 from .errors import VerificationError
 from .field import P, inv
+from .parallel import pmap
 
 
 def _fold_coefficients(xs: list[int], n: int) -> list[int]:
@@ -68,10 +69,14 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
             s_l, s_r = pedersen.random_scalar(rng), pedersen.random_scalar(rng)
             hi_idx = [i for i in range(n) if i % m >= half]
             lo_idx = [i for i in range(n) if i % m < half]
-            left = be.add(be.msm([gens[i] for i in hi_idx], [w[i % m - half] * block[i] % P for i in hi_idx]),
-                          be.add(be.mul(u, sum(w[j] * a[half + j] for j in range(half)) % P), pedersen.h_times(s_l)))
-            right = be.add(be.msm([gens[i] for i in lo_idx], [w[half + i % m] * block[i] % P for i in lo_idx]),
-                           be.add(be.mul(u, sum(w[half + j] * a[j] for j in range(half)) % P), pedersen.h_times(s_r)))
+            hh = pedersen.h()
+            jobs = [([gens[i] for i in hi_idx] + [u, hh],
+                     [w[i % m - half] * block[i] % P for i in hi_idx]
+                     + [sum(w[j] * a[half + j] for j in range(half)) % P, s_l]),
+                    ([gens[i] for i in lo_idx] + [u, hh],
+                     [w[half + i % m] * block[i] % P for i in lo_idx]
+                     + [sum(w[half + j] * a[j] for j in range(half)) % P, s_r])]
+            left, right = pmap(lambda job: be.msm(*job), jobs)   # the two MSMs side by side
         ch.send_point(f"{label}/L", left)
         ch.send_point(f"{label}/R", right)
         x = ch.challenge(f"{label}/x")

@@ -22,6 +22,7 @@ import numpy as np
 
 from .curve import get_backend
 from .field import P
+from .parallel import pmap
 
 PEDERSEN_DST = b"PROOFBOARD-ZKML-V1-PEDERSEN_BLS12381G1_XMD:SHA-256_SSWU_RO_"
 
@@ -236,10 +237,9 @@ def commit_tensor(values: np.ndarray, n_vars: int, rng=None) -> tuple[TensorComm
     if (values.dtype.kind in "iub" and native_msm_enabled()
             and -(1 << 62) < int(values.min()) and int(values.max()) < (1 << 62)):
         bases = _native_vector_bases(1 << b)
-    rows, blinds = [], []
-    for i in range(1 << a):
-        s = random_scalar(rng)
-        row = msm_ints(gens, matrix[i]) if bases is None else _native_msm(bases, matrix[i])
-        rows.append(be.add(row, h_times(s)))
-        blinds.append(s)
-    return TensorCommitment(n_vars, rows), blinds
+    blinds = [random_scalar(rng) for _ in range(1 << a)]
+
+    def row(i: int):
+        body = msm_ints(gens, matrix[i]) if bases is None else _native_msm(bases, matrix[i])
+        return be.add(body, h_times(blinds[i]))
+    return TensorCommitment(n_vars, pmap(row, range(1 << a))), blinds

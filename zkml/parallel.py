@@ -1,0 +1,31 @@
+"""Work spread over the machine's cores with threads. The compiled kernels (ctypes) and the
+curve library release the GIL while they compute, so Python threads run them side by side.
+ZKML_THREADS sets the number of threads (default: the number of cores, at most 8)."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+_pool: tuple[int, ThreadPoolExecutor] | None = None   # (pid that made it, pool)
+
+
+def workers() -> int:
+    env = os.environ.get("ZKML_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def pmap(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """[fn(x) for x in items], in order, computed by the thread pool."""
+    global _pool
+    items = list(items)
+    n = workers()
+    if len(items) < 2 or n == 1:
+        return [fn(x) for x in items]
+    if _pool is None or _pool[0] != os.getpid():   # a forked child (Celery) makes its own
+        _pool = (os.getpid(), ThreadPoolExecutor(n, thread_name_prefix="zkml"))
+    return list(_pool[1].map(fn, items))
