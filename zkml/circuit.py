@@ -343,10 +343,12 @@ def padded_inputs(circuit: Circuit, x_int: np.ndarray) -> np.ndarray:
     return out
 
 
-def input_eval(circuit: Circuit, x_pad: np.ndarray, row_point: list[int], col_point: list[int]) -> int:
-    """X~(row_point, col_point) with the limb product (the verifier's one pass over X)."""
-    v = field_vec_times_int_matrix(eq_table(row_point), x_pad)
-    return int(np.dot(v, eq_table(col_point))) % P
+def input_eval(x_int: np.ndarray, row_point: list[int], col_point: list[int]) -> int:
+    """X~(row_point, col_point) of the zero-padded inputs, from the unpadded [N, d] matrix:
+    one limb product X eq(col) and a dot product with eq(row) (the verifier's pass over X)."""
+    n, d = x_int.shape
+    per_row = field_vec_times_int_matrix(eq_table(col_point)[:d], np.asarray(x_int).T)
+    return int(np.dot(per_row, eq_table(row_point)[:n])) % P
 
 
 def _merge_items(items: list) -> list:

@@ -41,6 +41,7 @@ class Backend:
 
 class ArkworksBackend(Backend):
     name = "arkworks"
+    SPLIT_AT = 2048          # MSMs at least this long are split over the thread pool
 
     def __init__(self) -> None:
         import py_arkworks_bls12381 as ark
@@ -66,7 +67,19 @@ class ArkworksBackend(Backend):
     def msm(self, points, scalars):
         if len(points) == 0:
             return self._id
-        return self._G1.multiexp_unchecked(list(points), [self._scalar(int(k)) for k in scalars])
+        points = list(points)
+        scalars = [self._scalar(int(k)) for k in scalars]
+        if len(points) < self.SPLIT_AT:
+            return self._G1.multiexp_unchecked(points, scalars)
+        # Big MSMs in chunks on the thread pool (the library releases the GIL).
+        from .parallel import pmap, workers
+        step = -(-len(points) // workers())
+        parts = pmap(lambda i: self._G1.multiexp_unchecked(points[i:i + step], scalars[i:i + step]),
+                     range(0, len(points), step))
+        out = parts[0]
+        for part in parts[1:]:
+            out = out + part
+        return out
 
     def eq(self, a, b) -> bool:
         return a == b

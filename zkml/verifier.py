@@ -7,7 +7,7 @@ import numpy as np
 
 from . import hyrax, pedersen, sigma
 from .channel import VerifierChannel
-from .circuit import (Circuit, input_eval, linear_relations, needs_zero_check, padded_inputs,
+from .circuit import (Circuit, input_eval, linear_relations, needs_zero_check,
                       pre_activation, zero_check_terms)
 from .commitment import Commitment
 from .curve import get_backend
@@ -134,7 +134,6 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         claim(name, point, commitment=c)
     report("matmul", 0.7)
 
-    x_pad = padded_inputs(circuit, x_int)
     for l in range(L, 0, -1):
         gname = "logits" if l == L else f"hidden{l}"
         pt = group_points[gname]
@@ -152,7 +151,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
             terms = [Term(1, ("fX",), (aff("fW"),))]
 
             def mm_public(name, point, r_i=r_i):
-                return input_eval(circuit, x_pad, r_i, point)
+                return input_eval(x_int, r_i, point)
         else:
             terms = [Term(1, (), (aff("fA"), aff("fW")))]
             mm_public = None
