@@ -107,9 +107,10 @@ class Group:
                 out += [Lookup(aff(n), None, range_kind(w)) for n, w in limbs]
         return out
 
-    def all_tensors(self) -> list[str]:
-        """Every committed tensor of the group, in the order their values are sent."""
-        return self.tensors + self.limb_tensors()
+    def point_tensors(self) -> list[str]:
+        """The tensors claimed at the group's point (in the order their values are sent): all
+        but the beater B, which only its zero-check and the argmax sumcheck use."""
+        return [n for n in self.tensors + self.limb_tensors() if n != "B"]
 
 
 @dataclass(frozen=True)

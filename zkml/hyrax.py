@@ -11,6 +11,7 @@ import numpy as np
 
 from . import ipa
 from .curve import get_backend
+from .errors import VerificationError
 from .field import P, eq_table, field_vec_times_int_matrix
 from .pedersen import layout
 
@@ -59,7 +60,7 @@ def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what
     points, scalars, values, coefs = [], [], [], []
     for tc, value_commitment in items:
         if tc.n_vars != len(point) or len(tc.rows) != n_rows:
-            raise ValueError("tensor commitment does not match the evaluation point")
+            raise VerificationError("a tensor commitment does not match its evaluation point")
         for i in range(n_rows):
             points.append(tc.rows[i])
             scalars.append(coef * int(left[i]) % P)

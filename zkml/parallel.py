@@ -4,12 +4,14 @@ ZKML_THREADS sets the number of threads (default: the number of cores, at most 8
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 _pool: tuple[int, ThreadPoolExecutor] | None = None   # (pid that made it, pool)
+_inside = threading.local()                             # set in the pool's own threads
 
 
 def workers() -> int:
@@ -20,12 +22,18 @@ def workers() -> int:
 
 
 def pmap(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """[fn(x) for x in items], in order, computed by the thread pool."""
+    """[fn(x) for x in items], in order, computed by the thread pool. Called from inside the
+    pool (nested parallelism), it runs serially: waiting on the pool from the pool's own
+    threads could deadlock."""
     global _pool
     items = list(items)
     n = workers()
-    if len(items) < 2 or n == 1:
+    if len(items) < 2 or n == 1 or getattr(_inside, "active", False):
         return [fn(x) for x in items]
     if _pool is None or _pool[0] != os.getpid():   # a forked child (Celery) makes its own
         _pool = (os.getpid(), ThreadPoolExecutor(n, thread_name_prefix="zkml"))
-    return list(_pool[1].map(fn, items))
+
+    def marked(x):
+        _inside.active = True
+        return fn(x)
+    return list(_pool[1].map(marked, items))

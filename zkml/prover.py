@@ -197,7 +197,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         pt = group_points[grp.name] = circuit.group_leaf_point(grp.name, leaf_pt)
         group_values[grp.name] = {
             n: claims.send_new(ch, n, pt, evaluate_tensor(wit[n], pt), f"group/{grp.name}/value/{n}", rng)
-            for n in grp.all_tensors()}
+            for n in grp.point_tensors()}
     t_pt = circuit.table_leaf_point(leaf_pt)
     mult = claims.send_new(ch, "mult", t_pt, evaluate_tensor(wit["mult"], t_pt), "lookup/mult", rng)
     for which, claimed, (items, const) in zip("pq", (p_claim, q_claim),
@@ -273,7 +273,9 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
             items, const = pre_activation(circuit, l)
             z_val = (sum(c * group_values[gname][n][0] for n, c in items) + const,
                      sum(c * group_values[gname][n][1] for n, c in items))
-        b_val = claims.send_new(ch, f"b{l}", r_j, evaluate_tensor(wit[f"b{l}"], r_j), f"matmul{l}/bias", rng)
+        # r_j is the b_l group's point (both are the last d_l coordinates of the leaf point)
+        assert r_j == group_points[f"b{l}"]
+        b_val = group_values[f"b{l}"][f"b{l}"]
         d_in = 1 << circuit.d_vars[l - 1]
         a_prev = x_pad if l == 1 else wit[f"A{l - 1}"].reshape(-1, d_in)
         f_a = field_vec_times_int_matrix(eq_table(r_i), a_prev)

@@ -69,7 +69,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     group_points, group_values = {}, {}
     for grp in circuit.groups:
         pt = group_points[grp.name] = circuit.group_leaf_point(grp.name, leaf_pt)
-        group_values[grp.name] = {n: claim(n, pt, f"group/{grp.name}/value/{n}") for n in grp.all_tensors()}
+        group_values[grp.name] = {n: claim(n, pt, f"group/{grp.name}/value/{n}") for n in grp.point_tensors()}
     mult_c = claim("mult", circuit.table_leaf_point(leaf_pt), "lookup/mult")
     for which, claimed, (items, const) in zip("pq", (p_c, q_c), circuit.leaf_relations(alpha, beta, leaf_pt)):
         points = [pedersen.g()] + [mult_c if g == "table" else group_values[g][n] for (g, n), _ in items]
@@ -138,7 +138,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         gname = "logits" if l == L else f"hidden{l}"
         pt = group_points[gname]
         r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
-        b_c = claim(f"b{l}", r_j, f"matmul{l}/bias")
+        b_c = group_values[f"b{l}"][f"b{l}"]     # r_j is the b_l group's point
         if l == L:
             z_c = group_values[gname][f"Z{l}"]
         else:

@@ -1,0 +1,26 @@
+"""The thread pool: results in order, and nested use (a parallel MSM inside a parallel row
+commitment) runs serially instead of deadlocking."""
+import threading
+
+from zkml import parallel
+
+
+def test_pmap_keeps_order_and_nesting_does_not_deadlock(monkeypatch):
+    monkeypatch.setenv("ZKML_THREADS", "2")
+    assert parallel.pmap(lambda x: x * x, range(10)) == [x * x for x in range(10)]
+    result = []
+
+    def outer():
+        result.append(parallel.pmap(lambda i: sum(parallel.pmap(lambda j: i * j, range(50))), range(8)))
+
+    t = threading.Thread(target=outer, daemon=True)
+    t.start()
+    t.join(timeout=20)
+    assert not t.is_alive(), "nested pmap deadlocked"
+    assert result == [[i * sum(range(50)) for i in range(8)]]
+
+
+def test_one_thread_runs_serially(monkeypatch):
+    monkeypatch.setenv("ZKML_THREADS", "1")
+    names = parallel.pmap(lambda _: threading.current_thread().name, range(4))
+    assert names == [threading.current_thread().name] * 4
