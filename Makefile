@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 # The compiled kernels (zkml/native: Fr vectors, G1 MSM): rebuilt whenever a source changes.
-zkml/native/_fr.so: zkml/native/fr.c zkml/native/g1.c | $(VENV)/.installed
+zkml/native/_fr.so: zkml/native/fr.c zkml/native/g1.c zkml/native/limbs.h | $(VENV)/.installed
 	$(PY) -m zkml.native build
 
 install: $(VENV)/.installed zkml/native/_fr.so

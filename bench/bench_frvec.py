@@ -10,9 +10,7 @@ import argparse
 import json
 import platform as std_platform
 import random
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from zkml import native  # noqa: E402
 from zkml.field import P  # noqa: E402
 from zkml.frvec import PyFrVec  # noqa: E402
+from timing import median_time  # noqa: E402  (bench/ is the script's directory)
 
 
 def cases(cls, n: int, rng: random.Random):
@@ -42,15 +41,6 @@ def cases(cls, n: int, rng: random.Random):
         "to_ints": (lambda: a.to_ints(), n),
         "inverse": (lambda: a.inverse(), n),
     }
-
-
-def median_time(fn, runs: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
 
 
 def main() -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform as std_platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,18 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zkml import curve, native, pedersen  # noqa: E402
+from timing import median_time  # noqa: E402  (bench/ is the script's directory)
 
 SIZES = (1024, 8192)
 BITS = (1, 8, 16)
-
-
-def median_time(fn, runs: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
 
 
 def main() -> int:

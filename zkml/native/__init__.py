@@ -39,6 +39,7 @@ G1_ERR_INTERNAL = 6
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "fr.c"
 SOURCES = (SRC, HERE / "g1.c")  # all compiled into the one library
+INPUTS = SOURCES + (HERE / "limbs.h",)  # what the library is built from (freshness, cache key)
 LIB_NAME = "_fr.so"
 CFLAGS = ("-O3", "-std=c11", "-shared", "-fPIC")
 
@@ -58,7 +59,7 @@ def package_target() -> Path:
 def cache_target() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     h = hashlib.sha256()
-    for src in SOURCES:
+    for src in INPUTS:
         h.update(hashlib.sha256(src.read_bytes()).digest())
     digest = h.hexdigest()[:16]
     return Path(base) / "zkml-native" / f"_fr-{digest}.so"
@@ -69,12 +70,12 @@ def _writable(directory: Path) -> bool:
 
 
 def _sources_exist() -> bool:
-    return all(src.exists() for src in SOURCES)
+    return all(src.exists() for src in INPUTS)
 
 
 def _fresh(lib: Path) -> bool:
     try:
-        newest = max(src.stat().st_mtime for src in SOURCES)
+        newest = max(src.stat().st_mtime for src in INPUTS)
     except FileNotFoundError:
         return lib.exists()  # sources missing (nothing to compare with): take it as is
     try:

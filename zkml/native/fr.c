@@ -31,11 +31,7 @@
  * All functions take element counts as size_t; output arrays must not overlap inputs
  * (except where noted) and are fully written.
  */
-#include <stddef.h>
-#include <stdint.h>
-
-typedef uint64_t u64;
-__extension__ typedef unsigned __int128 u128; /* GCC/Clang extension */
+#include "limbs.h"
 
 #define FR_ABI_VERSION 1
 #define FR_OK 0
@@ -61,32 +57,6 @@ static inline void fr_copy(u64 r[4], const u64 a[4]) {
 
 static inline int fr_is_zero(const u64 a[4]) {
     return (a[0] | a[1] | a[2] | a[3]) == 0;
-}
-
-/* carry/borrow chains on 64-bit words. (Written without 128-bit additions, which GCC 12
- * compiles into stack round trips; the 64x64 -> 128-bit product is the only __int128 use.) */
-static inline u64 adc(u64 a, u64 b, u64 *carry) {
-    u64 s, c1 = __builtin_add_overflow(a, b, &s);
-    u64 c2 = __builtin_add_overflow(s, *carry, &s);
-    *carry = c1 | c2;
-    return s;
-}
-
-static inline u64 sbb(u64 a, u64 b, u64 *borrow) {
-    u64 d, b1 = __builtin_sub_overflow(a, b, &d);
-    u64 b2 = __builtin_sub_overflow(d, *borrow, &d);
-    *borrow = b1 | b2;
-    return d;
-}
-
-/* t + a * b + carry, low word returned, high word into *carry (never overflows 128 bits) */
-static inline u64 mac(u64 t, u64 a, u64 b, u64 *carry) {
-    u128 p = (u128)a * b;
-    u64 lo = (u64)p, hi = (u64)(p >> 64);
-    lo += t;      hi += lo < t;
-    lo += *carry; hi += lo < *carry;
-    *carry = hi;
-    return lo;
 }
 
 /* r = t - P if t >= P else t, for t = (t3:t2:t1:t0) < 2P. Branch-free select. */

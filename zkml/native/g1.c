@@ -43,13 +43,9 @@
  * commits to the prover's own witness, processed once; do not reuse it for secrets that an
  * attacker can time.
  */
-#include <stddef.h>
-#include <stdint.h>
+#include "limbs.h"
 #include <stdlib.h>
 #include <string.h>
-
-typedef uint64_t u64;
-__extension__ typedef unsigned __int128 u128; /* GCC/Clang extension */
 
 #define G1_ABI_VERSION 1
 #define G1_OK 0
@@ -83,30 +79,6 @@ static const fq B4 = {{0xaa270000000cfff3ULL, 0x53cc0032fc34000aULL, 0x478fe97a6
 static const u64 NINV = 0x89f3fffcfffcfffdULL;
 
 /* ---- Fq --------------------------------------------------------------------------------- */
-
-static inline u64 adc(u64 a, u64 b, u64 *carry) {
-    u64 s, c1 = __builtin_add_overflow(a, b, &s);
-    u64 c2 = __builtin_add_overflow(s, *carry, &s);
-    *carry = c1 | c2;
-    return s;
-}
-
-static inline u64 sbb(u64 a, u64 b, u64 *borrow) {
-    u64 d, b1 = __builtin_sub_overflow(a, b, &d);
-    u64 b2 = __builtin_sub_overflow(d, *borrow, &d);
-    *borrow = b1 | b2;
-    return d;
-}
-
-/* t + a * b + carry: low word returned, high word into *carry (never overflows 128 bits) */
-static inline u64 mac(u64 t, u64 a, u64 b, u64 *carry) {
-    u128 p = (u128)a * b;
-    u64 lo = (u64)p, hi = (u64)(p >> 64);
-    lo += t;      hi += lo < t;
-    lo += *carry; hi += lo < *carry;
-    *carry = hi;
-    return lo;
-}
 
 static inline int fq_is_zero(const fq *a) {
     return (a->v[0] | a->v[1] | a->v[2] | a->v[3] | a->v[4] | a->v[5]) == 0;
