@@ -31,7 +31,6 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
                     labels: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
     """All committed tensors (flattened int64) and the correct count K."""
     L = circuit.n_layers
-    npad = 1 << circuit.s_vars
     wit = dict(padded_model_tensors(model))
     a = padded_inputs(circuit, x_int)
     for l in range(1, L + 1):
