@@ -7,8 +7,6 @@ Writes bench/frvec_results.json and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
-import platform as std_platform
 import random
 import sys
 from pathlib import Path
@@ -21,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from zkml import native  # noqa: E402
 from zkml.field import P  # noqa: E402
 from zkml.frvec import PyFrVec  # noqa: E402
-from timing import median_time  # noqa: E402  (bench/ is the script's directory)
+from timing import median_time, write_results  # noqa: E402  (bench/ is the script's directory)
 
 
 def cases(cls, n: int, rng: random.Random):
@@ -79,13 +77,7 @@ def main() -> int:
             line += f"{vals[0] / vals[1]:9.3g}x"
         print(line)
 
-    doc = {"n": n, "runs": args.runs, "machine": {"python": sys.version.split()[0],
-           "platform": std_platform.platform(), "processor": std_platform.machine()},
-           "results": results}
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    write_results(args.out, {"n": n, "runs": args.runs, "results": results})
     return 0
 
 

@@ -14,8 +14,6 @@ against multiexp. Writes bench/g1_results.json and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
-import platform as std_platform
 import sys
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zkml import curve, native, pedersen  # noqa: E402
-from timing import median_time  # noqa: E402  (bench/ is the script's directory)
+from timing import median_time, write_results  # noqa: E402  (bench/ is the script's directory)
 
 SIZES = (1024, 8192)
 BITS = (1, 8, 16)
@@ -82,14 +80,7 @@ def main() -> int:
         print(f"{r['n']:>6} {r['bits']:>5} {nat:9.2f} {mi:9.2f} {me:9.2f} "
               f"{mi / nat:11.2f}x {me / nat:11.2f}x")
 
-    doc = {"runs": args.runs, "prepare_us_per_point": prepare_us,
-           "machine": {"python": sys.version.split()[0], "platform": std_platform.platform(),
-                       "processor": std_platform.machine()},
-           "results": results}
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    write_results(args.out, {"runs": args.runs, "prepare_us_per_point": prepare_us, "results": results})
     return 0
 
 
