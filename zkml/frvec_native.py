@@ -13,6 +13,12 @@ import numpy as np
 
 from . import native
 from .field import P
+from .parallel import pmap, workers
+
+# Vectors at least this long are processed by all threads, each on a range of entries
+# (the kernel releases the GIL); results are identical to one call.
+PARALLEL_MIN = 1 << 14
+ELEMENT_BYTES = 32
 
 
 def _lib() -> ctypes.CDLL:
@@ -32,6 +38,13 @@ def _ptr(a: np.ndarray) -> int:
 
 def _empty(n: int) -> np.ndarray:
     return np.empty((n, 4), dtype=np.uint64)
+
+
+def _ranges(n: int) -> list[tuple[int, int]]:
+    """[start, end) ranges covering 0..n, one per thread (one range for short vectors)."""
+    k = workers() if n >= PARALLEL_MIN else 1
+    step = -(-n // k) if n else 1
+    return [(i, min(n, i + step)) for i in range(0, n, step)] or [(0, 0)]
 
 
 def _ints_from_bytes(raw: bytes) -> np.ndarray:
@@ -117,13 +130,25 @@ class NativeFrVec:
     def _binary(self, fn: str, other: "NativeFrVec") -> "NativeFrVec":
         n = _same_len(self, other)
         out = _empty(n)
-        getattr(_lib(), fn)(_ptr(out), _ptr(self.v), _ptr(other.v), n)
+        f, o, a, b = getattr(_lib(), fn), _ptr(out), _ptr(self.v), _ptr(other.v)
+        pmap(lambda r: f(o + r[0] * ELEMENT_BYTES, a + r[0] * ELEMENT_BYTES,
+                         b + r[0] * ELEMENT_BYTES, r[1] - r[0]), _ranges(n))
         return type(self)(out)
 
-    def _with_scalar(self, fn: str, c: int, n_out: int, size_arg: int) -> "NativeFrVec":
-        out = _empty(n_out)
-        getattr(_lib(), fn)(_ptr(out), _ptr(self.v), _scalar(c), size_arg)
+    def _elementwise_scalar(self, fn: str, c: int) -> "NativeFrVec":
+        """out[i] = fn(self[i], c), in ranges over the threads."""
+        n = len(self)
+        out = _empty(n)
+        f, o, a, cb = getattr(_lib(), fn), _ptr(out), _ptr(self.v), _scalar(c)
+        pmap(lambda r: f(o + r[0] * ELEMENT_BYTES, a + r[0] * ELEMENT_BYTES, cb, r[1] - r[0]), _ranges(n))
         return type(self)(out)
+
+    @staticmethod
+    def _fold_into(out: np.ndarray, src: np.ndarray, r: int) -> None:
+        """out = src.lo + r (src.hi - src.lo), in ranges over the threads."""
+        half = len(src) // 2
+        f, o, a, rb = _lib().fr_fold_part, _ptr(out), _ptr(src), _scalar(r)
+        pmap(lambda rg: f(o, a, rb, half, rg[0], rg[1]), _ranges(half))
 
     def add(self, other: "NativeFrVec") -> "NativeFrVec":
         return self._binary("fr_add", other)
@@ -135,17 +160,18 @@ class NativeFrVec:
         return self._binary("fr_mul", other)
 
     def scale(self, c: int) -> "NativeFrVec":
-        return self._with_scalar("fr_scale", c, len(self), len(self))
+        return self._elementwise_scalar("fr_scale", c)
 
     def add_const(self, c: int) -> "NativeFrVec":
-        return self._with_scalar("fr_add_const", c, len(self), len(self))
+        return self._elementwise_scalar("fr_add_const", c)
 
     def fold(self, r: int) -> "NativeFrVec":
         """lo + r (hi - lo): binds the first variable to r."""
         if len(self) % 2:
             raise ValueError("fold needs an even length")
-        half = len(self) // 2
-        return self._with_scalar("fr_fold", r, half, half)
+        out = _empty(len(self) // 2)
+        self._fold_into(out, self.v, r)
+        return type(self)(out)
 
     def fold_halves(self, r: int) -> "NativeFrVec":
         """Folds each half separately (binds the second variable): the fraction-layer tables
@@ -153,7 +179,10 @@ class NativeFrVec:
         if len(self) % 4:
             raise ValueError("fold_halves needs a length divisible by 4")
         quarter = len(self) // 4
-        return self._with_scalar("fr_fold_halves", r, 2 * quarter, quarter)
+        out = _empty(2 * quarter)
+        self._fold_into(out[:quarter], self.v[:2 * quarter], r)
+        self._fold_into(out[quarter:], self.v[2 * quarter:], r)
+        return type(self)(out)
 
     def inverse(self) -> "NativeFrVec":
         """Elementwise inverse; raises ZeroDivisionError on a zero entry."""
@@ -189,11 +218,15 @@ class NativeFrVec:
         if e < 1 or len(p) != 4 * e or len(q) != 4 * e:
             raise ValueError(f"gkr_round: lengths E={e}, p={len(p)}, q={len(q)}; "
                              "want len(p) = len(q) = 4 len(E) >= 4")
-        out = ctypes.create_string_buffer(96)
-        _lib().fr_gkr_round(out, _ptr(E.v), _ptr(p.v), _ptr(q.v), _scalar(lam), e, int(want_one))
-        raw = out.raw
-        h1 = int.from_bytes(raw[32:64], "little") if want_one else None
-        return int.from_bytes(raw[0:32], "little"), h1, int.from_bytes(raw[64:96], "little")
+        f, args = _lib().fr_gkr_round, (_ptr(E.v), _ptr(p.v), _ptr(q.v), _scalar(lam), e, int(want_one))
+
+        def part(rg: tuple[int, int]) -> list[int]:
+            out = ctypes.create_string_buffer(96)
+            f(out, *args, rg[0], rg[1])
+            return [int.from_bytes(out.raw[k:k + 32], "little") for k in (0, 32, 64)]
+        sums = [sum(col) % P for col in zip(*pmap(part, _ranges(e)))]
+        h1 = sums[1] if want_one else None
+        return sums[0], h1, sums[2]
 
 
 def _same_len(a, b) -> int:

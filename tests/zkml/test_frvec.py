@@ -213,3 +213,21 @@ def test_build_is_up_to_date_and_load_is_cached():
     assert path.exists() and path.stat().st_mtime >= native.SRC.stat().st_mtime
     leftovers = [f for f in path.parent.iterdir() if f.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_threaded_ranges_give_the_same_results(monkeypatch):
+    """With every vector split over threads (PARALLEL_MIN lowered), the compiled kernel still
+    equals the reference, for odd-sized ranges too."""
+    from zkml import frvec_native
+    monkeypatch.setattr(frvec_native, "PARALLEL_MIN", 2)
+    monkeypatch.setenv("ZKML_THREADS", "3")
+    rng = random.Random(99)
+    n = 4 * 12                                   # ranges of unequal length over 3 threads
+    a_ints, b_ints, e_ints = _ints(201, n), _ints(202, n), _ints(203, n // 4)
+    (pa, na), (pb, nb), (pe, ne) = _pair(a_ints), _pair(b_ints), _pair(e_ints)
+    r, lam = rng.randrange(P), rng.randrange(P)
+    for op in ("add", "sub", "mul"):
+        assert list(getattr(na, op)(nb).to_ints()) == list(getattr(pa, op)(pb).to_ints())
+    for op in ("scale", "add_const", "fold", "fold_halves"):
+        assert list(getattr(na, op)(r).to_ints()) == list(getattr(pa, op)(r).to_ints())
+    assert NativeFrVec.gkr_round(ne, na, nb, lam, True) == PyFrVec.gkr_round(pe, pa, pb, lam, True)

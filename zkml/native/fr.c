@@ -33,7 +33,7 @@
  */
 #include "limbs.h"
 
-#define FR_ABI_VERSION 1
+#define FR_ABI_VERSION 2
 #define FR_OK 0
 #define FR_ERR_ZERO 1 /* batch inverse: an entry is zero (its index is reported) */
 
@@ -217,21 +217,23 @@ void fr_add_const(u64 (*out)[4], const u64 (*a)[4], const unsigned char *c, size
 }
 
 /* out[i] = lo[i] + r (hi[i] - lo[i]) for lo = a[0..half), hi = a[half..2 half) */
-void fr_fold(u64 (*out)[4], const u64 (*a)[4], const unsigned char *r, size_t half) {
+/* out[i] = a[i] + r (a[half + i] - a[i]) for i in [start, end): a part of a fold, so that
+ * several threads can share one */
+void fr_fold_part(u64 (*out)[4], const u64 (*a)[4], const unsigned char *r, size_t half,
+                  size_t start, size_t end) {
     u64 rm[4], d[4];
     from_bytes1(rm, r);
-    for (size_t i = 0; i < half; i++) {
+    for (size_t i = start; i < end; i++) {
         fr_sub1(d, a[half + i], a[i]);
         mont_mul(d, d, rm);
         fr_add1(out[i], a[i], d);
     }
 }
+void fr_fold(u64 (*out)[4], const u64 (*a)[4], const unsigned char *r, size_t half) {
+    fr_fold_part(out, a, r, half, 0, half);
+}
 
 /* folds each half of a (n = 4 quarter entries) separately */
-void fr_fold_halves(u64 (*out)[4], const u64 (*a)[4], const unsigned char *r, size_t quarter) {
-    fr_fold(out, a, r, quarter);
-    fr_fold(out + quarter, a + 2 * quarter, r, quarter);
-}
 
 /* *out = sum a[i], canonical 32 bytes */
 void fr_sum(unsigned char *out, const u64 (*a)[4], size_t n) {
@@ -309,7 +311,8 @@ int fr_batch_inverse(u64 (*out)[4], const u64 (*a)[4], size_t n, size_t *zero_in
  * Halves p0 = p[0, 2h), p1 = p[2h, 4h) (same for q); in each half the round's variable X is
  * the top bit, so the value at X of entry x < h is lo + X (hi - lo), lo = t[x], hi = t[h + x].
  * Writes 3 canonical 32-byte sums  h(X) = sum_x E[x] [p0 q1 + p1 q0 + lam q0 q1](X, x)  for
- * X = 0, 1, 2 (X = 1 only if want_one, else zero), computed as p0 q1 + q0 (p1 + lam q1).
+ * X = 0, 1, 2 (X = 1 only if want_one, else zero), computed as p0 q1 + q0 (p1 + lam q1),
+ * over the entries x in [start, end).
  */
 static inline void gkr_term(u64 acc[4], const u64 e[4], const u64 p0[4], const u64 p1[4],
                             const u64 q0[4], const u64 q1[4], const u64 lm[4]) {
@@ -324,12 +327,14 @@ static inline void gkr_term(u64 acc[4], const u64 e[4], const u64 p0[4], const u
 }
 
 void fr_gkr_round(unsigned char *out, const u64 (*E)[4], const u64 (*p)[4],
-                  const u64 (*q)[4], const unsigned char *lam, size_t h, int want_one) {
+                  const u64 (*q)[4], const unsigned char *lam, size_t h, int want_one,
+                  size_t start, size_t end) {
+    /* the sums over x in [start, end) only: threads share a round by ranges of x */
     const size_t half = 2 * h;
     u64 lm[4];
     u64 acc[3][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
     from_bytes1(lm, lam);
-    for (size_t x = 0; x < h; x++) {
+    for (size_t x = start; x < end; x++) {
         /* p0, p1, q0, q1 at X = 0 (lo), 1 (hi) and 2 (2 hi - lo) */
         const u64 *lo[4] = {p[x], p[half + x], q[x], q[half + x]};
         const u64 *hi[4] = {p[h + x], p[half + h + x], q[h + x], q[half + h + x]};
