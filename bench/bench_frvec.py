@@ -37,7 +37,6 @@ def cases(cls, n: int, rng: random.Random):
         "from_ints(int64)": (lambda: cls.from_ints(small), n),
         "from_ints(object)": (lambda: cls.from_ints(ints), n),
         "to_ints": (lambda: a.to_ints(), n),
-        "inverse": (lambda: a.inverse(), n),
     }
 
 

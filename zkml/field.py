@@ -21,30 +21,6 @@ def inv(a: int) -> int:
 
 
 
-def batch_inverse(values: np.ndarray) -> np.ndarray:
-    """All inverses for one exponentiation: a product tree built and unwound level by level
-    (Montgomery's trick, vectorized over numpy object arrays). Raises on a zero entry."""
-    level = np.asarray(values, dtype=object) % P
-    n = len(level)
-    if n == 0:
-        return level
-    levels = []
-    while len(level) > 1:
-        if len(level) % 2:
-            level = np.concatenate([level, np.array([1], dtype=object)])
-        levels.append(level)
-        level = (level[0::2] * level[1::2]) % P
-    inv_level = np.array([inv(int(level[0]))], dtype=object)
-    for lower in reversed(levels):
-        # inverse of a left child = inverse of the parent times the right sibling, and vice versa
-        parent = inv_level[:len(lower) // 2]
-        out = np.empty(len(lower), dtype=object)
-        out[0::2] = (parent * lower[1::2]) % P
-        out[1::2] = (parent * lower[0::2]) % P
-        inv_level = out
-    return inv_level[:n]
-
-
 def eq_table(point: list[int]) -> np.ndarray:
     """All 2^n values eq(point, b) for b in {0,1}^n; index bit j (from the top) is point[j]."""
     table = np.array([1], dtype=object)

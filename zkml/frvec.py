@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .field import P, batch_inverse, eq_table
+from .field import P, eq_table
 
 
 class PyFrVec:
@@ -94,10 +94,6 @@ class PyFrVec:
         return type(self)(np.concatenate([type(self)(self.v[:half]).fold(r).v,
                                           type(self)(self.v[half:]).fold(r).v]))
 
-    def inverse(self) -> "PyFrVec":
-        """Elementwise inverse; raises ZeroDivisionError on a zero entry."""
-        return type(self)(batch_inverse(self.v))
-
     # -- reductions ------------------------------------------------------------------------
     def sum(self) -> int:
         return int(np.sum(self.v)) % P if len(self.v) else 0
@@ -166,6 +162,11 @@ def _select():
 FrVec = _select()
 
 
+def evaluate_tensors(tensors: list[np.ndarray], point: list[int]) -> list[int]:
+    """MLEs of integer or field tensors (2^len(point) entries each) at one point: one eq table."""
+    eq = FrVec.eq_table(point)
+    return [eq.dot(FrVec.from_ints(values)) for values in tensors]
+
+
 def evaluate_tensor(values: np.ndarray, point: list[int]) -> int:
-    """MLE of an integer or field tensor (2^len(point) entries) at point."""
-    return FrVec.eq_table(point).dot(FrVec.from_ints(values))
+    return evaluate_tensors([values], point)[0]

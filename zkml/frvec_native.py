@@ -184,18 +184,6 @@ class NativeFrVec:
         self._fold_into(out[quarter:], self.v[2 * quarter:], r)
         return type(self)(out)
 
-    def inverse(self) -> "NativeFrVec":
-        """Elementwise inverse; raises ZeroDivisionError on a zero entry."""
-        n = len(self)
-        out = _empty(n)
-        where = ctypes.c_size_t(0)
-        rc = _lib().fr_batch_inverse(_ptr(out), _ptr(self.v), n, ctypes.byref(where))
-        if rc == native.FR_ERR_ZERO:
-            raise ZeroDivisionError(f"inverse of zero in Fr (entry {where.value})")
-        if rc != native.FR_OK:
-            raise RuntimeError(f"fr_batch_inverse: error code {rc}")
-        return type(self)(out)
-
     # -- reductions ------------------------------------------------------------------------
     def sum(self) -> int:
         out = ctypes.create_string_buffer(32)

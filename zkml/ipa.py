@@ -29,7 +29,7 @@ def _fold_coefficients(xs: list[int], n: int) -> list[int]:
     return coeffs
 
 
-def _fold_vector(v: list[int], x: int, lo_factor: int, hi_factor: int) -> list[int]:
+def _fold_vector(v: list[int], lo_factor: int, hi_factor: int) -> list[int]:
     half = len(v) // 2
     return [(lo_factor * v[i] + hi_factor * v[half + i]) % P for i in range(half)]
 
@@ -86,8 +86,8 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
             p_point = be.add(be.add(be.mul(left, x * x % P), p_point), be.mul(right, xi * xi % P))
         else:
             s = (x * x * s_l + s + xi * xi * s_r) % P
-        w = _fold_vector(w, x, x, xi)
-        a = _fold_vector(a, x, xi, x)
+        w = _fold_vector(w, x, xi)
+        a = _fold_vector(a, xi, x)
         if folded is not None:
             folded = [be.add(be.mul(folded[j], xi), be.mul(folded[half + j], x)) for j in range(half)]
         else:
@@ -123,7 +123,7 @@ def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
         xi = inv(x)
         xs.append(x)
         rounds.append((left, x * x % P, right, xi * xi % P))
-        a = _fold_vector(a, x, xi, x)
+        a = _fold_vector(a, xi, x)
     commit_a = ch.recv_point(label + "/A")
     c = ch.challenge(label + "/c")
     z1 = ch.recv_scalar(label + "/z1")

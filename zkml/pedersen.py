@@ -78,13 +78,9 @@ def vector_generators(n: int) -> list:
     if key not in _cache:
         data = _generator_file_bytes()
         _cache[key] = [be.from_affine_xy_trusted(data[i:i + 96]) for i in range(0, len(data), 96)]
-        _cache[key + ":file"] = data  # the list's first len(data) // 96 points, as bytes
     gens = _cache[key]
     while len(gens) < n:
         gens.append(derive_vector_generator(len(gens)))
-    prepared = _cache.get(be.name + ":vector:native")
-    if prepared is not None and len(prepared) < len(gens):  # keep the native copy in step
-        prepared.extend([be.to_affine_xy(p) for p in gens[len(prepared):]])
     return gens[:n]
 
 
@@ -100,19 +96,14 @@ def native_msm_enabled() -> bool:
 
 def _native_vector_bases(n: int):
     """The first n vector generators in the native kernel's form (g1_native.PreparedBases),
-    built from the shipped file's bytes (then to_affine_xy of derived ones) and extended by
-    vector_generators as the list grows."""
+    extended as more are asked for (~1 µs a point)."""
     from . import g1_native
     be = get_backend()
-    key = be.name + ":vector:native"
-    if key not in _cache:
-        vector_generators(0)  # creates the list (from the file's bytes, if valid)
-        data = _cache[be.name + ":vector:file"]
-        prepared = g1_native.PreparedBases(data)
-        prepared.extend([be.to_affine_xy(p) for p in _cache[be.name + ":vector"][len(data) // 96:]])
-        _cache[key] = prepared
-    vector_generators(n)  # grows the list and, through it, the prepared copy
-    return _cache[key].prefix(n)
+    gens = vector_generators(n)
+    prepared = _cache.setdefault(be.name + ":vector:native", g1_native.PreparedBases(b""))
+    if len(prepared) < n:
+        prepared.extend([be.to_affine_xy(p) for p in gens[len(prepared):]])
+    return prepared.prefix(n)
 
 
 def _native_msm(bases, values: np.ndarray):

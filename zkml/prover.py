@@ -13,7 +13,7 @@ from .commitment import load_opening, padded_model_tensors
 from .errors import ZkmlError
 from .expr import Term, aff
 from .field import P, eq_table, field_vec_times_int_matrix
-from .frvec import FrVec, evaluate_tensor
+from .frvec import FrVec, evaluate_tensor, evaluate_tensors
 from .model import QuantizedModel
 from .proof import Proof
 from .sigma import prove_zero
@@ -194,9 +194,10 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
     group_values: dict[str, dict[str, tuple[int, int]]] = {}
     for grp in circuit.groups:
         pt = group_points[grp.name] = circuit.group_leaf_point(grp.name, leaf_pt)
-        group_values[grp.name] = {
-            n: claims.send_new(ch, n, pt, evaluate_tensor(wit[n], pt), f"group/{grp.name}/value/{n}", rng)
-            for n in grp.point_tensors()}
+        names = grp.point_tensors()
+        values = evaluate_tensors([wit[n] for n in names], pt)
+        group_values[grp.name] = {n: claims.send_new(ch, n, pt, v, f"group/{grp.name}/value/{n}", rng)
+                                  for n, v in zip(names, values)}
     t_pt = circuit.table_leaf_point(leaf_pt)
     mult = claims.send_new(ch, "mult", t_pt, evaluate_tensor(wit["mult"], t_pt), "lookup/mult", rng)
     for which, claimed, (items, const) in zip("pq", (p_claim, q_claim),
@@ -214,7 +215,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         label = f"group/{grp.name}"
         gamma = ch.challenge(label + "/gamma")
         tau = ch.challenges(label + "/tau", grp.n_vars)
-        public = {"eq": eq_table(tau), "pad": circuit.pad_mask(grp.name)}
+        public = {"eq": FrVec.eq_table(tau), "pad": circuit.pad_mask(grp.name)}
         point, evals = prove_sumcheck(ch, grp.n_vars, zero_check_terms(grp, gamma), wit, public,
                                       count if grp.name == "samples" else 0, 0, label, rng)
         for name, (v, bl) in evals.items():

@@ -119,25 +119,6 @@ def test_fold_matches_reference(n):
                                           for i in range(half)]
 
 
-def test_inverse():
-    vals = _ints(40, 1024)
-    vals = [v if v % P else 7 for v in vals]
-    pa, na = _pair(vals)
-    inv = na.inverse()
-    _eq(inv, pa.inverse())
-    assert all(x * y % P == 1 for x, y in zip(inv.to_ints(), na.to_ints()))
-    _eq(inv.inverse(), pa)
-    for n in (1, 2, 3):
-        p1, n1 = _pair(vals[:n])
-        _eq(n1.inverse(), p1.inverse())
-    assert len(NativeFrVec.from_ints([]).inverse()) == 0
-    for bad in ([0], [3, 0], [1, 2, P, 4], [5] * 100 + [0]):
-        with pytest.raises(ZeroDivisionError):
-            NativeFrVec.from_ints(bad).inverse()
-        with pytest.raises(ZeroDivisionError):
-            PyFrVec.from_ints(bad).inverse()
-
-
 @pytest.mark.parametrize("nvars", range(11))
 def test_eq_table(nvars):
     rng = random.Random(50 + nvars)

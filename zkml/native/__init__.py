@@ -24,9 +24,7 @@ import threading
 import uuid
 from pathlib import Path
 
-ABI_VERSION = 2  # must match FR_ABI_VERSION in fr.c
-FR_OK = 0
-FR_ERR_ZERO = 1
+ABI_VERSION = 3  # must match FR_ABI_VERSION in fr.c
 G1_ABI_VERSION = 1  # must match G1_ABI_VERSION in g1.c; return codes of g1.c:
 G1_OK = 0
 G1_IDENTITY = 1
@@ -146,7 +144,6 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fr_sum": ([vp, vp, sz], None),
         "fr_dot": ([vp, vp, vp, sz], None),
         "fr_eq_table": ([vp, ctypes.c_char_p, sz], None),
-        "fr_batch_inverse": ([vp, vp, sz, ctypes.POINTER(sz)], cint),
         "fr_gkr_round": ([vp, vp, vp, vp, ctypes.c_char_p, sz, cint, sz, sz], None),
         "g1_abi_version": ([], cint),
         "g1_prepare": ([ctypes.c_char_p, sz, vp], cint),

@@ -33,9 +33,7 @@
  */
 #include "limbs.h"
 
-#define FR_ABI_VERSION 2
-#define FR_OK 0
-#define FR_ERR_ZERO 1 /* batch inverse: an entry is zero (its index is reported) */
+#define FR_ABI_VERSION 3
 
 /* P = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001 */
 static const u64 P[4] = {0xffffffff00000001ULL, 0x53bda402fffe5bfeULL,
@@ -272,36 +270,6 @@ void fr_eq_table(u64 (*out)[4], const unsigned char *point, size_t nvars) {
             fr_sub1(out[2 * i], v, out[2 * i + 1]);
         }
     }
-}
-
-/*
- * out[i] = a[i]^-1 by Montgomery's trick: prefix products, one exponentiation, then an
- * unwinding pass (3 multiplications per entry). Returns FR_ERR_ZERO (and the first zero
- * index in *zero_index; out is then unspecified) if some entry is zero, FR_OK otherwise.
- * out must not overlap a.
- */
-int fr_batch_inverse(u64 (*out)[4], const u64 (*a)[4], size_t n, size_t *zero_index) {
-    for (size_t i = 0; i < n; i++) {
-        if (fr_is_zero(a[i])) {
-            *zero_index = i;
-            return FR_ERR_ZERO;
-        }
-    }
-    if (n == 0) return FR_OK;
-    u64 acc[4], inv[4], t[4];
-    fr_copy(acc, ONE);
-    for (size_t i = 0; i < n; i++) {   /* out[i] = a[0] ... a[i] */
-        mont_mul(acc, acc, a[i]);
-        fr_copy(out[i], acc);
-    }
-    fr_inv1(inv, out[n - 1]);           /* inv = (a[0] ... a[n-1])^-1 */
-    for (size_t i = n - 1; i > 0; i--) {
-        mont_mul(t, inv, out[i - 1]);   /* a[i]^-1 = (a[0..i])^-1 (a[0..i-1]) */
-        mont_mul(inv, inv, a[i]);       /* inv = (a[0..i-1])^-1 */
-        fr_copy(out[i], t);
-    }
-    fr_copy(out[0], inv);
-    return FR_OK;
 }
 
 /*
