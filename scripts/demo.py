@@ -139,7 +139,7 @@ def seed() -> None:
                 started = time.monotonic()
                 dataset = zkml.load_dataset(challenge.test_set.path)
                 proof = zkml.prove(zkml.QuantizedModel.load(str(model_path)), dataset,
-                                   context=services.proof_context(entry))
+                                   context=entry.proof_context)
                 services.upload_proof(user, entry, proof.to_bytes(), prove_seconds=time.monotonic() - started)
                 log(f"{user.username}: proved #{entry.pk} locally ({proof.claimed_count}/{len(dataset.y)} claimed)")
             outcome = services.run_verification(entry.pk)

@@ -1,4 +1,7 @@
 """The JSON REST API: thin views over the challenge and submission services."""
+import json
+import math
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -38,9 +41,10 @@ def _get_challenge(slug: str) -> Challenge | None:
     return Challenge.objects.filter(slug=slug).first()
 
 
-def _own_entry(request: HttpRequest, pk: int) -> Submission | None:
+def _own_entry(request: HttpRequest, pk: int, staff_may_read: bool = True) -> Submission | None:
+    """The entry if it is the user's own (or, when `staff_may_read`, the user is staff); else None."""
     entry = Submission.objects.select_related("challenge").filter(pk=pk).first()
-    if entry is None or not (entry.participant_id == request.user.pk or request.user.is_staff):
+    if entry is None or not (entry.participant_id == request.user.pk or (staff_may_read and request.user.is_staff)):
         return None
     return entry
 
@@ -138,8 +142,8 @@ def submission(request: HttpRequest, pk: int) -> JsonResponse:
 @token_required
 def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
     """POST /api/submissions/<id>/proof: multipart `proof` or an application/octet-stream body."""
-    entry = _own_entry(request, pk)
-    if entry is None or entry.participant_id != request.user.pk:
+    entry = _own_entry(request, pk, staff_may_read=False)
+    if entry is None:
         return error(404, "No such submission.")
     try:
         proof = _upload(request, "proof")
@@ -166,11 +170,8 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
 @token_required
 def progress(request: HttpRequest, pk: int) -> JsonResponse:
     """POST /api/submissions/<id>/progress {"stage": str, "percent": number}: self-hosted prover progress."""
-    import json
-    import math
-
-    entry = _own_entry(request, pk)
-    if entry is None or entry.participant_id != request.user.pk:
+    entry = _own_entry(request, pk, staff_may_read=False)
+    if entry is None:
         return error(404, "No such submission.")
     try:
         payload = json.loads(request.body or b"{}")

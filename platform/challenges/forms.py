@@ -103,30 +103,33 @@ class ChallengeForm(forms.ModelForm):
                 "test_set" in self.changed_data or not inst.pk
                 or inst.n_classes != n_classes or inst.input_shape != shape
             )
-            if needs_check and (getattr(test_file, "size", 0) or 0) > settings.MAX_TEST_SET_BYTES:
-                self.add_error("test_set", f"The test set is larger than {settings.MAX_TEST_SET_BYTES} bytes.")
-            elif needs_check:
-                test_file.open("rb")
-                test_file.seek(0)
-                data = test_file.read()
-                test_file.seek(0)
+            data = self._read_file("test_set", "test set", test_file) if needs_check else None
+            if data is not None:
                 try:
                     self._test_info = services.validate_test_set(data, n_classes, shape)
                 except ValidationError as exc:
                     self.add_error("test_set", exc)
         cal = cleaned.get("calibration_set")
-        if cal and "calibration_set" in self.changed_data and shape and \
-                (getattr(cal, "size", 0) or 0) > settings.MAX_TEST_SET_BYTES:
-            self.add_error("calibration_set", f"The calibration set is larger than {settings.MAX_TEST_SET_BYTES} bytes.")
-        elif cal and "calibration_set" in self.changed_data and shape:
-            cal.seek(0)
-            data = cal.read()
-            cal.seek(0)
-            try:
-                services.validate_calibration_set(data, shape)
-            except ValidationError as exc:
-                self.add_error("calibration_set", exc)
+        if cal and "calibration_set" in self.changed_data and shape:
+            data = self._read_file("calibration_set", "calibration set", cal)
+            if data is not None:
+                try:
+                    services.validate_calibration_set(data, shape)
+                except ValidationError as exc:
+                    self.add_error("calibration_set", exc)
         return cleaned
+
+    def _read_file(self, name: str, what: str, upload) -> bytes | None:
+        """The file's bytes, or None with a form error when its size is over MAX_TEST_SET_BYTES (checked
+        before reading)."""
+        if (getattr(upload, "size", 0) or 0) > settings.MAX_TEST_SET_BYTES:
+            self.add_error(name, f"The {what} is larger than {settings.MAX_TEST_SET_BYTES} bytes.")
+            return None
+        upload.open("rb")
+        upload.seek(0)
+        data = upload.read()
+        upload.seek(0)
+        return data
 
     def save(self, commit: bool = True) -> Challenge:
         challenge = super().save(commit=False)

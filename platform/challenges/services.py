@@ -84,10 +84,3 @@ def validate_calibration_set(data: bytes, input_shape: list[int]) -> None:
     x = arrays.get("x")
     if x is None or x.dtype != np.float32 or x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(input_shape):
         raise ValidationError("The calibration set must hold x: float32 [N, *input_shape].")
-
-
-def load_test_arrays(challenge) -> tuple[np.ndarray, np.ndarray]:
-    """The challenge's test set as (x, y) arrays."""
-    with challenge.test_set.open("rb") as fh:
-        with np.load(io.BytesIO(fh.read()), allow_pickle=False) as archive:
-            return archive["x"], archive["y"]

@@ -37,6 +37,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             return None
         return TemplateResponse(request, "admin/submissions/disqualify.html", {
             **self.admin_site.each_context(request),
-            "opts": self.model._meta, "form": form, "entries": queryset,
+            "opts": self.model._meta, "form": form,
+            "entries": queryset.select_related("challenge", "participant"),  # each is shown by its __str__
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "title": "Disqualify entries",
         })

@@ -21,8 +21,6 @@ class Submission(models.Model):
         SELF_HOSTED = "self_hosted", "self-hosted"
         HOSTED = "hosted", "hosted"
 
-    RUNNING_STATES = (State.PROVING, State.VERIFYING)
-
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="submissions")
     participant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
     label = models.CharField(max_length=80, blank=True)
@@ -74,7 +72,11 @@ class Submission(models.Model):
 
     @property
     def proof_context(self) -> str:
-        """The zkml `context` a proof of this entry is bound to: "proofboard/<challenge>/<entry id>"."""
+        """The zkml `context` a proof of this entry is bound to: "proofboard/<challenge>/<entry id>".
+
+        A proof made for one entry does not verify under another, so a published proof bundle
+        cannot be replayed under someone else's (or another) entry.
+        """
         return f"proofboard/{self.challenge.slug}/{self.pk}"
 
     @property
@@ -111,8 +113,3 @@ class Submission(models.Model):
     def layer_count(self) -> int:
         """Number of dense layers."""
         return len((self.architecture or {}).get("layers") or [])
-
-    @property
-    def is_running(self) -> bool:
-        """True while a worker (or the participant's prover) holds the job."""
-        return self.state in self.RUNNING_STATES

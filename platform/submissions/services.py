@@ -56,15 +56,19 @@ def read_upload(what: str, uploaded) -> bytes:
     return uploaded.read()
 
 
+def _check_file(what: str, data: bytes) -> None:
+    """Refuse empty or oversized file contents (`what`: a key of UPLOAD_LIMITS)."""
+    if not data:
+        raise ValidationError(f"The {what} file is empty.")
+    check_upload_size(what, len(data))
+
+
 def parse_commitment(data: bytes, challenge: Challenge):
     """Parse a COMMIT.json and check it fits the challenge; returns the zkml Commitment."""
     import zkml
     from zkml.errors import ZkmlError
 
-    if not data:
-        raise ValidationError("The commitment file is empty.")
-    if len(data) > settings.MAX_COMMITMENT_BYTES:
-        raise ValidationError(f"The commitment file is larger than {settings.MAX_COMMITMENT_BYTES} bytes.")
+    _check_file("commitment", data)
     try:
         commitment = zkml.Commitment.from_bytes(data)
         arch = commitment.architecture
@@ -136,10 +140,7 @@ def parse_proof(data: bytes):
     import zkml
     from zkml.errors import ZkmlError
 
-    if not data:
-        raise ValidationError("The proof file is empty.")
-    if len(data) > settings.MAX_PROOF_BYTES:
-        raise ValidationError(f"The proof file is larger than {settings.MAX_PROOF_BYTES} bytes.")
+    _check_file("proof", data)
     try:
         return zkml.Proof.from_bytes(data)
     except ZkmlError as exc:
@@ -150,10 +151,7 @@ def parse_proof(data: bytes):
 
 def check_model_file(data: bytes, baseline: bool = False):
     """Check a MODEL.zkm (or a baseline .onnx) can be read; returns the loaded zkml model (None for ONNX)."""
-    if not data:
-        raise ValidationError("The model file is empty.")
-    if len(data) > settings.MAX_MODEL_BYTES:
-        raise ValidationError(f"The model file is larger than {settings.MAX_MODEL_BYTES} bytes.")
+    _check_file("model", data)
     if baseline:
         try:
             import onnx
@@ -197,16 +195,7 @@ def check_model_matches(model, commitment) -> None:
         )
 
 
-# ---------------------------------------------------------------- proof context
-
-def proof_context(submission: Submission) -> str:
-    """The string a proof of this entry is bound to (zkml `context`): challenge and entry.
-
-    A proof made for one entry does not verify under another, so a published proof bundle
-    cannot be replayed under someone else's (or another) entry.
-    """
-    return submission.proof_context
-
+# ---------------------------------------------------------------- commitment ownership
 
 COMMITMENT_IN_USE = "this commitment is already used by another participant"
 
@@ -302,6 +291,7 @@ def create_submission(
         check_model_matches(check_model_file(model_bytes), commitment)
     architecture = commitment.architecture
     digest = hashlib.sha256(commitment_bytes).hexdigest()
+    revealed = challenge.is_revealed(now)
     vault_name = ""
     try:
         with transaction.atomic():
@@ -325,14 +315,14 @@ def create_submission(
                 architecture=architecture,
                 parameter_count=parameter_count(architecture),
                 proof_mode=proof_mode,
-                late=challenge.is_revealed(now),
-                progress_stage="waiting for the reveal" if not challenge.is_revealed(now) else "committed",
+                late=revealed,
+                progress_stage="committed" if revealed else "waiting for the reveal",
             )
             if proof_mode == ProofMode.HOSTED:
                 vault_name = _write_vault_file(submission.pk, model_bytes, ".zkm")
                 Submission.objects.filter(pk=submission.pk).update(vault_path=vault_name)
                 submission.vault_path = vault_name
-                if challenge.is_revealed(now):
+                if revealed:
                     dispatch.enqueue("prove", submission.pk)
     except Exception:
         delete_vault_file(vault_name)
@@ -547,7 +537,7 @@ def run_hosted_proving(submission_id: int, task_id: Optional[str] = None) -> str
             delete_vault_file(submission.vault_path)
             return "rejected"
         proof = zkml.prove(model, dataset, progress=_progress_callback(submission_id, State.PROVING),
-                           context=proof_context(submission))
+                           context=submission.proof_context)
         proof_bytes = proof.to_bytes()
     except Exception as exc:  # platform-side: keep the model so the job can be retried
         _fail(submission_id, State.PROVING, "proving", exc)
@@ -585,7 +575,7 @@ def run_verification(submission_id: int, task_id: Optional[str] = None) -> str:
             proof = zkml.Proof.from_bytes(bytes(submission.proof))
             count = int(zkml.verify(commitment, dataset, proof,
                                     progress=_progress_callback(submission_id, State.VERIFYING),
-                                    context=proof_context(submission)))
+                                    context=submission.proof_context))
         except VerificationError as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             _finish(submission_id, State.VERIFYING, state=State.REJECTED, reason=f"proof rejected: {reason}"[:2000],
@@ -610,7 +600,7 @@ def run_verification(submission_id: int, task_id: Optional[str] = None) -> str:
         "late": submission.late,
         "committed_at": submission.created_at.isoformat(),
         "dataset_sha256": challenge.test_set_sha256,
-        "context": proof_context(submission),
+        "context": submission.proof_context,
         "commitment_sha256": submission.commitment_sha256,
         "proof_sha256": hashlib.sha256(bytes(submission.proof)).hexdigest(),
         "correct_count": count,

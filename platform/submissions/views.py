@@ -16,10 +16,6 @@ from .forms import BaselineForm, DisqualifyForm, ProofForm, SubmitForm
 from .models import Submission
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    return list(exc.messages)
-
-
 def _visible_entry(request: HttpRequest, pk: int) -> Submission:
     entry = get_object_or_404(Submission.objects.select_related("challenge", "participant"), pk=pk)
     if not selectors.can_view(request.user, entry):
@@ -44,8 +40,7 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
                 label=form.cleaned_data.get("label", ""),
             )
         except ValidationError as exc:
-            for message in _errors(exc):
-                form.add_error(None, message)
+            form.add_error(None, exc)
         else:
             messages.success(request, f"Commitment #{entry.pk} recorded.")
             return redirect(entry)
@@ -89,7 +84,7 @@ def upload_proof(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.upload_proof(request.user, entry, services.read_upload("proof", form.cleaned_data["proof"]))
     except ValidationError as exc:
-        for message in _errors(exc):
+        for message in exc.messages:
             messages.error(request, message)
     else:
         messages.success(request, "Proof received; verification queued.")
@@ -163,8 +158,7 @@ def baseline(request: HttpRequest, slug: str) -> HttpResponse:
                                              services.read_upload("model", form.cleaned_data["onnx"]),
                                              form.cleaned_data["label"])
         except ValidationError as exc:
-            for message in _errors(exc):
-                form.add_error(None, message)
+            form.add_error(None, exc)
         else:
             messages.success(request, f"Baseline #{entry.pk} queued for proving.")
             return redirect(entry)
