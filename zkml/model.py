@@ -1,12 +1,16 @@
-"""The quantized integer MLP that zkml proves, and its ``.zkm`` file format.
+"""The quantized integer network that zkml proves, and its ``.zkm`` file format.
 
 Integer semantics (the relation the prover proves, exactly)::
 
     x_int  = clamp(rint(float64(x) / input_scale), -127, 127)  # np.rint: half to even
-    z_l    = a_{l-1} @ W_l.T + b_l                              # a_0 = x_int, flattened (C order)
+    dense: z_l = a_{l-1} @ W_l.T + b_l                          # a flattened (C order)
+    conv:  z_l[o, i, j] = sum_{c,u,v} W_l[o, c, u, v] a[c, i s_h + u - p_t, j s_w + v - p_l] + b_l[o]
+                                                                # zero outside the input
     q_l    = floor((m_l * z_l + 2**(k_l - 1)) / 2**k_l)         # = (m*z + 2**(k-1)) >> k
     a_l    = clamp(q_l, 0, 127)                                 # ReLU folded into the clamp
-    logits = z_L                                                # last layer: no requant
+    maxpool: a_l[c, i, j] = max of a_{l-1}[c, i s + u - p_t, j s + v - p_l] over the window's
+             positions inside the input                         # a_{l-1} >= 0 there
+    logits = z_L                                                # last layer (dense): no requant
     label  = first index of the maximum of logits               # numpy argmax rule
 
 Bounds checked by :meth:`QuantizedModel.validate` (and therefore by ``load``):
@@ -24,7 +28,8 @@ import json
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+import math
+from typing import Any, BinaryIO, Union
 
 import numpy as np
 
@@ -42,7 +47,9 @@ LOGIT_BITS = 30                 # last-layer logits |z| < 2**30
 
 MAGIC = b"ZKMMODEL"
 FORMAT_VERSION = 1
-ARCH_FORMAT = "zkml-mlp-v1"
+ARCH_FORMAT = "zkml-mlp-v1"     # models of dense layers only (unchanged since the first version)
+NET_ARCH_FORMAT = "zkml-net-v1"  # models with convolution or pooling layers
+MAX_POOL_KERNEL = 4             # pooling windows up to 4 x 4
 
 _HEADER = struct.Struct(">HI")  # version (uint16), JSON header length (uint32), big-endian
 _MAX_HEADER = 1 << 20
@@ -121,11 +128,12 @@ class Requant:
 
 @dataclass
 class DenseLayer:
-    """y = x @ weight.T + bias, in integers."""
+    """y = x @ weight.T + bias, in integers (x flattened in C order)."""
 
     weight: np.ndarray        # int64 [out, in], values in [-127, 127]
     bias: np.ndarray          # int64 [out], values in [-2**23, 2**23)
     requant: Requant | None   # None for the last layer (raw int logits)
+    kind = "dense"
 
     @property
     def in_dim(self) -> int:
@@ -135,15 +143,96 @@ class DenseLayer:
     def out_dim(self) -> int:
         return int(self.weight.shape[0])
 
+    def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (self.out_dim,)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        # float64 BLAS product is exact: every partial sum is an integer of magnitude
+        # <= 127 * 127 * in < 2**53, so it equals the int64 product (much faster).
+        a = a.reshape(len(a), -1)
+        z = np.rint(a.astype(np.float64) @ self.weight.T.astype(np.float64))
+        return z.astype(np.int64) + self.bias
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int) -> int:
+    """Output length of a convolution or pooling along one axis (floor mode)."""
+    return (size + pad_begin + pad_end - kernel) // stride + 1
+
+
+def _windows(a: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+             pads: tuple[int, int, int, int], fill: int) -> np.ndarray:
+    """[N, C, H, W] -> [N, C, OH, OW, KH, KW] views of the padded input's windows."""
+    pt, pl, pb, pr = pads
+    padded = np.pad(a, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=fill)
+    win = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(2, 3))
+    return win[:, :, ::stride[0], ::stride[1]]
+
+
+@dataclass
+class ConvLayer:
+    """2-D convolution (group 1, dilation 1), then requantization, in integers."""
+
+    weight: np.ndarray        # int64 [out_channels, in_channels, kh, kw], values in [-127, 127]
+    bias: np.ndarray          # int64 [out_channels]
+    stride: tuple[int, int]
+    pads: tuple[int, int, int, int]   # top, left, bottom, right (ONNX order: begins, ends)
+    requant: Requant | None
+    kind = "conv"
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return int(self.weight.shape[2]), int(self.weight.shape[3])
+
+    def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        _, h, w = in_shape
+        (kh, kw), (sh, sw), (pt, pl, pb, pr) = self.kernel, self.stride, self.pads
+        return (int(self.weight.shape[0]), conv_output_size(h, kh, sh, pt, pb),
+                conv_output_size(w, kw, sw, pl, pr))
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        w = self.weight.astype(np.float64)
+        out = []
+        for i in range(0, len(a), 256):     # bounded memory for the window copies
+            win = _windows(a[i:i + 256], self.kernel, self.stride, self.pads, 0).astype(np.float64)
+            z = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))          # [n, OH, OW, OC]
+            out.append(np.rint(z).astype(np.int64).transpose(0, 3, 1, 2))
+        return np.concatenate(out) + self.bias[None, :, None, None]
+
+
+@dataclass
+class MaxPoolLayer:
+    """Max over each window of the (non-negative) activations; positions outside the input
+    are skipped (ONNX pads MaxPool with -inf)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    kind = "maxpool"
+    requant = None
+
+    def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        c, h, w = in_shape
+        (kh, kw), (sh, sw), (pt, pl, pb, pr) = self.kernel, self.stride, self.pads
+        return (c, conv_output_size(h, kh, sh, pt, pb), conv_output_size(w, kw, sw, pl, pr))
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        fill = np.iinfo(np.int64).min
+        return np.concatenate([_windows(a[i:i + 1024], self.kernel, self.stride, self.pads, fill).max(axis=(4, 5))
+                               for i in range(0, len(a), 1024)])
+
+
+Layer = Union[DenseLayer, ConvLayer, MaxPoolLayer]
+WEIGHTED_KINDS = ("dense", "conv")
+
 
 @dataclass
 class QuantizedModel:
-    """A quantized MLP: int8 weights, int biases, fixed-point requantization between layers."""
+    """A quantized network: int8 weights, int biases, fixed-point requantization between layers."""
 
     input_shape: tuple[int, ...]
     input_scale: float
     n_classes: int
-    layers: list[DenseLayer]
+    layers: list[Layer]
     scales: list[float]
     opening: bytes | None = field(default=None, repr=False)
 
@@ -151,6 +240,17 @@ class QuantizedModel:
     @property
     def input_dim(self) -> int:
         return int(np.prod(self.input_shape, dtype=np.int64))
+
+    @property
+    def is_mlp(self) -> bool:
+        return all(l.kind == "dense" for l in self.layers)
+
+    def shapes(self) -> list[tuple[int, ...]]:
+        """Per-sample shapes: the input's, then every layer's output."""
+        out = [tuple(int(d) for d in self.input_shape)]
+        for l in self.layers:
+            out.append(l.out_shape(out[-1]))
+        return out
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """float [N, *input_shape] (or [N, d0]) -> int64 [N, d0]."""
@@ -161,20 +261,23 @@ class QuantizedModel:
         return quantize_array(x, self.input_scale)
 
     def hidden_int(self, x_int: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Every layer's pre-activation z and post-activation a (None for the last layer)."""
+        """Every layer's pre-activation z and post-activation a (None for the last layer);
+        for a pooling layer both are its output. Shapes are [N, *layer output shape]."""
         a = np.asarray(x_int)
         if a.ndim != 2 or a.shape[1] != self.input_dim:
             raise FormatError(f"x_int must have shape [N, {self.input_dim}], got {a.shape}")
         if not np.issubdtype(a.dtype, np.integer):
             raise FormatError("x_int must be an integer array")
-        a = a.astype(np.int64)
+        a = a.astype(np.int64).reshape(len(a), *self.input_shape)
         out: list[tuple[np.ndarray, np.ndarray | None]] = []
         for layer in self.layers:
-            # float64 BLAS product is exact: every partial sum is an integer of magnitude
-            # <= 127 * 127 * in < 2**53, so it equals the int64 product (much faster).
-            z = np.rint(a.astype(np.float64) @ layer.weight.T.astype(np.float64))
-            z = z.astype(np.int64) + layer.bias
-            if layer.requant is None:
+            if layer.kind == "conv" and a.ndim != 4:
+                a = a.reshape(len(a), *self.input_shape)
+            z = layer.forward(a)
+            if layer.kind == "maxpool":
+                a = z
+                out.append((z, z))
+            elif layer.requant is None:
                 out.append((z, None))
             else:
                 _, a = requant(z, layer.requant.multiplier, layer.requant.shift)
@@ -191,24 +294,35 @@ class QuantizedModel:
 
     # -- public description ------------------------------------------------------
     def parameter_count(self) -> int:
-        return int(sum(l.weight.size + l.bias.size for l in self.layers))
+        return int(sum(l.weight.size + l.bias.size for l in self.layers if l.kind in WEIGHTED_KINDS))
 
     def architecture(self) -> dict:
         """Public, JSON-able, canonical description (no weights)."""
+        def rq(l):
+            return None if l.requant is None else \
+                {"multiplier": int(l.requant.multiplier), "shift": int(l.requant.shift)}
+
+        shapes = self.shapes()
+        layers = []
+        for l, sin, sout in zip(self.layers, shapes, shapes[1:]):
+            if l.kind == "dense":
+                d = {"in": l.in_dim, "out": l.out_dim, "requant": rq(l)}
+                if not self.is_mlp:
+                    d["kind"] = "dense"
+            else:
+                d = {"kind": l.kind, "in_shape": list(sin), "out_shape": list(sout),
+                     "in": int(np.prod(sin)), "out": int(np.prod(sout)),
+                     "kernel": [int(k) for k in l.kernel], "stride": [int(s) for s in l.stride],
+                     "pads": [int(p) for p in l.pads]}
+                if l.kind == "conv":
+                    d["requant"] = rq(l)
+            layers.append(d)
         return {
-            "format": ARCH_FORMAT,
+            "format": ARCH_FORMAT if self.is_mlp else NET_ARCH_FORMAT,
             "input_shape": [int(d) for d in self.input_shape],
             "input_scale": float_repr(self.input_scale),
             "n_classes": int(self.n_classes),
-            "layers": [
-                {
-                    "in": l.in_dim,
-                    "out": l.out_dim,
-                    "requant": None if l.requant is None else
-                    {"multiplier": int(l.requant.multiplier), "shift": int(l.requant.shift)},
-                }
-                for l in self.layers
-            ],
+            "layers": layers,
             "scales": [float_repr(s) for s in self.scales],
             "parameter_count": self.parameter_count(),
         }
@@ -237,51 +351,95 @@ class QuantizedModel:
             raise FormatError("scales must be positive finite floats")
         if self.opening is not None and not isinstance(self.opening, (bytes, bytearray)):
             raise FormatError("opening must be bytes")
-        prev = self.input_dim
+        shape = tuple(int(d) for d in self.input_shape)
         last = len(self.layers) - 1
         for i, l in enumerate(self.layers):
-            w, b = l.weight, l.bias
-            if not isinstance(w, np.ndarray) or w.dtype != np.int64 or w.ndim != 2:
-                raise FormatError(f"layer {i}: weight must be an int64 matrix")
-            if not isinstance(b, np.ndarray) or b.dtype != np.int64 or b.shape != (w.shape[0],):
-                raise FormatError(f"layer {i}: bias must be int64 of shape [{w.shape[0]}]")
-            if w.shape[0] < 1:
-                raise FormatError(f"layer {i}: no outputs")
-            if w.shape[1] != prev:
-                raise FormatError(f"layer {i}: expects {w.shape[1]} inputs but gets {prev}")
-            if w.size and int(np.abs(w).max()) > WEIGHT_MAX:
-                raise FormatError(f"layer {i}: weights outside [-{WEIGHT_MAX}, {WEIGHT_MAX}]")
-            if int(b.min()) < -(1 << BIAS_BITS) or int(b.max()) >= (1 << BIAS_BITS):
-                raise FormatError(f"layer {i}: biases outside [-2**{BIAS_BITS}, 2**{BIAS_BITS})")
-            zmax = int(row_bounds(w, b).max())
-            if i < last:
-                rq = l.requant
-                if rq is None:
-                    raise FormatError(f"layer {i}: hidden layer without requantization")
-                m, k = rq.multiplier, rq.shift
-                if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                           for v in (m, k)):
-                    raise FormatError(f"layer {i}: multiplier and shift must be ints")
-                m, k = int(m), int(k)
-                if not (1 <= m < (1 << MULTIPLIER_BITS)):
-                    raise FormatError(f"layer {i}: multiplier {m} outside [1, 2**16)")
-                if not (SHIFT_MIN <= k <= SHIFT_MAX):
-                    raise FormatError(f"layer {i}: shift {k} outside [1, 32]")
-                if not requant_fits(zmax, m, k):
-                    raise UnsupportedModelError(
-                        f"layer {i}: requantization quotient can leave [-2**15, 2**15) "
-                        f"(worst-case |z| = {zmax}, m = {m}, k = {k})")
+            if l.kind in ("conv", "maxpool"):
+                shape = self._validate_spatial(i, l, shape)
+                if l.kind == "maxpool":
+                    if i == 0 or i == last:
+                        raise FormatError(f"layer {i}: max-pooling must sit between two layers")
+                    continue
             else:
-                if l.requant is not None:
-                    raise FormatError("last layer must not have requantization")
-                if zmax >= (1 << LOGIT_BITS):
-                    raise UnsupportedModelError(
-                        f"last layer: worst-case |logit| = {zmax} does not fit below 2**30")
-            prev = w.shape[0]
-        if prev != self.n_classes:
-            raise FormatError(f"last layer has {prev} outputs but n_classes = {self.n_classes}")
+                prev = int(np.prod(shape))
+                w = l.weight
+                if not isinstance(w, np.ndarray) or w.dtype != np.int64 or w.ndim != 2:
+                    raise FormatError(f"layer {i}: weight must be an int64 matrix")
+                if w.shape[0] < 1:
+                    raise FormatError(f"layer {i}: no outputs")
+                if w.shape[1] != prev:
+                    raise FormatError(f"layer {i}: expects {w.shape[1]} inputs but gets {prev}")
+                shape = (int(w.shape[0]),)
+            self._validate_weights(i, l, i == last)
+        if self.layers[-1].kind != "dense":
+            raise FormatError("the last layer must be dense (the logits)")
+        if shape[0] != self.n_classes:
+            raise FormatError(f"last layer has {shape[0]} outputs but n_classes = {self.n_classes}")
         if self.n_classes < 2:
             raise FormatError("n_classes must be at least 2")
+
+    @staticmethod
+    def _validate_spatial(i: int, l, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != 3:
+            raise FormatError(f"layer {i}: {l.kind} needs a [C, H, W] input, got {list(shape)}")
+        try:
+            kernel = tuple(int(k) for k in l.kernel)
+            stride = tuple(int(s) for s in l.stride)
+            pads = tuple(int(p) for p in l.pads)
+        except (TypeError, ValueError):
+            raise FormatError(f"layer {i}: kernel, stride and pads must be integers") from None
+        if len(kernel) != 2 or len(stride) != 2 or len(pads) != 4:
+            raise FormatError(f"layer {i}: 2-D kernel, stride and 4 pads expected")
+        if min(kernel) < 1 or min(stride) < 1 or min(pads) < 0 or max(kernel) > 64 or max(stride) > 64:
+            raise FormatError(f"layer {i}: bad kernel {kernel}, stride {stride} or pads {pads}")
+        if any(pads[a] >= kernel[a % 2] for a in range(4)):
+            raise FormatError(f"layer {i}: padding must be smaller than the kernel")
+        if l.kind == "maxpool" and (max(kernel) > MAX_POOL_KERNEL or any(s > k for s, k in zip(stride, kernel))):
+            raise UnsupportedModelError(f"layer {i}: max-pooling supports kernels up to "
+                                        f"{MAX_POOL_KERNEL} with stride <= kernel")
+        if l.kind == "conv":
+            w = l.weight
+            if not isinstance(w, np.ndarray) or w.dtype != np.int64 or w.ndim != 4 or w.shape[0] < 1:
+                raise FormatError(f"layer {i}: conv weight must be int64 [out, in, kh, kw]")
+            if w.shape[1] != shape[0]:
+                raise FormatError(f"layer {i}: expects {w.shape[1]} input channels but gets {shape[0]}")
+        out = l.out_shape(shape)
+        if min(out) < 1:
+            raise FormatError(f"layer {i}: the {l.kind} window is larger than its input {list(shape)}")
+        return out
+
+    @staticmethod
+    def _validate_weights(i: int, l, is_last: bool) -> None:
+        w, b = l.weight, l.bias
+        if not isinstance(b, np.ndarray) or b.dtype != np.int64 or b.shape != (w.shape[0],):
+            raise FormatError(f"layer {i}: bias must be int64 of shape [{w.shape[0]}]")
+        if w.size and int(np.abs(w).max()) > WEIGHT_MAX:
+            raise FormatError(f"layer {i}: weights outside [-{WEIGHT_MAX}, {WEIGHT_MAX}]")
+        if int(b.min()) < -(1 << BIAS_BITS) or int(b.max()) >= (1 << BIAS_BITS):
+            raise FormatError(f"layer {i}: biases outside [-2**{BIAS_BITS}, 2**{BIAS_BITS})")
+        zmax = int(row_bounds(w.reshape(w.shape[0], -1), b).max())
+        if not is_last:
+            rq = l.requant
+            if rq is None:
+                raise FormatError(f"layer {i}: hidden layer without requantization")
+            m, k = rq.multiplier, rq.shift
+            if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (m, k)):
+                raise FormatError(f"layer {i}: multiplier and shift must be ints")
+            m, k = int(m), int(k)
+            if not (1 <= m < (1 << MULTIPLIER_BITS)):
+                raise FormatError(f"layer {i}: multiplier {m} outside [1, 2**16)")
+            if not (SHIFT_MIN <= k <= SHIFT_MAX):
+                raise FormatError(f"layer {i}: shift {k} outside [1, 32]")
+            if not requant_fits(zmax, m, k):
+                raise UnsupportedModelError(
+                    f"layer {i}: requantization quotient can leave [-2**15, 2**15) "
+                    f"(worst-case |z| = {zmax}, m = {m}, k = {k})")
+        else:
+            if l.requant is not None:
+                raise FormatError("last layer must not have requantization")
+            if zmax >= (1 << LOGIT_BITS):
+                raise UnsupportedModelError(
+                    f"last layer: worst-case |logit| = {zmax} does not fit below 2**30")
 
     # -- file format ---------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -289,7 +447,7 @@ class QuantizedModel:
 
         Layout: ``b"ZKMMODEL"`` | version uint16 BE | header length uint32 BE |
         canonical JSON header {"architecture", "opening_length"} |
-        for each layer: weight (out*in) then bias (out), little-endian int64, C order |
+        for each dense or conv layer: weight then bias, little-endian int64, C order |
         opening bytes | SHA-256 of everything before it.
         """
         self.validate()
@@ -299,8 +457,9 @@ class QuantizedModel:
         })
         parts = [MAGIC, _HEADER.pack(FORMAT_VERSION, len(header)), header]
         for l in self.layers:
-            parts.append(np.ascontiguousarray(l.weight, dtype="<i8").tobytes())
-            parts.append(np.ascontiguousarray(l.bias, dtype="<i8").tobytes())
+            if l.kind in WEIGHTED_KINDS:
+                parts.append(np.ascontiguousarray(l.weight, dtype="<i8").tobytes())
+                parts.append(np.ascontiguousarray(l.bias, dtype="<i8").tobytes())
         if self.opening is not None:
             parts.append(bytes(self.opening))
         body = b"".join(parts)
@@ -328,10 +487,10 @@ class QuantizedModel:
         try:
             arch = header["architecture"]
             opening_len = header["opening_length"]
-            dims = [(int(l["out"]), int(l["in"])) for l in arch["layers"]]
-            if any(o < 1 or i < 1 or o * i > (1 << 32) for o, i in dims):
+            shapes = [_weight_shape(ld) for ld in arch["layers"]]
+            if any(s is not None and (min(s) < 1 or math.prod(s) > (1 << 32)) for s in shapes):
                 raise FormatError("bad layer dimensions in header")
-            need = sum(8 * (o * i + o) for o, i in dims) + (opening_len or 0)
+            need = sum(8 * (math.prod(s) + s[0]) for s in shapes if s is not None) + (opening_len or 0)
         except FormatError:
             raise
         except (KeyError, TypeError, ValueError) as e:
@@ -343,16 +502,23 @@ class QuantizedModel:
                               f"(payload {len(body) - pos} bytes, expected {need})")
         if hashlib.sha256(body).digest() != digest:
             raise FormatError("model file checksum mismatch (corrupted file)")
-        layers = []
+        layers: list[Layer] = []
         try:
-            for idx, ((o, i), ld) in enumerate(zip(dims, arch["layers"])):
-                w = np.frombuffer(data, dtype="<i8", count=o * i, offset=pos).reshape(o, i)
-                pos += 8 * o * i
-                b = np.frombuffer(data, dtype="<i8", count=o, offset=pos)
-                pos += 8 * o
+            for shape, ld in zip(shapes, arch["layers"]):
+                if shape is None:
+                    layers.append(MaxPoolLayer(_pair(ld["kernel"]), _pair(ld["stride"]), _quad(ld["pads"])))
+                    continue
+                n = math.prod(shape)
+                w = np.frombuffer(data, dtype="<i8", count=n, offset=pos).reshape(shape).astype(np.int64)
+                pos += 8 * n
+                b = np.frombuffer(data, dtype="<i8", count=shape[0], offset=pos).astype(np.int64)
+                pos += 8 * shape[0]
                 rq = ld["requant"]
                 requant_ = None if rq is None else Requant(int(rq["multiplier"]), int(rq["shift"]))
-                layers.append(DenseLayer(w.astype(np.int64), b.astype(np.int64), requant_))
+                if len(shape) == 4:
+                    layers.append(ConvLayer(w, b, _pair(ld["stride"]), _quad(ld["pads"]), requant_))
+                else:
+                    layers.append(DenseLayer(w, b, requant_))
             opening = None if opening_len is None else data[pos: pos + opening_len]
             model = cls(
                 input_shape=tuple(int(d) for d in arch["input_shape"]),
@@ -400,4 +566,26 @@ class QuantizedModel:
             return NotImplemented
         return (self.architecture() == other.architecture() and self.opening == other.opening
                 and all(np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
-                        for a, b in zip(self.layers, other.layers)))
+                        for a, b in zip(self.layers, other.layers) if a.kind in WEIGHTED_KINDS))
+
+
+def _pair(v) -> tuple[int, int]:
+    a, b = (int(x) for x in v)
+    return a, b
+
+
+def _quad(v) -> tuple[int, int, int, int]:
+    a, b, c, d = (int(x) for x in v)
+    return a, b, c, d
+
+
+def _weight_shape(ld: dict) -> tuple[int, ...] | None:
+    """The weight shape an architecture layer entry implies (None: no weights)."""
+    kind = ld.get("kind", "dense")
+    if kind == "dense":
+        return int(ld["out"]), int(ld["in"])
+    if kind == "conv":
+        return (int(ld["out_shape"][0]), int(ld["in_shape"][0])) + _pair(ld["kernel"])
+    if kind == "maxpool":
+        return None
+    raise FormatError(f"unknown layer kind {kind!r}")
