@@ -25,21 +25,18 @@ import numpy as np
 from .expr import Affine, aff
 from .field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
 from .frvec import FrVec
+from .layers.spec import LayerSpec, layer_specs, log2_pow2, model_tensor_vars
 
 LIMB_BITS = 15                 # range checks split values into 15-bit limbs
 CLAMP_BITS = 16                # (Q + 2^15) in [0, 2^16)
 Q_OFFSET = 1 << 15
 ACT_MAX = 127
+ACT_BITS = 7                   # activations in [0, 2^7)
 WEIGHT_OFFSET = 128            # W + 128 in [0, 256)
 BIAS_OFFSET = 1 << 23          # b + 2^23 in [0, 2^24)
 BIAS_BITS = 24
 KIND_CLAMP = 1                 # table kind ids; range kinds are 100 + bits
 PROTOCOL_VERSION = b"proofboard-zkml-mlp-proof-v2"
-
-
-def log2_pow2(n: int) -> int:
-    """Number of variables for n entries padded to a power of two (at least 1 variable)."""
-    return max(1, (max(n, 1) - 1).bit_length())
 
 
 def range_kind(bits: int) -> int:
@@ -93,6 +90,7 @@ class Group:
     tensors: list[str]
     ranges: list[RangeCheck] = field(default_factory=list)
     clamps: list[tuple[str, str]] = field(default_factory=list)   # (Q, A)
+    not_at_point: list[str] = field(default_factory=list)   # used by zero-checks only
 
     def limb_tensors(self) -> list[str]:
         return [n for rc in self.ranges for n, _ in rc.limbs()]
@@ -109,8 +107,8 @@ class Group:
 
     def point_tensors(self) -> list[str]:
         """The tensors claimed at the group's point (in the order their values are sent): all
-        but the beater B, which only its zero-check and the argmax sumcheck use."""
-        return [n for n in self.tensors + self.limb_tensors() if n != "B"]
+        but those only zero-checks use (the beater B, the pooling selectors S)."""
+        return [n for n in self.tensors + self.limb_tensors() if n not in self.not_at_point]
 
 
 @dataclass(frozen=True)
@@ -135,46 +133,62 @@ class Circuit:
     """Sizes and public tables for one architecture and one dataset size."""
 
     def __init__(self, arch: dict, n_samples: int) -> None:
-        layers = arch["layers"]
+        self.specs = layer_specs(arch)
         self.n_samples = n_samples
         self.n_classes = int(arch["n_classes"])
-        self.dims = [int(layers[0]["in"])] + [int(l["out"]) for l in layers]
-        self.requants = [l["requant"] for l in layers]
-        self.n_layers = len(layers)
+        self.n_layers = len(self.specs)
         self.s_vars = log2_pow2(n_samples)
+        last = self.specs[-1]
+        self.input_layout = self.specs[0].inp
+        self.class_vars = last.out.n_vars
         # |logit| <= 127 * 128 * d_{L-1} + 2^23 for any range-checked A, W, b: LAMBDA exceeds
         # every |logit difference| + 1, so G, H of the honest prover lie in [0, 6 bound + 5).
         # (Soundness needs no bound: see docs/protocol.md §3.)
-        logit_bound = 127 * 128 * self.dims[-2] + BIAS_OFFSET
+        logit_bound = 127 * 128 * last.inp.real_size + BIAS_OFFSET
         self.big_m = 2 * logit_bound + 2
         self.margin_bits = (6 * logit_bound + 5).bit_length()
-        self.d_vars = [log2_pow2(d) for d in self.dims]
         L = self.n_layers
         self.groups: list[Group] = []
-        for l in range(1, L + 1):
-            self.groups.append(Group(f"W{l}", self.d_vars[l] + self.d_vars[l - 1], [f"W{l}"],
-                                     ranges=[RangeCheck(f"W{l}", WEIGHT_OFFSET, 8)]))
-            self.groups.append(Group(f"b{l}", self.d_vars[l], [f"b{l}"],
-                                     ranges=[RangeCheck(f"b{l}", BIAS_OFFSET, BIAS_BITS)]))
-        for l in range(1, L):
-            k = int(self.requants[l - 1]["shift"])
-            self.groups.append(Group(f"hidden{l}", self.s_vars + self.d_vars[l],
-                                     [f"Q{l}", f"A{l}"],
-                                     ranges=[RangeCheck(f"R{l}", 0, k)],
-                                     clamps=[(f"Q{l}", f"A{l}")]))
+        for s in self.specs:
+            if s.weighted:
+                self.groups.append(Group(f"W{s.index}", s.weight_layout().n_vars, [f"W{s.index}"],
+                                         ranges=[RangeCheck(f"W{s.index}", WEIGHT_OFFSET, 8)]))
+                self.groups.append(Group(f"b{s.index}", s.bias_layout().n_vars, [f"b{s.index}"],
+                                         ranges=[RangeCheck(f"b{s.index}", BIAS_OFFSET, BIAS_BITS)]))
+        for s in self.specs[:-1]:
+            i, n = s.index, self.s_vars + s.out.n_vars
+            if s.kind == "maxpool":
+                offsets = range(s.kernel[0] * s.kernel[1])
+                self.groups.append(Group(f"pool{i}", n, [f"A{i}"] + [f"D{i}_{u}" for u in offsets]
+                                         + [f"S{i}_{u}" for u in offsets],
+                                         ranges=[RangeCheck(f"D{i}_{u}", 0, ACT_BITS) for u in offsets],
+                                         not_at_point=[f"S{i}_{u}" for u in offsets]))
+                continue
+            k = int(s.desc["requant"]["shift"])
+            self.groups.append(Group(f"hidden{i}", n, [f"Q{i}", f"A{i}"],
+                                     ranges=[RangeCheck(f"R{i}", 0, k)],
+                                     clamps=[(f"Q{i}", f"A{i}")]))
             if k <= LIMB_BITS:
-                self.groups[-1].tensors.append(f"R{l}")
-        self.groups.append(Group("logits", self.s_vars + self.d_vars[L], [f"Z{L}", "B", "G"],
-                                 ranges=[RangeCheck("G", 0, self.margin_bits)]))
+                self.groups[-1].tensors.append(f"R{i}")
+        self.groups.append(Group("logits", self.s_vars + self.class_vars, [f"Z{L}", "B", "G"],
+                                 ranges=[RangeCheck("G", 0, self.margin_bits)], not_at_point=["B"]))
         self.groups.append(Group("samples", self.s_vars, ["c", "lab", "zeta", "H"],
                                  ranges=[RangeCheck("H", 0, self.margin_bits)]))
         self.group_by_name = {g.name: g for g in self.groups}
         self._build_table()
         self._build_leaves()
 
+    def spec(self, index: int) -> LayerSpec:
+        return self.specs[index - 1]
+
+    def output_group(self, index: int) -> str:
+        """The group holding layer `index`'s output tensors (and claimed at its point)."""
+        s = self.spec(index)
+        return "logits" if s.is_last else (f"pool{index}" if s.kind == "maxpool" else f"hidden{index}")
+
     # -- tensors -------------------------------------------------------------------
     def model_tensors(self) -> list[str]:
-        return [n for l in range(1, self.n_layers + 1) for n in (f"W{l}", f"b{l}")]
+        return list(model_tensor_vars(self.specs))
 
     def witness_tensors(self) -> list[str]:
         """Committed in phase 1 of the proof (before the lookup challenges), in order."""
@@ -282,43 +296,31 @@ class Circuit:
         v[:self.n_samples] = 1
         return v
 
-    def col_valid(self, layer: int) -> np.ndarray:
-        v = np.zeros(1 << self.d_vars[layer], dtype=np.int64)
-        v[:self.dims[layer]] = 1
-        return v
-
     def pad_mask(self, group: str) -> np.ndarray:
         """1 on padded entries of a model tensor or of the logits (full table, for the prover)."""
-        if group.startswith("W"):
-            l = int(group[1:])
-            return 1 - np.outer(self.col_valid(l), self.col_valid(l - 1)).ravel()
-        if group.startswith("b"):
-            return 1 - self.col_valid(int(group[1:]))
+        if group[0] in "Wb":
+            s = self.spec(int(group[1:]))
+            return 1 - (s.weight_valid() if group[0] == "W" else s.bias_layout().valid())
         if group == "logits":
-            return np.tile(1 - self.col_valid(self.n_layers), 1 << self.s_vars)
+            return np.tile(1 - self.specs[-1].out.valid(), 1 << self.s_vars)
         if group == "samples":
             return 1 - self.sample_valid()
         raise KeyError(group)
 
     def pad_mask_eval(self, group: str, point: list[int]) -> int:
         """The verifier's evaluation of pad_mask, in time linear in the side lengths."""
-        if group.startswith("W"):
-            l = int(group[1:])
-            a = self.d_vars[l]
-            return (1 - mle_eval(self.col_valid(l).astype(object), point[:a])
-                    * mle_eval(self.col_valid(l - 1).astype(object), point[a:])) % P
-        if group.startswith("b"):
-            return (1 - mle_eval(self.col_valid(int(group[1:])).astype(object), point)) % P
+        if group[0] in "Wb":
+            s = self.spec(int(group[1:]))
+            return (1 - (s.weight_valid_eval(point) if group[0] == "W" else s.bias_layout().valid_eval(point))) % P
         if group == "logits":
-            return (1 - mle_eval(self.col_valid(self.n_layers).astype(object),
-                                 point[self.s_vars:])) % P
+            return (1 - self.specs[-1].out.valid_eval(point[self.s_vars:])) % P
         if group == "samples":
             return (1 - mle_eval(self.sample_valid().astype(object), point)) % P
         raise KeyError(group)
 
     def label_tables(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Y (one-hot labels) and Lt[i, j] = [j < y_i], [Np x D_L] flattened; padding label 0."""
-        npad, dpad = 1 << self.s_vars, 1 << self.d_vars[self.n_layers]
+        npad, dpad = 1 << self.s_vars, 1 << self.class_vars
         y = np.zeros(npad, dtype=np.int64)
         y[:self.n_samples] = labels
         cols = np.arange(dpad)
@@ -339,8 +341,9 @@ class Circuit:
 
 
 def padded_inputs(circuit: Circuit, x_int: np.ndarray) -> np.ndarray:
-    out = np.zeros((1 << circuit.s_vars, 1 << circuit.d_vars[0]), dtype=np.int64)
-    out[:x_int.shape[0], :x_int.shape[1]] = x_int
+    """The quantized inputs in the first layer's padded layout, [2^s_vars, input size]."""
+    out = np.zeros((1 << circuit.s_vars, circuit.input_layout.size), dtype=np.int64)
+    out[:x_int.shape[0]] = circuit.input_layout.pad(x_int)
     return out
 
 
@@ -361,7 +364,7 @@ def _merge_items(items: list) -> list:
 
 def needs_zero_check(group: Group) -> bool:
     """Groups with constraints beyond ranges: padding of model tensors and logits, bits."""
-    return group.name[0] in "Wb" or group.name in ("logits", "samples")
+    return group.name[0] in "Wb" or group.name in ("logits", "samples") or group.name.startswith("pool")
 
 
 def zero_check_terms(group: Group, gamma: int) -> list:
@@ -384,8 +387,18 @@ def zero_check_terms(group: Group, gamma: int) -> list:
         constraints.append((("eq",), (aff("c"), aff(("c", -1), const=1))))
         constraints.append((("eq", "pad"), (aff("c"),)))
         terms.append(Term(1, (), (aff("c"),)))   # sum_x c(x) = K, the claimed count
-    for public, affines in constraints:
-        terms.append(Term(g, public, affines))
+    elif group.name.startswith("pool"):
+        # max-pooling: selectors S_u are bits, exactly one per output, and the selected
+        # difference D_u = A - (window value u) is zero (with every D_u >= 0: A is the max)
+        sel = [n for n in group.tensors if n.startswith("S")]
+        diff = [n for n in group.tensors if n.startswith("D")]
+        for s in sel:
+            constraints.append((("eq",), (aff(s), aff((s, -1), const=1))))
+        constraints.append((("eq",), (aff(*sel, const=-1),)))
+        constraints.append([(("eq",), (aff(s), aff(d))) for s, d in zip(sel, diff)])
+    for constraint in constraints:
+        for public, affines in (constraint if isinstance(constraint, list) else [constraint]):
+            terms.append(Term(g, public, affines))
         g = g * gamma % P
     return terms
 
@@ -416,7 +429,8 @@ def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]],
     """Z_l of a hidden layer as an affine combination of its group's tensors:
     Z = m^-1 (2^k Q + R - 2^(k-1)), R being itself or the sum of its limbs."""
     from .field import inv
-    m, k = int(circuit.requants[layer - 1]["multiplier"]), int(circuit.requants[layer - 1]["shift"])
+    rq = circuit.spec(layer).desc["requant"]
+    m, k = int(rq["multiplier"]), int(rq["shift"])
     m_inv = inv(m)
     rc = circuit.group_by_name[f"hidden{layer}"].ranges[0]
     r_parts = [(rc.tensor, 1)] if not rc.limbs() else \

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import log2_pow2
+from .layers.spec import layer_specs, log2_pow2, model_tensor_vars
 from .curve import get_backend
 from .errors import FormatError
 from .jsonutil import parse_json
-from .model import QuantizedModel, canonical_json
+from .model import ARCH_FORMAT, NET_ARCH_FORMAT, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant, canonical_json
 from .pedersen import TensorCommitment, commit_tensor, layout
 
 # The commitment scheme (Pedersen, Hyrax layout, generators of pedersen.py) under which
@@ -28,21 +28,42 @@ COMMITMENT_VERSION = 1
 MAX_COMMITMENT_BYTES = 64 << 20
 
 
-def model_tensor_names(n_layers: int) -> list[str]:
-    return [n for l in range(1, n_layers + 1) for n in (f"W{l}", f"b{l}")]
-
-
 def padded_model_tensors(model: QuantizedModel) -> dict[str, np.ndarray]:
-    """W_l as [D_l x D_{l-1}] and b_l as [D_l], zero-padded to powers of two, flattened."""
+    """W_i and b_i of every dense or conv layer in their padded layouts (layers/spec.py),
+    flattened: a dense layer's columns follow its input's padded layout, a conv's weight is
+    [OC, IC, KH, KW] with every dimension padded."""
     out = {}
-    for l, layer in enumerate(model.layers, start=1):
-        rows, cols = 1 << log2_pow2(layer.out_dim), 1 << log2_pow2(layer.in_dim)
-        w = np.zeros((rows, cols), dtype=np.int64)
-        w[:layer.out_dim, :layer.in_dim] = layer.weight
-        b = np.zeros(rows, dtype=np.int64)
-        b[:layer.out_dim] = layer.bias
-        out[f"W{l}"], out[f"b{l}"] = w.ravel(), b
+    for spec, layer in zip(layer_specs(model.architecture()), model.layers):
+        if spec.weighted:
+            i = spec.index
+            if spec.kind == "dense":
+                w = spec.inp.pad(layer.weight)                    # [out, padded input]
+                rows = np.zeros((1 << spec.out.vars[0], w.shape[1]), dtype=np.int64)
+                rows[:len(w)] = w
+                out[f"W{i}"] = rows.ravel()
+            else:
+                out[f"W{i}"] = spec.weight_layout().pad(layer.weight[None]).ravel()
+            out[f"b{i}"] = spec.bias_layout().pad(layer.bias[None]).ravel()
     return out
+
+
+def zero_model_of(arch: dict) -> QuantizedModel:
+    """The architecture's model with every weight and bias 0 (for the simulator)."""
+    layers = []
+    for spec in layer_specs(arch):
+        d = spec.desc
+        rq = Requant(**d["requant"]) if d.get("requant") else None
+        if spec.kind == "maxpool":
+            layers.append(MaxPoolLayer(spec.kernel, spec.stride, spec.pads))
+        elif spec.kind == "conv":
+            shape = (spec.out.real[0], spec.inp.real[0]) + spec.kernel
+            layers.append(ConvLayer(np.zeros(shape, dtype=np.int64), np.zeros(shape[0], dtype=np.int64),
+                                    spec.stride, spec.pads, rq))
+        else:
+            layers.append(DenseLayer(np.zeros((d["out"], d["in"]), dtype=np.int64),
+                                     np.zeros(d["out"], dtype=np.int64), rq))
+    return QuantizedModel(tuple(arch["input_shape"]), float(arch["input_scale"]), int(arch["n_classes"]),
+                          layers, [1.0] * len(layers))
 
 
 @dataclass
@@ -53,7 +74,7 @@ class Commitment:
     def tensor_bytes(self) -> bytes:
         """Canonical bytes of all row commitments, as the transcript absorbs them."""
         return b"".join(self.tensors[n].to_bytes()
-                        for n in model_tensor_names(len(self.architecture["layers"])))
+                        for n in model_tensor_vars(layer_specs(self.architecture)))
 
     def to_bytes(self) -> bytes:
         be = get_backend()
@@ -76,13 +97,11 @@ class Commitment:
         _check_architecture(arch)
         be = get_backend()
         tensors = {}
-        dims = [arch["layers"][0]["in"]] + [l["out"] for l in arch["layers"]]
         raw = doc.get("tensors")
         if not isinstance(raw, dict):
             raise FormatError("commitment has no 'tensors' object")
-        for l in range(1, len(arch["layers"]) + 1):
-            for name, n_vars in ((f"W{l}", log2_pow2(dims[l]) + log2_pow2(dims[l - 1])),
-                                 (f"b{l}", log2_pow2(dims[l]))):
+        for name, n_vars in model_tensor_vars(layer_specs(arch)).items():
+            if True:
                 rows_hex = raw.get(name)
                 want = 1 << layout(n_vars)[0]
                 if not isinstance(rows_hex, list) or len(rows_hex) != want:
@@ -128,16 +147,20 @@ def _check_architecture(arch) -> None:
                       and l["out"] > 0 for l in layers)
               and all(layers[i]["out"] == layers[i + 1]["in"] for i in range(len(layers) - 1))
               and layers[-1]["out"] == arch["n_classes"] and arch["n_classes"] >= 2
-              and all((l["requant"] is None) == (i == len(layers) - 1) for i, l in enumerate(layers)))
-        for l in layers[:-1]:
-            m, k = l["requant"]["multiplier"], l["requant"]["shift"]
-            ok = ok and isinstance(m, int) and isinstance(k, int) and 1 <= m < 1 << 16 and 1 <= k <= 32
-    except (KeyError, TypeError, IndexError, ValueError, OverflowError):
+              and arch["format"] in (ARCH_FORMAT, NET_ARCH_FORMAT))
+        specs = layer_specs(arch) if ok else []
+        for spec in specs[:-1]:
+            if spec.weighted:
+                m, k = spec.desc["requant"]["multiplier"], spec.desc["requant"]["shift"]
+                ok = ok and isinstance(m, int) and isinstance(k, int) and 1 <= m < 1 << 16 and 1 <= k <= 32
+    except (KeyError, TypeError, IndexError, ValueError, OverflowError, AttributeError):
         ok = False
+    except FormatError as exc:
+        raise FormatError(f"commitment {exc}") from None
     if not ok:
         raise FormatError("commitment architecture is malformed (layers must chain, end in "
                           "n_classes outputs, and requantize every hidden layer)")
-    params = sum(l["in"] * l["out"] + l["out"] for l in layers)
+    params = sum(math.prod(s.weight_layout().real) + s.out.real[0] for s in specs if s.weighted)
     if (len(layers) > MAX_LAYERS or any(max(l["in"], l["out"]) > MAX_WIDTH for l in layers)
             or params > MAX_PARAMETERS):
         raise FormatError(f"commitment architecture is too large (at most {MAX_LAYERS} layers, "

@@ -2,18 +2,21 @@
 protocol of docs/protocol.md. Mirrors verifier.py message for message."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from . import hyrax, pedersen
 from .channel import ProverChannel
 from . import logup_prover
 from .circuit import (LIMB_BITS, Q_OFFSET, Circuit, linear_relations, needs_zero_check,
-                      padded_inputs, pre_activation, zero_check_terms)
-from .commitment import load_opening, padded_model_tensors
+                      padded_inputs, zero_check_terms)
+from .commitment import load_opening, padded_model_tensors, zero_model_of
 from .errors import ZkmlError
 from .expr import Term, aff
-from .field import P, eq_table, field_vec_times_int_matrix
+from .field import P, eq_table
 from .frvec import FrVec, evaluate_tensor, evaluate_tensors
+from .layers import maxpool, step
 from .model import QuantizedModel
 from .proof import Proof
 from .sigma import prove_zero
@@ -21,33 +24,34 @@ from .statement import start_transcript, statement_digests
 from .sumcheck_prover import prove_sumcheck
 
 
-def _pad2(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    out = np.zeros((rows, cols), dtype=np.int64)
-    out[:a.shape[0], :a.shape[1]] = a
-    return out
-
-
 def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
                     labels: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
-    """All committed tensors (flattened int64) and the correct count K."""
-    L = circuit.n_layers
+    """All committed tensors (flattened int64, in their padded layouts) and the correct count K.
+    Padded samples run through the model like real ones (zero inputs)."""
     wit = dict(padded_model_tensors(model))
-    a = padded_inputs(circuit, x_int)
-    for l in range(1, L + 1):
-        dl = 1 << circuit.d_vars[l]
-        w = wit[f"W{l}"].reshape(dl, -1)
-        z = a @ w.T + wit[f"b{l}"]
-        wit[f"Z{l}"] = z.ravel()
-        if l < L:
-            rq = circuit.requants[l - 1]
-            m, k = int(rq["multiplier"]), int(rq["shift"])
-            t = m * z + (1 << (k - 1))
-            q = t >> k
-            if q.min() < -Q_OFFSET or q.max() >= Q_OFFSET:
-                raise ZkmlError(f"layer {l}: a requantization quotient leaves [-2^15, 2^15); "
-                                "the model's scales are outside what the proof supports")
-            a = np.clip(q, 0, 127)
-            wit[f"Q{l}"], wit[f"A{l}"], wit[f"R{l}"] = q.ravel(), a.ravel(), (t - (q << k)).ravel()
+    npad = 1 << circuit.s_vars
+    x_full = np.zeros((npad, x_int.shape[1]), dtype=np.int64)
+    x_full[:len(x_int)] = x_int
+    prev = padded_inputs(circuit, x_int)
+    for s, (z, a) in zip(circuit.specs, model.hidden_int(x_full)):
+        i = s.index
+        if s.kind == "maxpool":
+            wit.update(maxpool.witness(s, prev, s.out.pad(a)))
+            prev = wit[f"A{i}"].reshape(npad, -1)
+            continue
+        z = s.out.pad(z)
+        if s.is_last:
+            wit[f"Z{i}"] = z.ravel()
+            break
+        rq = s.desc["requant"]
+        m, k = int(rq["multiplier"]), int(rq["shift"])
+        t = m * z + (1 << (k - 1))
+        q = t >> k
+        if q.min() < -Q_OFFSET or q.max() >= Q_OFFSET:
+            raise ZkmlError(f"layer {i}: a requantization quotient leaves [-2^15, 2^15); "
+                            "the model's scales are outside what the proof supports")
+        prev = np.clip(q, 0, 127)
+        wit[f"Q{i}"], wit[f"A{i}"], wit[f"R{i}"] = q.ravel(), prev.ravel(), (t - (q << k)).ravel()
     return wit, argmax_witness(circuit, wit, labels)
 
 
@@ -56,7 +60,7 @@ def argmax_witness(circuit: Circuit, wit: dict[str, np.ndarray], labels: np.ndar
     wit) and the correct count K."""
     L = circuit.n_layers
     npad = 1 << circuit.s_vars
-    dL = 1 << circuit.d_vars[L]
+    dL = 1 << circuit.class_vars
     z = wit[f"Z{L}"].reshape(npad, dL)
     y = np.zeros(npad, dtype=np.int64)
     y[:circuit.n_samples] = labels
@@ -150,13 +154,9 @@ def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claime
     any commitment, made WITHOUT the weights, by choosing the challenges (returned, to be
     programmed into the verifier). Its witness is an all-zero model's, its sigma protocols
     are simulated; every message it sends is distributed as in a real proof."""
-    from .model import DenseLayer, Requant
     arch = commitment.architecture
     circuit = Circuit(arch, len(labels))
-    layers = [DenseLayer(np.zeros((l["out"], l["in"]), dtype=np.int64), np.zeros(l["out"], dtype=np.int64),
-                         Requant(**l["requant"]) if l["requant"] else None) for l in arch["layers"]]
-    zero_model = QuantizedModel(tuple(arch["input_shape"]), float(arch["input_scale"]),
-                                int(arch["n_classes"]), layers, [1.0] * len(layers))
+    zero_model = zero_model_of(arch)
     wit, _ = compute_witness(circuit, zero_model, x_int, labels)
     row_blinds = {n: [pedersen.random_scalar(rng) for _ in tc.rows] for n, tc in commitment.tensors.items()}
     digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels, context)
@@ -215,8 +215,11 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         label = f"group/{grp.name}"
         gamma = ch.challenge(label + "/gamma")
         tau = ch.challenges(label + "/tau", grp.n_vars)
-        public = {"eq": FrVec.eq_table(tau), "pad": circuit.pad_mask(grp.name)}
-        point, evals = prove_sumcheck(ch, grp.n_vars, zero_check_terms(grp, gamma), wit, public,
+        terms = zero_check_terms(grp, gamma)
+        public = {"eq": FrVec.eq_table(tau)}
+        if any("pad" in t.public for t in terms):
+            public["pad"] = circuit.pad_mask(grp.name)
+        point, evals = prove_sumcheck(ch, grp.n_vars, terms, wit, public,
                                       count if grp.name == "samples" else 0, 0, label, rng)
         for name, (v, bl) in evals.items():
             claims.add(name, point, v, bl)
@@ -247,49 +250,26 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
     s_pt = group_points["samples"]
     sv = group_values["samples"]
     gamma = ch.challenge("argmax/gamma")
-    d_l = 1 << circuit.d_vars[L]
+    d_l = 1 << circuit.class_vars
     eq_s = np.repeat(eq_table(s_pt), d_l)
     zl = f"Z{L}"
     terms = [Term(1, ("eqS", "Y"), (aff(zl),)), Term(gamma, ("eqS",), (aff("B"), aff(zl))),
              Term(gamma, ("eqS", "Lt"), (aff("B"),)), Term(gamma * gamma % P, ("eqS",), (aff("B"),))]
     claim = (sv["lab"][0] + gamma * sv["zeta"][0] + gamma * gamma) % P
     claim_blind = (sv["lab"][1] + gamma * sv["zeta"][1]) % P
-    point, evals = prove_sumcheck(ch, circuit.s_vars + circuit.d_vars[L], terms, wit,
+    point, evals = prove_sumcheck(ch, circuit.s_vars + circuit.class_vars, terms, wit,
                                   {"eqS": eq_s, "Y": y_tab, "Lt": lt_tab}, claim, claim_blind,
                                   "argmax", rng)
     for name, (v, bl) in evals.items():
         claims.add(name, point, v, bl)
 
-    # Matrix products, last layer first: Z_l(r_i, r_j) - b_l(r_j) = sum_k A_{l-1}(r_i, k) W_l(r_j, k).
-    report("matmul", 0.8)
-    x_pad = padded_inputs(circuit, x_int)
-    for l in range(L, 0, -1):
-        gname = "logits" if l == L else f"hidden{l}"
-        pt = group_points[gname]
-        r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
-        if l == L:
-            z_val = group_values[gname][f"Z{l}"]
-        else:
-            items, const = pre_activation(circuit, l)
-            z_val = (sum(c * group_values[gname][n][0] for n, c in items) + const,
-                     sum(c * group_values[gname][n][1] for n, c in items))
-        # r_j is the b_l group's point (both are the last d_l coordinates of the leaf point)
-        assert r_j == group_points[f"b{l}"]
-        b_val = group_values[f"b{l}"][f"b{l}"]
-        d_in = 1 << circuit.d_vars[l - 1]
-        a_prev = x_pad if l == 1 else wit[f"A{l - 1}"].reshape(-1, d_in)
-        f_a = field_vec_times_int_matrix(eq_table(r_i), a_prev)
-        f_w = field_vec_times_int_matrix(eq_table(r_j), wit[f"W{l}"].reshape(-1, d_in))
-        if l == 1:
-            terms, committed, public = [Term(1, ("fX",), (aff("fW"),))], {"fW": f_w}, {"fX": f_a}
-        else:
-            terms, committed, public = [Term(1, (), (aff("fA"), aff("fW")))], {"fA": f_a, "fW": f_w}, {}
-        point, evals = prove_sumcheck(ch, circuit.d_vars[l - 1], terms, committed, public,
-                                      (z_val[0] - b_val[0]) % P, (z_val[1] - b_val[1]) % P,
-                                      f"matmul{l}", rng)
-        claims.add(f"W{l}", r_j + point, *evals["fW"])
-        if l > 1:
-            claims.add(f"A{l - 1}", r_i + point, *evals["fA"])
+    # Layer by layer, last first: each step reduces the claim on its output to claims on
+    # its weights and its input (zkml/layers).
+    report("layers", 0.8)
+    ctx = SimpleNamespace(ch=ch, circuit=circuit, wit=wit, points=group_points, values=group_values,
+                          claims=claims, x_pad=padded_inputs(circuit, x_int), rng=rng)
+    for spec in reversed(circuit.specs):
+        step(spec.kind).prove(ctx, spec)
 
     report("open", 0.92)
     for n, points in hyrax.claims_by_size(claims.items).items():

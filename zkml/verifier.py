@@ -3,16 +3,18 @@ correctly. Reads the prover's messages in order (channel.py) and raises Verifica
 naming the first check that fails. See docs/protocol.md for the protocol, step by step."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from . import hyrax, pedersen, sigma
 from .channel import VerifierChannel
-from .circuit import (Circuit, input_eval, linear_relations, needs_zero_check,
-                      pre_activation, zero_check_terms)
+from .circuit import Circuit, linear_relations, needs_zero_check, zero_check_terms
 from .commitment import Commitment
 from .curve import get_backend
 from .errors import VerificationError
 from .expr import Term, aff
+from .layers import step
 from .field import P, eq_eval
 from .logup_verifier import verify_fraction_sum
 from .pedersen import TensorCommitment, layout
@@ -128,37 +130,16 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         y_eval, lt_eval = circuit.label_evals(labels, point)
         return y_eval if name == "Y" else lt_eval
 
-    point, evals = verify_sumcheck(ch, circuit.s_vars + circuit.d_vars[L], terms, argmax_public,
+    point, evals = verify_sumcheck(ch, circuit.s_vars + circuit.class_vars, terms, argmax_public,
                                    claim_c, "argmax")
     for name, c in evals.items():
         claim(name, point, commitment=c)
-    report("matmul", 0.7)
+    report("layers", 0.7)
 
-    for l in range(L, 0, -1):
-        gname = "logits" if l == L else f"hidden{l}"
-        pt = group_points[gname]
-        r_i, r_j = pt[:circuit.s_vars], pt[circuit.s_vars:]
-        b_c = group_values[f"b{l}"][f"b{l}"]     # r_j is the b_l group's point
-        if l == L:
-            z_c = group_values[gname][f"Z{l}"]
-        else:
-            items, const = pre_activation(circuit, l)
-            z_c = pedersen.g_times(const)
-            for n, c in items:
-                z_c = be.add(z_c, be.mul(group_values[gname][n], c))
-        claim_c = be.sub(z_c, b_c)
-        if l == 1:
-            terms = [Term(1, ("fX",), (aff("fW"),))]
-
-            def mm_public(name, point, r_i=r_i):
-                return input_eval(x_int, r_i, point)
-        else:
-            terms = [Term(1, (), (aff("fA"), aff("fW")))]
-            mm_public = None
-        point, evals = verify_sumcheck(ch, circuit.d_vars[l - 1], terms, mm_public, claim_c, f"matmul{l}")
-        claim(f"W{l}", r_j + point, commitment=evals["fW"])
-        if l > 1:
-            claim(f"A{l - 1}", r_i + point, commitment=evals["fA"])
+    ctx = SimpleNamespace(ch=ch, circuit=circuit, points=group_points, values=group_values,
+                          claim=claim, x_int=x_int)
+    for spec in reversed(circuit.specs):
+        step(spec.kind).verify(ctx, spec)
 
     report("open", 0.9)
     for n, points in hyrax.claims_by_size(claims).items():

@@ -86,7 +86,7 @@ def _forged_proof(model, x, y, tamper) -> Proof:
 
 def _recompute_logits(circuit, wit, y) -> int:
     a1 = wit["A1"].reshape(1 << circuit.s_vars, -1)
-    w2 = wit["W2"].reshape(1 << circuit.d_vars[2], -1)
+    w2 = wit["W2"].reshape(1 << circuit.spec(2).out.n_vars, -1)
     wit["Z2"] = (a1 @ w2.T + wit["b2"]).ravel()
     return argmax_witness(circuit, wit, y)
 

@@ -1,0 +1,71 @@
+"""Pieces the layer steps share: the claim on a weighted layer's output, splitting group
+points into per-dimension coordinates, and Kronecker products of public vectors."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..circuit import pre_activation
+from ..field import P
+
+
+def split(point: list[int], sizes: list[int]) -> list[list[int]]:
+    """Cut a point into consecutive parts of the given numbers of variables."""
+    out, pos = [], 0
+    for n in sizes:
+        out.append(point[pos:pos + n])
+        pos += n
+    assert pos == len(point)
+    return out
+
+
+def output_value(ctx, spec) -> tuple[int, int]:
+    """(value, blind) of the layer's pre-activation Z at its group's point: the committed
+    logits for the last layer, else m^-1 (2^k Q + R - 2^(k-1)) from the committed Q, R."""
+    g = ctx.circuit.output_group(spec.index)
+    if spec.is_last:
+        return ctx.values[g][f"Z{spec.index}"]
+    items, const = pre_activation(ctx.circuit, spec.index)
+    return ((sum(c * ctx.values[g][n][0] for n, c in items) + const) % P,
+            sum(c * ctx.values[g][n][1] for n, c in items) % P)
+
+
+def output_commitment(ctx, spec):
+    """The verifier's commitment to the same value (output_value)."""
+    from .. import pedersen
+    from ..curve import get_backend
+    g = ctx.circuit.output_group(spec.index)
+    if spec.is_last:
+        return ctx.values[g][f"Z{spec.index}"]
+    items, const = pre_activation(ctx.circuit, spec.index)
+    return get_backend().msm([pedersen.g()] + [ctx.values[g][n] for n, _ in items], [const] + [c for _, c in items])
+
+
+def kron(vectors: list[np.ndarray]) -> np.ndarray:
+    """Kronecker product of field vectors (object arrays), first vector most significant."""
+    out = np.ones(1, dtype=object)
+    for v in vectors:
+        out = (np.multiply.outer(out, np.asarray(v, dtype=object)) % P).ravel()
+    return out
+
+
+def window_vector(eq_out: np.ndarray, weights: list[int], out_real: int, in_real: int, in_vars: int,
+                  stride: int, pad_begin: int) -> np.ndarray:
+    """v[h] = sum of eq_out[o] * weights[k] over outputs o < out_real and window offsets k with
+    o * stride + k - pad_begin = h inside [0, in_real): which input positions the windows read.
+    Object array of length 2^in_vars."""
+    v = np.zeros(1 << in_vars, dtype=object)
+    for k, wk in enumerate(weights):
+        for o in range(out_real):
+            h = o * stride + k - pad_begin
+            if 0 <= h < in_real:
+                v[h] = (v[h] + int(eq_out[o]) * wk) % P
+    return v
+
+
+def window_matrix(eq_out: np.ndarray, kernel: int, kernel_vars: int, out_real: int, in_real: int,
+                  in_vars: int, stride: int, pad_begin: int) -> np.ndarray:
+    """Rows k < kernel: window_vector with the unit weight on offset k ([2^kernel_vars, 2^in_vars])."""
+    m = np.zeros((1 << kernel_vars, 1 << in_vars), dtype=object)
+    for k in range(kernel):
+        m[k] = window_vector(eq_out, [0] * k + [1], out_real, in_real, in_vars, stride, pad_begin)
+    return m

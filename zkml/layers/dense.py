@@ -1,0 +1,49 @@
+"""Dense layer: Z = A W^T + b, proved by Thaler's matrix-multiplication sumcheck (2013):
+at the output's point (r_i, r_j), Z~(r_i, r_j) - b~(r_j) = sum_k A~(r_i, k) W~(r_j, k).
+The input A is the previous layer's output in its padded layout, flattened (C order)."""
+from __future__ import annotations
+
+from ..circuit import input_eval
+from ..curve import get_backend
+from ..expr import Term, aff
+from ..field import P, eq_table, field_vec_times_int_matrix
+from .common import output_commitment, output_value
+
+
+def _terms(first: bool) -> list[Term]:
+    # the first layer's input is public: the verifier evaluates X~ itself
+    return [Term(1, ("fX",), (aff("fW"),))] if first else [Term(1, (), (aff("fA"), aff("fW")))]
+
+
+def prove(ctx, s) -> None:
+    from ..sumcheck_prover import prove_sumcheck
+    i, sv = s.index, ctx.circuit.s_vars
+    pt = ctx.points[ctx.circuit.output_group(i)]
+    r_i, r_j = pt[:sv], pt[sv:]
+    assert r_j == ctx.points[f"b{i}"]       # both are the last out-variables of the leaf point
+    z, b = output_value(ctx, s), ctx.values[f"b{i}"][f"b{i}"]
+    a_prev = ctx.x_pad if i == 1 else ctx.wit[f"A{i - 1}"].reshape(-1, s.inp.size)
+    f_a = field_vec_times_int_matrix(eq_table(r_i), a_prev)
+    f_w = field_vec_times_int_matrix(eq_table(r_j), ctx.wit[f"W{i}"].reshape(-1, s.inp.size))
+    committed, public = ({"fW": f_w}, {"fX": f_a}) if i == 1 else ({"fA": f_a, "fW": f_w}, {})
+    point, evals = prove_sumcheck(ctx.ch, s.inp.n_vars, _terms(i == 1), committed, public,
+                                  (z[0] - b[0]) % P, (z[1] - b[1]) % P, f"matmul{i}", ctx.rng)
+    ctx.claims.add(f"W{i}", r_j + point, *evals["fW"])
+    if i > 1:
+        ctx.claims.add(f"A{i - 1}", r_i + point, *evals["fA"])
+
+
+def verify(ctx, s) -> None:
+    from ..sumcheck_verifier import verify_sumcheck
+    i, sv = s.index, ctx.circuit.s_vars
+    pt = ctx.points[ctx.circuit.output_group(i)]
+    r_i, r_j = pt[:sv], pt[sv:]
+    claim_c = get_backend().sub(output_commitment(ctx, s), ctx.values[f"b{i}"][f"b{i}"])
+
+    def public(name, point):
+        return input_eval(ctx.x_int, r_i, point)
+
+    point, evals = verify_sumcheck(ctx.ch, s.inp.n_vars, _terms(i == 1), public, claim_c, f"matmul{i}")
+    ctx.claim(f"W{i}", r_j + point, commitment=evals["fW"])
+    if i > 1:
+        ctx.claim(f"A{i - 1}", r_i + point, commitment=evals["fA"])

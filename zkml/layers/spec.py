@@ -1,0 +1,199 @@
+"""Public layer descriptions for the circuit: each layer's kind, parameters and the padded
+layout of its input and output activations (every dimension padded to a power of two, the
+sample dimension first). Built identically by prover and verifier from the architecture."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FormatError
+from ..field import P, mle_eval
+
+
+def log2_pow2(n: int) -> int:
+    """Number of variables for n entries padded to a power of two (at least 1 variable)."""
+    return max(1, (max(n, 1) - 1).bit_length())
+
+
+def prefix_indicator(real: int, n_vars: int) -> np.ndarray:
+    """[i < real] for i in [0, 2^n_vars)."""
+    v = np.zeros(1 << n_vars, dtype=np.int64)
+    v[:real] = 1
+    return v
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Per-sample activation layout: real sizes and variables per dimension (C order)."""
+    real: tuple[int, ...]
+    vars: tuple[int, ...]
+
+    @classmethod
+    def of(cls, shape) -> "Layout":
+        shape = tuple(int(d) for d in shape)
+        return cls(shape, tuple(log2_pow2(d) for d in shape))
+
+    @property
+    def padded(self) -> tuple[int, ...]:
+        return tuple(1 << v for v in self.vars)
+
+    @property
+    def n_vars(self) -> int:
+        return sum(self.vars)
+
+    @property
+    def size(self) -> int:
+        return 1 << self.n_vars
+
+    @property
+    def real_size(self) -> int:
+        return math.prod(self.real)
+
+    def valid(self) -> np.ndarray:
+        """1 on real positions, 0 on padding (flattened padded layout)."""
+        out = np.ones(1, dtype=np.int64)
+        for r, v in zip(self.real, self.vars):
+            out = np.multiply.outer(out, prefix_indicator(r, v)).ravel()
+        return out
+
+    def valid_eval(self, point: list[int]) -> int:
+        """The MLE of valid() at point, in time linear in the side lengths."""
+        out, pos = 1, 0
+        for r, v in zip(self.real, self.vars):
+            out = out * mle_eval(prefix_indicator(r, v).astype(object), point[pos:pos + v]) % P
+            pos += v
+        return out
+
+    def pad(self, a: np.ndarray) -> np.ndarray:
+        """[N, *real] -> [N, *padded] with zeros, flattened per sample to [N, size]."""
+        a = np.asarray(a).reshape((len(a),) + self.real)
+        out = np.zeros((len(a),) + self.padded, dtype=np.int64)
+        out[(slice(None),) + tuple(slice(0, r) for r in self.real)] = a
+        return out.reshape(len(a), -1)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of the circuit (index from 1, as in the tensor names W<i>, A<i>)."""
+    index: int
+    kind: str                     # dense, conv, maxpool
+    desc: dict                    # the architecture's entry
+    inp: Layout
+    out: Layout
+    is_last: bool
+
+    @property
+    def weighted(self) -> bool:
+        return self.kind in ("dense", "conv")
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return tuple(int(k) for k in self.desc["kernel"])
+
+    @property
+    def stride(self) -> tuple[int, int]:
+        return tuple(int(s) for s in self.desc["stride"])
+
+    @property
+    def pads(self) -> tuple[int, int, int, int]:
+        return tuple(int(p) for p in self.desc["pads"])
+
+    def weight_layout(self) -> Layout:
+        """W as a tensor: dense [out, flattened padded input], conv [OC, IC, KH, KW]."""
+        if self.kind == "dense":
+            return Layout((self.out.real[0], self.inp.real_size), (self.out.vars[0], self.inp.n_vars))
+        oc, ic = self.out.real[0], self.inp.real[0]
+        kh, kw = self.kernel
+        return Layout((oc, ic, kh, kw), (self.out.vars[0], self.inp.vars[0], log2_pow2(kh), log2_pow2(kw)))
+
+    def weight_valid(self) -> np.ndarray:
+        if self.kind == "dense":
+            return np.multiply.outer(prefix_indicator(self.out.real[0], self.out.vars[0]), self.inp.valid()).ravel()
+        return self.weight_layout().valid()
+
+    def weight_valid_eval(self, point: list[int]) -> int:
+        if self.kind == "dense":
+            a = self.out.vars[0]
+            return mle_eval(prefix_indicator(self.out.real[0], a).astype(object), point[:a]) \
+                * self.inp.valid_eval(point[a:]) % P
+        return self.weight_layout().valid_eval(point)
+
+    def bias_layout(self) -> Layout:
+        return Layout((self.out.real[0],), (self.out.vars[0],))
+
+
+def _ints(v, n: int, what: str) -> tuple[int, ...]:
+    if not isinstance(v, list) or len(v) != n or not all(type(x) is int for x in v):
+        raise FormatError(f"architecture: {what} must be a list of {n} integers")
+    return tuple(v)
+
+
+def _window_out(size: int, k: int, s: int, pb: int, pe: int) -> int:
+    return (size + pb + pe - k) // s + 1
+
+
+def layer_specs(arch: dict) -> list[LayerSpec]:
+    """The circuit's layers from a public architecture (MLP or net format); FormatError when
+    the layers do not chain or a parameter is out of what the proof system supports."""
+    from ..model import MAX_POOL_KERNEL
+    layers = arch["layers"]
+    net = arch.get("format") == "zkml-net-v1"
+    shape = tuple(int(d) for d in arch["input_shape"])
+    if not net or layers[0].get("kind", "dense") == "dense":
+        shape = (math.prod(shape),)
+    specs = []
+    for i, d in enumerate(layers, start=1):
+        kind = d.get("kind", "dense") if net else "dense"
+        inp = Layout.of(shape)
+        if kind == "dense":
+            if d["in"] != inp.real_size:
+                if i == 1:
+                    raise FormatError("architecture: input_shape does not match the first layer")
+                raise FormatError(f"architecture: layer {i} takes {d['in']} inputs, gets {inp.real_size}")
+            out_shape = (int(d["out"]),)
+        elif kind in ("conv", "maxpool"):
+            if len(shape) != 3 or _ints(d["in_shape"], 3, "in_shape") != shape:
+                if i == 1:
+                    raise FormatError("architecture: input_shape does not match the first layer")
+                raise FormatError(f"architecture: layer {i} ({kind}) does not chain with its input {list(shape)}")
+            kh, kw = _ints(d["kernel"], 2, "kernel")
+            sh, sw = _ints(d["stride"], 2, "stride")
+            pt, pl, pb, pr = _ints(d["pads"], 4, "pads")
+            if (min(kh, kw, sh, sw) < 1 or max(kh, kw, sh, sw) > 64 or min(pt, pl, pb, pr) < 0
+                    or pt >= kh or pb >= kh or pl >= kw or pr >= kw):
+                raise FormatError(f"architecture: layer {i} has a bad kernel, stride or padding")
+            if kind == "maxpool" and (max(kh, kw) > MAX_POOL_KERNEL or sh > kh or sw > kw):
+                raise FormatError(f"architecture: layer {i}: pooling window not supported")
+            oc = _ints(d["out_shape"], 3, "out_shape")[0] if kind == "conv" else shape[0]
+            out_shape = (oc, _window_out(shape[1], kh, sh, pt, pb), _window_out(shape[2], kw, sw, pl, pr))
+            if _ints(d["out_shape"], 3, "out_shape") != out_shape or min(out_shape) < 1:
+                raise FormatError(f"architecture: layer {i} output shape must be {list(out_shape)}")
+            if d["in"] != math.prod(shape) or d["out"] != math.prod(out_shape):
+                raise FormatError(f"architecture: layer {i}: in/out sizes do not match its shapes")
+        else:
+            raise FormatError(f"architecture: unknown layer kind {kind!r}")
+        specs.append(LayerSpec(i, kind, d, inp, Layout.of(out_shape), i == len(layers)))
+        shape = out_shape
+    last = specs[-1]
+    if last.kind != "dense":
+        raise FormatError("architecture: the last layer must be dense (the logits)")
+    for s in specs:
+        has_rq = s.desc.get("requant") is not None
+        if s.kind == "maxpool":
+            if s.index == 1 or s.is_last or "requant" in s.desc:
+                raise FormatError(f"architecture: layer {s.index}: pooling must sit between two layers")
+        elif has_rq == s.is_last:
+            raise FormatError("architecture: every hidden layer requantizes, the last does not")
+    return specs
+
+
+def model_tensor_vars(specs: list[LayerSpec]) -> dict[str, int]:
+    """Committed model tensors (W<i>, b<i> of dense and conv layers) and their variables, in order."""
+    out = {}
+    for s in specs:
+        if s.weighted:
+            out[f"W{s.index}"] = s.weight_layout().n_vars
+            out[f"b{s.index}"] = s.bias_layout().n_vars
+    return out
