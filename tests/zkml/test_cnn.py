@@ -1,0 +1,217 @@
+"""Convolutional networks through the proof system: integer semantics against a direct
+computation, prove/verify for several layer geometries, the simulator, and cheating provers
+that break one convolution or pooling relation on an otherwise honest witness (real prover,
+real Fiat–Shamir): the verifier must reject each, naming the failed check."""
+import json
+import random
+
+import numpy as np
+import pytest
+
+from zkml.channel import ProverChannel
+from zkml.circuit import Circuit
+from zkml.commitment import Commitment, commit, load_opening
+from zkml.errors import FormatError, VerificationError
+from zkml.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
+from zkml.proof import Proof
+from zkml.prover import _run, argmax_witness, compute_witness, prove_statement, simulate_statement
+from zkml.statement import start_transcript, statement_digests
+from zkml.verifier import verify_statement
+
+
+def cnn(seed: int, pads=(1, 1, 1, 1), stride=(1, 1), pool=((2, 2), (2, 2), (0, 0, 0, 0)),
+        pads2=(1, 0, 1, 0)) -> QuantizedModel:
+    """conv 3x3 1->3, max-pool, conv 3x3 3->4, dense -> 3 classes, on [1, 7, 6] inputs."""
+    rng = np.random.default_rng(seed)
+    c1 = ConvLayer(rng.integers(-127, 128, (3, 1, 3, 3)), rng.integers(-3000, 3000, 3), stride, pads,
+                   Requant(25, 12))
+    p1 = MaxPoolLayer(*pool)
+    shape = p1.out_shape(c1.out_shape((1, 7, 6)))
+    c2 = ConvLayer(rng.integers(-127, 128, (4, 3, 3, 3)), rng.integers(-3000, 3000, 4), (1, 1), pads2,
+                   Requant(20, 12))
+    flat = int(np.prod(c2.out_shape(shape)))
+    d = DenseLayer(rng.integers(-127, 128, (3, flat)), rng.integers(-500, 500, 3), None)
+    model = QuantizedModel((1, 7, 6), 0.1, 3, [c1, p1, c2, d], [1.0] * 4)
+    model.validate()
+    return model
+
+
+def data(model: QuantizedModel, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-127, 128, (n, model.input_dim))
+    logits = model.forward_int(x)
+    y = np.argmax(logits, axis=1)
+    y[::3] = (y[::3] + 1) % model.n_classes          # some wrong predictions
+    return x, y
+
+
+def test_conv_and_pool_integer_semantics_match_a_direct_loop():
+    model = cnn(0, pads=(0, 1, 2, 0), stride=(2, 1), pool=((3, 2), (2, 2), (1, 0, 0, 1)))
+    x, _ = data(model, 4)
+    a = x.reshape(4, 1, 7, 6)
+    conv = model.layers[0]
+    z = conv.forward(a)
+    padded = np.pad(a, ((0, 0), (0, 0), (0, 2), (1, 0)))
+    for o in range(3):
+        for i in range(z.shape[2]):
+            for j in range(z.shape[3]):
+                window = padded[:, :, 2 * i:2 * i + 3, j:j + 3]
+                assert np.array_equal(z[:, o, i, j], (window * conv.weight[o]).sum(axis=(1, 2, 3)) + conv.bias[o])
+    act = np.clip(np.floor((25 * z + 2048) / 4096), 0, 127).astype(np.int64)
+    pooled = model.layers[1].forward(act)
+    ap = np.pad(act.astype(float), ((0, 0), (0, 0), (1, 0), (0, 1)), constant_values=-np.inf)
+    for i in range(pooled.shape[2]):
+        for j in range(pooled.shape[3]):
+            assert np.array_equal(pooled[:, :, i, j], ap[:, :, 2 * i:2 * i + 3, 2 * j:2 * j + 2].max(axis=(2, 3)))
+
+
+GEOMETRIES = [
+    {},
+    {"pads": (0, 1, 2, 0), "stride": (2, 1), "pool": ((3, 2), (2, 2), (1, 0, 0, 1))},
+    {"pads": (0, 0, 0, 0), "pool": ((2, 2), (1, 1), (0, 0, 0, 0)), "pads2": (0, 0, 0, 0)},
+]
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_cnn_proof_verifies_and_counts_exactly(geometry):
+    model = cnn(1, **geometry)
+    x, y = data(model, 11)
+    com = Commitment.from_bytes(commit(model, random.Random(1)).to_bytes())
+    proof = Proof.from_bytes(prove_statement(model, x, y, rng=random.Random(2)).to_bytes())
+    expected = int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
+    assert 0 < expected < len(y)
+    assert proof.claimed_count == expected
+    assert verify_statement(com, x, y, proof) == expected
+
+
+def test_cnn_architecture_is_public_and_checked():
+    model = cnn(2)
+    arch = commit(model).architecture
+    assert arch["format"] == "zkml-net-v1"
+    assert [l["kind"] for l in arch["layers"]] == ["conv", "maxpool", "conv", "dense"]
+    assert arch["layers"][0]["kernel"] == [3, 3] and arch["layers"][0]["pads"] == [1, 1, 1, 1]
+    assert arch["parameter_count"] == model.parameter_count() == 3 * 9 + 3 + 4 * 27 + 4 + 3 * 12 + 3
+    doc = json.loads(commit(model).to_bytes())
+    doc["architecture"]["layers"][1]["out_shape"] = [3, 2, 3]
+    with pytest.raises(FormatError, match="output shape"):
+        Commitment.from_bytes(json.dumps(doc).encode())
+    assert QuantizedModel.from_bytes(model.to_bytes()) == model
+
+
+def test_cnn_simulator_makes_accepting_transcripts_without_the_weights():
+    model = cnn(3)
+    x, y = data(model, 6)
+    com = commit(model, random.Random(1))
+    proof = prove_statement(model, x, y, rng=random.Random(2))
+    sim, challenges = simulate_statement(com, x, y, 5, rng=random.Random(5))
+    assert len(sim.body) == len(proof.body)
+    assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == 5
+    with pytest.raises(VerificationError):
+        verify_statement(com, x, y, sim)
+
+
+# -- cheating provers -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def case():
+    model = cnn(4)
+    x, y = data(model, 9)
+    return model, commit(model, random.Random(1)), x, y
+
+
+def _forged(model, x, y, tamper=None) -> Proof:
+    """The real protocol on the honest witness changed by tamper(circuit, wit)."""
+    arch = model.architecture()
+    circuit = Circuit(arch, len(y))
+    blinds, commitment_bytes = load_opening(model)
+    wit, count = compute_witness(circuit, model, x, y)
+    if tamper is not None:
+        count = tamper(circuit, wit)
+    digests = statement_digests(arch, commitment_bytes, x, y, "")
+    ch = ProverChannel(start_transcript(digests, len(y), count))
+    body = _run(ch, circuit, wit, count, dict(blinds), {}, x, y, lambda *a: None, random.Random(2))
+    return Proof(count, len(y), body, digests)
+
+
+def _rejects(case, tamper) -> str:
+    model, com, x, y = case
+    with pytest.raises(VerificationError) as err:
+        verify_statement(com, x, y, _forged(model, x, y, tamper))
+    return str(err.value)
+
+
+def _tampered_forward(monkeypatch, layer, change):
+    """Make one layer's integer forward wrong at one entry; every later layer is computed
+    honestly from the wrong values (so only this layer's relation is broken)."""
+    honest = layer.forward
+
+    def forward(a):
+        out = honest(a).copy()
+        change(out)
+        return out
+
+    monkeypatch.setattr(layer, "forward", forward)
+
+
+def test_honest_witness_through_the_forging_path_verifies(case):
+    model, com, x, y = case
+    assert verify_statement(com, x, y, _forged(model, x, y)) == _forged(model, x, y).claimed_count
+
+
+@pytest.mark.parametrize("index", [0, 2])
+def test_a_wrong_convolution_output_is_rejected_by_the_conv_sumcheck(case, monkeypatch, index):
+    model = case[0]
+
+    def change(z):
+        z[0, 1, 1, 0] += 4096            # one output off by 2^k: its quotient (and activation) moves by one
+    _tampered_forward(monkeypatch, model.layers[index], change)
+    assert f"conv{index + 1}: final evaluation" in _rejects(case, None)
+
+
+def test_a_wrong_dense_output_is_rejected_by_the_matmul_sumcheck(case, monkeypatch):
+    model = case[0]
+
+    def change(z):
+        z[0, 1] += 1
+    _tampered_forward(monkeypatch, model.layers[3], change)
+    assert "matmul4: final evaluation" in _rejects(case, None)
+
+
+def _pool_entry(wit, pred):
+    """An output entry of the pooling layer (index 2) where pred(A, D_selected) holds."""
+    a = wit["A2"]
+    sel = sum(wit[f"S2_{u}"] * wit[f"D2_{u}"] for u in range(4))
+    return int(np.nonzero(pred(a, sel))[0][0])
+
+
+def test_a_pooled_value_below_the_max_is_rejected_by_the_range_lookup(case):
+    def tamper(circuit, wit):
+        i = _pool_entry(wit, lambda a, _: a > 0)
+        wit["A2"] = wit["A2"].copy()
+        wit["A2"][i] -= 1
+        for u in range(4):                        # keep A - D_u = window_u
+            wit[f"D2_{u}"] = wit[f"D2_{u}"].copy()
+            wit[f"D2_{u}"][i] -= 1                # the selected difference becomes -1
+        return int(wit["c"].sum())
+    assert "lookup argument" in _rejects(case, tamper)
+
+
+def test_a_pooled_value_above_the_max_is_rejected_by_the_selector_zero_check(case):
+    def tamper(circuit, wit):
+        i = _pool_entry(wit, lambda a, _: a < 100)
+        wit["A2"] = wit["A2"].copy()
+        wit["A2"][i] += 1
+        for u in range(4):
+            wit[f"D2_{u}"] = wit[f"D2_{u}"].copy()
+            wit[f"D2_{u}"][i] += 1                # every difference >= 1: no window value equals A
+        return int(wit["c"].sum())
+    assert "group/pool2: final evaluation" in _rejects(case, tamper)
+
+
+def test_a_difference_not_matching_its_window_is_rejected_by_the_pool_sumcheck(case):
+    def tamper(circuit, wit):
+        i = int(np.nonzero((wit["S2_3"] == 0) & (wit["D2_3"] < 100))[0][0])
+        wit["D2_3"] = wit["D2_3"].copy()
+        wit["D2_3"][i] += 1                       # in range, not selected, but A - D_3 != window_3
+        return int(wit["c"].sum())
+    assert "pool2: final evaluation" in _rejects(case, tamper)
