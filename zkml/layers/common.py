@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..circuit import pre_activation
-from ..field import P
+from ..expr import Term, aff
+from ..field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
 
 
 def split(point: list[int], sizes: list[int]) -> list[list[int]]:
@@ -69,3 +70,29 @@ def window_matrix(eq_out: np.ndarray, kernel: int, kernel_vars: int, out_real: i
     for k in range(kernel):
         m[k] = window_vector(eq_out, [0] * k + [1], out_real, in_real, in_vars, stride, pad_begin)
     return m
+
+
+# A window sum: claim = sum_y A~(r_n, y) M(y) over one sample's positions y = (c, h, w), with
+# M = eq(r_c, c) mh(h) mw(w) public. The prover's table A~(r_n, .) is one limb product over the
+# samples (as in Thaler's matmul protocol); the sumcheck ends in a claim on A at (r_n, r_y).
+def prove_window_sum(ctx, name: str, size: int, r_n: list[int], m: np.ndarray, claim: tuple[int, int],
+                     label: str) -> None:
+    from ..sumcheck_prover import prove_sumcheck
+    a_bar = field_vec_times_int_matrix(eq_table(r_n), ctx.wit[name].reshape(-1, size))
+    point, evals = prove_sumcheck(ctx.ch, size.bit_length() - 1, [Term(1, ("M",), (aff("fA"),))],
+                                  {"fA": a_bar}, {"M": m}, claim[0], claim[1], label, ctx.rng)
+    ctx.claims.add(name, r_n + point, *evals["fA"])
+
+
+def verify_window_sum(ctx, name: str, layout, r_n: list[int], factors: list, claim_c, label: str) -> None:
+    """factors: [r_c (a point: eq), mh, mw (tables over h and w)]."""
+    from ..sumcheck_verifier import verify_sumcheck
+    r_c, mh, mw = factors
+    cv, hv, wv = layout.vars
+
+    def m_eval(_name, p):
+        p_c, p_h, p_w = split(p, [cv, hv, wv])
+        return eq_eval(r_c, p_c) * mle_eval(mh, p_h) % P * mle_eval(mw, p_w) % P
+
+    point, evals = verify_sumcheck(ctx.ch, layout.n_vars, [Term(1, ("M",), (aff("fA"),))], m_eval, claim_c, label)
+    ctx.claim(name, r_n + point, commitment=evals["fA"])

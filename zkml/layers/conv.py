@@ -5,9 +5,11 @@ never committed; cf. zkCNN, Liu et al. 2021, §4, for convolutions from the inpu
 
 1. conv<i>: at the output's point (r_n, r_o, r_i, r_j),
    Z~ - b~(r_o) V(r_i, r_j) = sum_k W~(r_o, k) P~((r_n, r_i, r_j), k)   (V: real positions)
-2. conv<i>/patch: P~((r_n, r_i, r_j), (r_c, r_u, r_v)) = sum_x A(x) M(x) with the public
-   M = eq(r_n, x_n) eq(r_c, x_c) mh(x_h) mw(x_w), mh(h) = sum over (i, u) reading h of
-   eq(r_i, i) eq(r_u, u) (common.window_vector): the verifier evaluates M~ in O(H K + W K).
+2. conv<i>/patch: P~((r_n, r_i, r_j), (r_c, r_u, r_v)) = sum_y A~(r_n, y) M(y) over the
+   per-sample input positions y = (c, h, w), with the public M = eq(r_c, c) mh(h) mw(w),
+   mh(h) = sum over (i, u) reading h of eq(r_i, i) eq(r_u, u) (common.window_vector): the
+   verifier evaluates M~ in O(H K + W K); the prover's table A~(r_n, .) is one limb product.
+   The sumcheck ends in a claim on A at (r_n, r_y).
 For the first layer A is the public input and the verifier computes P~ itself (no step 2).
 """
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 
 from ..curve import get_backend
 from ..expr import Term, aff
-from ..field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
-from .common import kron, output_commitment, output_value, split, window_matrix, window_vector
+from ..field import P, eq_table, field_vec_times_int_matrix
+from .common import (kron, output_commitment, output_value, prove_window_sum, split, verify_window_sum,
+                     window_matrix, window_vector)
 from .spec import Layout
 
 
@@ -99,11 +102,7 @@ def prove(ctx, s) -> None:
         return
     r_c, r_kh, r_kw = split(point, [s.inp.vars[0]] + list(s.weight_layout().vars[2:]))
     mh, mw = _kernel_vectors(s, r_oh, r_ow, r_kh, r_kw)
-    m = kron([eq_table(r_n), eq_table(r_c), mh, mw])
-    name = f"A{i - 1}"
-    point2, evals2 = prove_sumcheck(ctx.ch, ctx.circuit.s_vars + s.inp.n_vars, [Term(1, ("M",), (aff(name),))],
-                                    {name: ctx.wit[name]}, {"M": m}, *evals["fP"], f"conv{i}/patch", ctx.rng)
-    ctx.claims.add(name, point2, *evals2[name])
+    prove_window_sum(ctx, f"A{i - 1}", s.inp.size, r_n, kron([eq_table(r_c), mh, mw]), evals["fP"], f"conv{i}/patch")
 
 
 def verify(ctx, s) -> None:
@@ -124,13 +123,4 @@ def verify(ctx, s) -> None:
         return
     r_c, r_kh, r_kw = split(point, [s.inp.vars[0]] + list(s.weight_layout().vars[2:]))
     mh, mw = _kernel_vectors(s, r_oh, r_ow, r_kh, r_kw)
-    sv, (cv, hv, wv) = ctx.circuit.s_vars, s.inp.vars
-
-    def m_eval(name, p):
-        p_n, p_c, p_h, p_w = split(p, [sv, cv, hv, wv])
-        return eq_eval(r_n, p_n) * eq_eval(r_c, p_c) % P * mle_eval(mh, p_h) % P * mle_eval(mw, p_w) % P
-
-    name = f"A{i - 1}"
-    point2, evals2 = verify_sumcheck(ctx.ch, sv + s.inp.n_vars, [Term(1, ("M",), (aff(name),))], m_eval,
-                                     evals["fP"], f"conv{i}/patch")
-    ctx.claim(name, point2, commitment=evals2[name])
+    verify_window_sum(ctx, f"A{i - 1}", s.inp, r_n, [r_c, mh, mw], evals["fP"], f"conv{i}/patch")

@@ -4,10 +4,12 @@ offset u a difference D_u and a selector bit S_u. Relations:
                                       0 outside the input and on padded outputs)
   D_u in [0, 2^7)                   (lookup: A is at least every value of its window)
   S_u bits, sum_u S_u = 1, sum_u S_u D_u = 0   (zero-check: A equals one value of the window)
-The first is checked at the pool group's point r for all u at once with a challenge rho:
-  sum_u rho^u (A~(r) - D_u~(r)) = sum_x A_in(x) M(x),   M = eq(r_n) eq(r_c) ph pw
+The first is checked at the pool group's point r = (r_n, r_c, r_i, r_j) for all u at once with
+a challenge rho:
+  sum_u rho^u (A~(r) - D_u~(r)) = sum_y A_in~(r_n, y) M(y),   M = eq(r_c, c) ph(h) pw(w)
 with ph(h) = sum over (i, u_h) reading h of eq(r_i, i) rho^(K_w u_h), pw likewise with rho^(u_w):
-one sumcheck (pool<i>) over the input, M~ evaluated by the verifier in O(H K + W K).
+one sumcheck (pool<i>) over the per-sample input positions y, M~ evaluated by the verifier in
+O(H K + W K); it ends in a claim on A_in at (r_n, r_y).
 Padded output positions read nothing, so there A = D_u = 0. Offsets outside the input read 0,
 which never exceeds the true maximum because activations are >= 0."""
 from __future__ import annotations
@@ -15,9 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ZkmlError
-from ..expr import Term, aff
-from ..field import P, eq_eval, eq_table, mle_eval
-from .common import kron, split, window_vector
+from ..field import P, eq_table
+from .common import kron, prove_window_sum, split, verify_window_sum, window_vector
 
 
 def offsets(s) -> list[tuple[int, int]]:
@@ -78,35 +79,21 @@ def _claim_items(s, rho):
 
 
 def prove(ctx, s) -> None:
-    from ..sumcheck_prover import prove_sumcheck
     rho = ctx.ch.challenge(f"pool{s.index}/rho")
     vals = ctx.values[f"pool{s.index}"]
     items = _claim_items(s, rho)
     claim = sum(c * vals[n][0] for n, c in items) % P
     blind = sum(c * vals[n][1] for n, c in items) % P
     r_n, r_c, ph, pw = _public(ctx, s, rho)
-    m = kron([eq_table(r_n), eq_table(r_c), ph, pw])
-    name = f"A{s.index - 1}"
-    point, evals = prove_sumcheck(ctx.ch, ctx.circuit.s_vars + s.inp.n_vars, [Term(1, ("M",), (aff(name),))],
-                                  {name: ctx.wit[name]}, {"M": m}, claim, blind, f"pool{s.index}", ctx.rng)
-    ctx.claims.add(name, point, *evals[name])
+    prove_window_sum(ctx, f"A{s.index - 1}", s.inp.size, r_n, kron([eq_table(r_c), ph, pw]), (claim, blind),
+                     f"pool{s.index}")
 
 
 def verify(ctx, s) -> None:
     from ..curve import get_backend
-    from ..sumcheck_verifier import verify_sumcheck
     rho = ctx.ch.challenge(f"pool{s.index}/rho")
     vals = ctx.values[f"pool{s.index}"]
     items = _claim_items(s, rho)
     claim_c = get_backend().msm([vals[n] for n, _ in items], [c for _, c in items])
     r_n, r_c, ph, pw = _public(ctx, s, rho)
-    sv, (cv, hv, wv) = ctx.circuit.s_vars, s.inp.vars
-
-    def m_eval(name, p):
-        p_n, p_c, p_h, p_w = split(p, [sv, cv, hv, wv])
-        return eq_eval(r_n, p_n) * eq_eval(r_c, p_c) % P * mle_eval(ph, p_h) % P * mle_eval(pw, p_w) % P
-
-    name = f"A{s.index - 1}"
-    point, evals = verify_sumcheck(ctx.ch, sv + s.inp.n_vars, [Term(1, ("M",), (aff(name),))], m_eval,
-                                   claim_c, f"pool{s.index}")
-    ctx.claim(name, point, commitment=evals[name])
+    verify_window_sum(ctx, f"A{s.index - 1}", s.inp, r_n, [r_c, ph, pw], claim_c, f"pool{s.index}")
