@@ -91,6 +91,7 @@ class Group:
     ranges: list[RangeCheck] = field(default_factory=list)
     clamps: list[tuple[str, str]] = field(default_factory=list)   # (Q, A)
     not_at_point: list[str] = field(default_factory=list)   # used by zero-checks only
+    linear: list[tuple[list[tuple[str, int]], int]] = field(default_factory=list)  # sum c T + const = 0
 
     def limb_tensors(self) -> list[str]:
         return [n for rc in self.ranges for n, _ in rc.limbs()]
@@ -157,6 +158,17 @@ class Circuit:
                                          ranges=[RangeCheck(f"b{s.index}", BIAS_OFFSET, BIAS_BITS)]))
         for s in self.specs[:-1]:
             i, n = s.index, self.s_vars + s.out.n_vars
+            if s.kind == "avgpool":
+                count = s.kernel[0] * s.kernel[1]
+                bits = (count - 1).bit_length()
+                grp = Group(f"avg{i}", n, [f"A{i}", f"R{i}"],
+                            ranges=[RangeCheck(f"A{i}", 0, ACT_BITS), RangeCheck(f"R{i}", 0, bits)])
+                if count != 1 << bits:       # R < count: R and count - 1 - R both in [0, 2^bits)
+                    grp.tensors.append(f"Rc{i}")
+                    grp.ranges.append(RangeCheck(f"Rc{i}", 0, bits))
+                    grp.linear.append(([(f"R{i}", 1), (f"Rc{i}", 1)], -(count - 1)))
+                self.groups.append(grp)
+                continue
             if s.kind == "maxpool":
                 offsets = range(s.kernel[0] * s.kernel[1])
                 self.groups.append(Group(f"pool{i}", n, [f"A{i}"] + [f"D{i}_{u}" for u in offsets]
@@ -184,7 +196,9 @@ class Circuit:
     def output_group(self, index: int) -> str:
         """The group holding layer `index`'s output tensors (and claimed at its point)."""
         s = self.spec(index)
-        return "logits" if s.is_last else (f"pool{index}" if s.kind == "maxpool" else f"hidden{index}")
+        if s.is_last:
+            return "logits"
+        return {"maxpool": f"pool{index}", "avgpool": f"avg{index}"}.get(s.kind, f"hidden{index}")
 
     # -- tensors -------------------------------------------------------------------
     def model_tensors(self) -> list[str]:
@@ -409,7 +423,7 @@ def linear_relations(circuit: Circuit, group: Group, pub: dict[str, int]) -> lis
     ref is a tensor name (value at the group point) or ("row", name): a per-sample tensor at
     the sample part of the group point. pub holds the public tables' values at the point.
     """
-    rels = []
+    rels = list(group.linear)
     for rc in group.ranges:
         limbs = rc.limbs()
         if limbs and rc.tensor in group.tensors + circuit.model_tensors():

@@ -15,7 +15,7 @@ from .layers.spec import layer_specs, log2_pow2, model_tensor_vars
 from .curve import get_backend
 from .errors import FormatError
 from .jsonutil import parse_json
-from .model import ARCH_FORMAT, NET_ARCH_FORMAT, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant, canonical_json
+from .model import ARCH_FORMAT, NET_ARCH_FORMAT, AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant, canonical_json
 from .pedersen import TensorCommitment, commit_tensor, layout
 
 # The commitment scheme (Pedersen, Hyrax layout, generators of pedersen.py) under which
@@ -53,8 +53,9 @@ def zero_model_of(arch: dict) -> QuantizedModel:
     for spec in layer_specs(arch):
         d = spec.desc
         rq = Requant(**d["requant"]) if d.get("requant") else None
-        if spec.kind == "maxpool":
-            layers.append(MaxPoolLayer(spec.kernel, spec.stride, spec.pads))
+        if spec.is_pool:
+            pool = MaxPoolLayer if spec.kind == "maxpool" else AvgPoolLayer
+            layers.append(pool(spec.kernel, spec.stride, spec.pads))
         elif spec.kind == "conv":
             shape = (spec.out.real[0], spec.inp.real[0]) + spec.kernel
             layers.append(ConvLayer(np.zeros(shape, dtype=np.int64), np.zeros(shape[0], dtype=np.int64),

@@ -10,6 +10,9 @@ Integer semantics (the relation the prover proves, exactly)::
     a_l    = clamp(q_l, 0, 127)                                 # ReLU folded into the clamp
     maxpool: a_l[c, i, j] = max of a_{l-1}[c, i s + u - p_t, j s + v - p_l] over the window's
              positions inside the input                         # a_{l-1} >= 0 there
+    avgpool: a_l[c, i, j] = floor((S + floor(K/2)) / K), S the sum of the window (zeros
+             outside the input), K = kh * kw                     # count_include_pad; also
+                                                                # GlobalAveragePool (K = H W)
     logits = z_L                                                # last layer (dense): no requant
     label  = first index of the maximum of logits               # numpy argmax rule
 
@@ -221,8 +224,31 @@ class MaxPoolLayer:
                                for i in range(0, len(a), 1024)])
 
 
-Layer = Union[DenseLayer, ConvLayer, MaxPoolLayer]
+@dataclass
+class AvgPoolLayer:
+    """Average over each window, rounded half up in integers: floor((sum + K // 2) / K) with
+    K = kh * kw (positions outside the input count as zeros: ONNX count_include_pad=1)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    kind = "avgpool"
+    requant = None
+    out_shape = MaxPoolLayer.out_shape
+
+    @property
+    def count(self) -> int:
+        return int(self.kernel[0] * self.kernel[1])
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        sums = np.concatenate([_windows(a[i:i + 1024], self.kernel, self.stride, self.pads, 0).sum(axis=(4, 5))
+                               for i in range(0, len(a), 1024)])
+        return (sums + self.count // 2) // self.count
+
+
+Layer = Union[DenseLayer, ConvLayer, MaxPoolLayer, AvgPoolLayer]
 WEIGHTED_KINDS = ("dense", "conv")
+POOL_KINDS = ("maxpool", "avgpool")
 
 
 @dataclass
@@ -274,7 +300,7 @@ class QuantizedModel:
             if layer.kind == "conv" and a.ndim != 4:
                 a = a.reshape(len(a), *self.input_shape)
             z = layer.forward(a)
-            if layer.kind == "maxpool":
+            if layer.kind in POOL_KINDS:
                 a = z
                 out.append((z, z))
             elif layer.requant is None:
@@ -354,11 +380,11 @@ class QuantizedModel:
         shape = tuple(int(d) for d in self.input_shape)
         last = len(self.layers) - 1
         for i, l in enumerate(self.layers):
-            if l.kind in ("conv", "maxpool"):
+            if l.kind in ("conv",) + POOL_KINDS:
                 shape = self._validate_spatial(i, l, shape)
-                if l.kind == "maxpool":
+                if l.kind in POOL_KINDS:
                     if i == 0 or i == last:
-                        raise FormatError(f"layer {i}: max-pooling must sit between two layers")
+                        raise FormatError(f"layer {i}: pooling must sit between two layers")
                     continue
             else:
                 prev = int(np.prod(shape))
@@ -506,7 +532,8 @@ class QuantizedModel:
         try:
             for shape, ld in zip(shapes, arch["layers"]):
                 if shape is None:
-                    layers.append(MaxPoolLayer(_pair(ld["kernel"]), _pair(ld["stride"]), _quad(ld["pads"])))
+                    pool = MaxPoolLayer if ld["kind"] == "maxpool" else AvgPoolLayer
+                    layers.append(pool(_pair(ld["kernel"]), _pair(ld["stride"]), _quad(ld["pads"])))
                     continue
                 n = math.prod(shape)
                 w = np.frombuffer(data, dtype="<i8", count=n, offset=pos).reshape(shape).astype(np.int64)
@@ -586,6 +613,6 @@ def _weight_shape(ld: dict) -> tuple[int, ...] | None:
         return int(ld["out"]), int(ld["in"])
     if kind == "conv":
         return (int(ld["out_shape"][0]), int(ld["in_shape"][0])) + _pair(ld["kernel"])
-    if kind == "maxpool":
+    if kind in POOL_KINDS:
         return None
     raise FormatError(f"unknown layer kind {kind!r}")

@@ -16,7 +16,7 @@ from .errors import ZkmlError
 from .expr import Term, aff
 from .field import P, eq_table
 from .frvec import FrVec, evaluate_tensor, evaluate_tensors
-from .layers import maxpool, step
+from .layers import avgpool, maxpool, step
 from .model import QuantizedModel
 from .proof import Proof
 from .sigma import prove_zero
@@ -37,6 +37,10 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
         i = s.index
         if s.kind == "maxpool":
             wit.update(maxpool.witness(s, prev, s.out.pad(a)))
+        if s.kind == "avgpool":
+            wit.update(avgpool.witness(s, prev))
+            assert np.array_equal(wit[f"A{i}"].reshape(npad, -1), s.out.pad(a)), "average pooling witness"
+        if s.is_pool:
             prev = wit[f"A{i}"].reshape(npad, -1)
             continue
         z = s.out.pad(z)

@@ -12,7 +12,7 @@ from zkml.channel import ProverChannel
 from zkml.circuit import Circuit
 from zkml.commitment import Commitment, commit, load_opening
 from zkml.errors import FormatError, VerificationError
-from zkml.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
+from zkml.model import AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
 from zkml.proof import Proof
 from zkml.prover import _run, argmax_witness, compute_witness, prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
@@ -215,3 +215,75 @@ def test_a_difference_not_matching_its_window_is_rejected_by_the_pool_sumcheck(c
         wit["D2_3"][i] += 1                       # in range, not selected, but A - D_3 != window_3
         return int(wit["c"].sum())
     assert "pool2: final evaluation" in _rejects(case, tamper)
+
+
+# -- average pooling ---------------------------------------------------------------------
+
+def avg_cnn(seed: int, pool=((2, 2), (2, 2), (0, 0, 0, 0)), global_pool: bool = False) -> QuantizedModel:
+    """conv 3x3 1->3, average pooling (or global average pooling), dense -> 3 classes."""
+    rng = np.random.default_rng(seed)
+    c1 = ConvLayer(rng.integers(-127, 128, (3, 1, 3, 3)), rng.integers(-3000, 3000, 3), (1, 1), (1, 1, 1, 1),
+                   Requant(25, 12))
+    shape = c1.out_shape((1, 7, 6))
+    p = AvgPoolLayer((shape[1], shape[2]), (1, 1), (0, 0, 0, 0)) if global_pool else AvgPoolLayer(*pool)
+    flat = int(np.prod(p.out_shape(shape)))
+    d = DenseLayer(rng.integers(-127, 128, (3, flat)), rng.integers(-500, 500, 3), None)
+    model = QuantizedModel((1, 7, 6), 0.1, 3, [c1, p, d], [1.0] * 3)
+    model.validate()
+    return model
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"pool": ((3, 2), (2, 1), (1, 0, 1, 1))}, {"global_pool": True}])
+def test_average_pooling_proof_verifies(kwargs):
+    model = avg_cnn(5, **kwargs)
+    x, y = data(model, 10)
+    com = commit(model, random.Random(1))
+    proof = Proof.from_bytes(prove_statement(model, x, y, rng=random.Random(2)).to_bytes())
+    assert verify_statement(com, x, y, proof) == int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
+
+
+def test_average_pooling_rounds_half_up_over_the_window():
+    pool = AvgPoolLayer((3, 2), (2, 1), (1, 0, 1, 1))
+    a = np.random.default_rng(0).integers(0, 128, (2, 3, 7, 6))
+    out = pool.forward(a)
+    padded = np.pad(a, ((0, 0), (0, 0), (1, 1), (0, 1)))
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            s = padded[:, :, 2 * i:2 * i + 3, j:j + 2].sum(axis=(2, 3))
+            assert np.array_equal(out[:, :, i, j], np.floor(s / 6 + 0.5).astype(np.int64))
+
+
+def _relogits(circuit, wit, y) -> int:
+    """Logits (layer 3, dense) recomputed from a changed A2, then the argmax witness."""
+    a2 = wit["A2"].reshape(1 << circuit.s_vars, -1)
+    wit["Z3"] = (a2 @ wit["W3"].reshape(-1, a2.shape[1]).T + wit["b3"]).ravel()
+    return argmax_witness(circuit, wit, y)
+
+
+@pytest.mark.parametrize("global_pool", [False, True])
+def test_an_average_off_by_one_is_rejected(global_pool):
+    """A + 1 with R - K keeps K A + R = S + K/2, but R leaves [0, K): the range lookup fails;
+    A + 1 alone breaks the window sum."""
+    model = avg_cnn(6, global_pool=global_pool)
+    x, y = data(model, 8)
+    com = commit(model, random.Random(1))
+    k = model.layers[1].count
+
+    def shifted_remainder(circuit, wit):
+        wit["A2"], wit["R2"] = wit["A2"] + 0, wit["R2"] + 0
+        wit["A2"][0] += 1
+        count = _relogits(circuit, wit, y)
+        wit["R2"][0] -= k
+        if "Rc2" in wit:
+            wit["Rc2"] = wit["Rc2"] + 0
+            wit["Rc2"][0] += k
+        return count
+
+    def plus_one(circuit, wit):
+        wit["A2"] = wit["A2"] + 0
+        wit["A2"][0] += 1
+        return _relogits(circuit, wit, y)
+
+    for tamper, reason in ((shifted_remainder, "lookup argument"), (plus_one, "avg2: final evaluation")):
+        with pytest.raises(VerificationError, match=reason):
+            verify_statement(com, x, y, _forged(model, x, y, tamper))

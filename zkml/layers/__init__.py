@@ -7,6 +7,7 @@ to claims on the layer's committed weights and on its input activations.
 | dense | dense.py | Z = A W^T + b (Thaler's matrix-multiplication sumcheck) |
 | conv | conv.py | Z = im2col(A) W^T + b, the patch matrix derived from A's MLE, never committed |
 | maxpool | maxpool.py | A_out - D_u = window_u(A_in), D_u >= 0, one selected D_u = 0 |
+| avgpool | avgpool.py | K A_out + R = window sum of A_in + floor(K/2), R in [0, K) |
 
 spec.py holds the public descriptions (shapes, padded layouts) all of them share.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-KINDS = ("dense", "conv", "maxpool")     # a new kind: one module here and its name in KINDS
+KINDS = ("dense", "conv", "maxpool", "avgpool")     # a new kind: one module here and its name in KINDS
 
 
 def step(kind: str):

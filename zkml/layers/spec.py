@@ -78,7 +78,7 @@ class Layout:
 class LayerSpec:
     """One layer of the circuit (index from 1, as in the tensor names W<i>, A<i>)."""
     index: int
-    kind: str                     # dense, conv, maxpool
+    kind: str                     # dense, conv, maxpool, avgpool
     desc: dict                    # the architecture's entry
     inp: Layout
     out: Layout
@@ -87,6 +87,10 @@ class LayerSpec:
     @property
     def weighted(self) -> bool:
         return self.kind in ("dense", "conv")
+
+    @property
+    def is_pool(self) -> bool:
+        return self.kind in ("maxpool", "avgpool")
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -153,7 +157,7 @@ def layer_specs(arch: dict) -> list[LayerSpec]:
                     raise FormatError("architecture: input_shape does not match the first layer")
                 raise FormatError(f"architecture: layer {i} takes {d['in']} inputs, gets {inp.real_size}")
             out_shape = (int(d["out"]),)
-        elif kind in ("conv", "maxpool"):
+        elif kind in ("conv", "maxpool", "avgpool"):
             if len(shape) != 3 or _ints(d["in_shape"], 3, "in_shape") != shape:
                 if i == 1:
                     raise FormatError("architecture: input_shape does not match the first layer")
@@ -181,7 +185,7 @@ def layer_specs(arch: dict) -> list[LayerSpec]:
         raise FormatError("architecture: the last layer must be dense (the logits)")
     for s in specs:
         has_rq = s.desc.get("requant") is not None
-        if s.kind == "maxpool":
+        if s.kind in ("maxpool", "avgpool"):
             if s.index == 1 or s.is_last or "requant" in s.desc:
                 raise FormatError(f"architecture: layer {s.index}: pooling must sit between two layers")
         elif has_rq == s.is_last:
