@@ -102,14 +102,18 @@ class Submission(models.Model):
 
     @property
     def architecture_summary(self) -> str:
-        """E.g. '64→16→10'."""
+        """E.g. '64→16→10' or 'Conv 3×3×6 → MaxPool 2 → 96→10' (zkml's layer summary)."""
+        from zkml.layers.spec import summary
+
         layers = (self.architecture or {}).get("layers") or []
-        if not layers:
-            return "—"
-        dims = [str(layers[0].get("in", "?"))] + [str(layer.get("out", "?")) for layer in layers]
-        return "→".join(dims)
+        try:
+            return summary(self.architecture)
+        except Exception:  # validated at upload; a partial record still renders its sizes
+            if not layers:
+                return "—"
+            return "→".join([str(layers[0].get("in", "?"))] + [str(layer.get("out", "?")) for layer in layers])
 
     @property
     def layer_count(self) -> int:
-        """Number of dense layers."""
+        """Number of layers (dense, convolution and pooling)."""
         return len((self.architecture or {}).get("layers") or [])

@@ -88,6 +88,7 @@ def parse_commitment(data: bytes, challenge: Challenge):
     except (TypeError, ValueError):
         raise ValidationError("The commitment's architecture is malformed.")
     parameter_count(arch)  # raises on malformed layer sizes
+    _check_image_shape(arch, challenge)
     if input_dims != challenge.input_size:
         raise ValidationError(
             f"The committed model takes {input_dims} inputs; this challenge's samples have "
@@ -104,18 +105,33 @@ MAX_PARAMETER_COUNT = (1 << 63) - 1  # PositiveBigIntegerField
 
 
 def parameter_count(architecture: dict) -> int:
-    """Weights and biases of the dense layers, computed from the layer sizes (sum of in*out + out).
+    """Weights and biases of the dense and conv layers, computed from the layer shapes.
 
     The architecture's own "parameter_count" field is the participant's claim and is ignored.
     """
+    from zkml.errors import ZkmlError
+    from zkml.layers.spec import parameter_count as count
+
     try:
-        total = sum(int(layer["in"]) * int(layer["out"]) + int(layer["out"])
-                    for layer in (architecture or {}).get("layers") or [])
-    except (KeyError, TypeError, ValueError, OverflowError):
-        raise ValidationError("The commitment's architecture is malformed.")
-    if total < 0:
+        total = count(architecture)
+    except (ZkmlError, KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError):
         raise ValidationError("The commitment's architecture is malformed.")
     return min(total, MAX_PARAMETER_COUNT)
+
+
+def _check_image_shape(arch: dict, challenge) -> None:
+    """A convolutional model reads [C, H, W] images: the challenge's sample shape must be the
+    same ([H, W] counts as one channel). Dense models read the flattened sample."""
+    layers = arch.get("layers") or []
+    if not layers or layers[0].get("kind", "dense") == "dense":
+        return
+    shape = [int(d) for d in arch.get("input_shape") or []]
+    want = [int(d) for d in challenge.input_shape]
+    if shape != want and not (len(want) == 2 and shape == [1] + want):
+        raise ValidationError(
+            f"The committed model reads images of shape {'×'.join(map(str, shape))} ([C, H, W]); "
+            f"this challenge's samples are {'×'.join(map(str, want))}."
+        )
 
 
 def _has_nul(value) -> bool:

@@ -154,3 +154,19 @@ def test_oversized_or_hostile_commitments_are_refused():
         Commitment.from_bytes(json.dumps(doc).encode())
     with pytest.raises(FormatError, match="JSON"):
         Commitment.from_bytes(b"[" * 100000 + b"]" * 100000)
+
+
+def test_mlp_proofs_are_unchanged_by_the_layer_refactor():
+    """A pinned test vector: the MLP proof (and commitment) bytes for fixed randomness are the
+    ones proof protocol v2 produced before convolutions were added (docs/protocol.md §4)."""
+    rng = np.random.default_rng(3)
+    model = QuantizedModel((6,), 0.1, 3, [
+        DenseLayer(rng.integers(-127, 128, (5, 6)), rng.integers(-500, 500, 5), Requant(300, 18)),
+        DenseLayer(rng.integers(-127, 128, (3, 5)), rng.integers(-500, 500, 3), None)], [1.0, 1.0])
+    x = rng.integers(-127, 128, (9, 6))
+    y = np.argmax(model.forward_int(x), axis=1)
+    r = random.Random(7)
+    com = commit(model, r)
+    proof = prove_statement(model, x, y, rng=r)
+    assert hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest() == \
+        "4c2d39686b2d4c95fe49a3c93b032ecebc1bf1ac9cde0f45a74b256c2e2c6786"

@@ -201,3 +201,40 @@ def model_tensor_vars(specs: list[LayerSpec]) -> dict[str, int]:
             out[f"W{s.index}"] = s.weight_layout().n_vars
             out[f"b{s.index}"] = s.bias_layout().n_vars
     return out
+
+
+def parameter_count(arch: dict) -> int:
+    """Weights and biases of the architecture's dense and conv layers."""
+    return sum(math.prod(s.weight_layout().real) + s.out.real[0] for s in layer_specs(arch) if s.weighted)
+
+
+def summary(arch: dict) -> str:
+    """A readable one-line description, e.g. 'Conv 5×5×6 → MaxPool 2 → 256→120→84→10'
+    (a stride other than 1 (conv) or the kernel (pooling) follows a slash)."""
+    parts, dense = [], []
+    for s in layer_specs(arch):
+        if s.kind == "dense":
+            dense += [] if dense else [str(s.inp.real_size)]
+            dense.append(str(s.out.real[0]))
+            continue
+        if dense:
+            parts.append("→".join(dense))
+            dense = []
+        parts.append(_window_label(s))
+    if dense:
+        parts.append("→".join(dense))
+    return " → ".join(parts)
+
+
+def _window_label(s: LayerSpec) -> str:
+    (kh, kw), stride = s.kernel, s.stride
+    if s.kind == "avgpool" and s.out.real[1:] == (1, 1) and (kh, kw) == s.inp.real[1:]:
+        return "GlobalAvgPool"
+    if s.kind == "conv":
+        label, plain = f"Conv {kh}×{kw}×{s.out.real[0]}", (1, 1)
+    else:
+        label = ("MaxPool " if s.kind == "maxpool" else "AvgPool ") + (f"{kh}" if kh == kw else f"{kh}×{kw}")
+        plain = (kh, kw)
+    if stride != plain:
+        label += f"/{stride[0]}" if stride[0] == stride[1] else f"/{stride[0]}×{stride[1]}"
+    return label

@@ -1,0 +1,62 @@
+"""Convolutional models on the platform: a CNN commitment on an image challenge is checked
+against the challenge's [C, H, W] sample shape, proved, verified by the platform's service,
+ranked, and shown with a readable layer summary."""
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from submissions import selectors, services
+from submissions.models import Submission
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def cnn(tmp_path_factory, digits):
+    """A small CNN on [1, 8, 8] digits (random weights), committed and saved."""
+    import zkml
+    from zkml.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
+
+    rng = np.random.default_rng(0)
+    model = QuantizedModel((1, 8, 8), 1 / 127, 10, [
+        ConvLayer(rng.integers(-127, 128, (4, 1, 3, 3)), rng.integers(-3000, 3000, 4), (1, 1), (1, 1, 1, 1),
+                  Requant(20, 12)),
+        MaxPoolLayer((2, 2), (2, 2), (0, 0, 0, 0)),
+        DenseLayer(rng.integers(-127, 128, (10, 64)), rng.integers(-100, 100, 10), None)], [1.0] * 3)
+    model.validate()
+    commitment = zkml.commit(model)
+    path = tmp_path_factory.mktemp("cnn") / "model.zkm"
+    model.save(str(path))
+    return model, commitment.to_bytes(), path
+
+
+def test_cnn_entry_is_checked_verified_ranked_and_summarised(client, users, make_challenge, cnn, zk_proof):
+    import zkml
+
+    model, commitment_bytes, _ = cnn
+    images = make_challenge(slug="images", input_shape=[8, 8])
+    entry = services.create_submission(users.alice, images, commitment_bytes)
+    dataset = zkml.load_dataset(str(zk_proof.dataset_path))
+    proof = zkml.prove(model, dataset, context=f"proofboard/images/{entry.pk}")
+    services.upload_proof(users.alice, entry, proof.to_bytes(), prove_seconds=1.0)
+    assert services.run_verification(entry.pk) == "verified"
+    entry.refresh_from_db()
+    expected = int(np.sum(model.predict(dataset.x) == dataset.y))
+    assert entry.correct_count == expected == proof.claimed_count
+    assert entry.parameter_count == model.parameter_count() == 4 * 9 + 4 + 10 * 64 + 10
+    assert [e.pk for e in selectors.leaderboard(images).late] == [entry.pk]
+    summary = "Conv 3×3×4 → MaxPool 2 → 64→10"
+    assert summary in client.get(images.get_absolute_url()).content.decode()
+    assert summary in client.get(entry.get_absolute_url()).content.decode()
+    board = client.get(reverse("api:leaderboard", args=["images"])).json()
+    assert board["late"][0]["architecture"] == summary
+
+
+@pytest.mark.parametrize("shape", [[64], [2, 4, 8], [8, 8, 1]])
+def test_cnn_commitment_for_other_image_shapes_is_refused(users, make_challenge, cnn, shape):
+    from django.core.exceptions import ValidationError
+
+    challenge = make_challenge(slug="flat", input_shape=shape)
+    with pytest.raises(ValidationError, match="reads images of shape 1×8×8"):
+        services.create_submission(users.alice, challenge, cnn[1])
+    assert not Submission.objects.exists()
