@@ -441,11 +441,13 @@ def linear_relations(circuit: Circuit, group: Group, pub: dict[str, int]) -> lis
 
 def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]], int]:
     """Z_l of a hidden layer as an affine combination of its group's tensors:
-    Z = m^-1 (2^k Q + R - 2^(k-1)), R being itself or the sum of its limbs."""
+    Z = m^-1 (2^k Q + R - 2^(k-1)), R being itself or the sum of its limbs. With one
+    multiplier per output channel it is m ⊙ Z = 2^k Q + R - 2^(k-1) instead (the layer step
+    weights its channels by m: layers/common.py, prove_channel_sum)."""
     from .field import inv
-    rq = circuit.spec(layer).desc["requant"]
-    m, k = int(rq["multiplier"]), int(rq["shift"])
-    m_inv = inv(m)
+    spec = circuit.spec(layer)
+    k = int(spec.desc["requant"]["shift"])
+    m_inv = 1 if spec.channel_multipliers() is not None else inv(int(spec.desc["requant"]["multiplier"]))
     rc = circuit.group_by_name[f"hidden{layer}"].ranges[0]
     r_parts = [(rc.tensor, 1)] if not rc.limbs() else \
         [(n, 1 << (LIMB_BITS * j)) for j, (n, _) in enumerate(rc.limbs())]

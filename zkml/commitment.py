@@ -15,6 +15,7 @@ from .layers.spec import layer_specs, log2_pow2, model_tensor_vars
 from .curve import get_backend
 from .errors import FormatError
 from .jsonutil import parse_json
+from .model import _multiplier_value
 from .model import ARCH_FORMAT, NET_ARCH_FORMAT, AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant, canonical_json
 from .pedersen import TensorCommitment, commit_tensor, layout
 
@@ -52,7 +53,7 @@ def zero_model_of(arch: dict) -> QuantizedModel:
     layers = []
     for spec in layer_specs(arch):
         d = spec.desc
-        rq = Requant(**d["requant"]) if d.get("requant") else None
+        rq = Requant(_multiplier_value(d["requant"]["multiplier"]), d["requant"]["shift"]) if d.get("requant") else None
         if spec.is_pool:
             pool = MaxPoolLayer if spec.kind == "maxpool" else AvgPoolLayer
             layers.append(pool(spec.kernel, spec.stride, spec.pads))
@@ -153,7 +154,8 @@ def _check_architecture(arch) -> None:
         for spec in specs[:-1]:
             if spec.weighted:
                 m, k = spec.desc["requant"]["multiplier"], spec.desc["requant"]["shift"]
-                ok = ok and isinstance(m, int) and isinstance(k, int) and 1 <= m < 1 << 16 and 1 <= k <= 32
+                ms = m if isinstance(m, list) and len(m) == spec.out.real[0] > 1 else [m]
+                ok = ok and all(type(v) is int and 1 <= v < 1 << 16 for v in ms) and type(k) is int and 1 <= k <= 32
     except (KeyError, TypeError, IndexError, ValueError, OverflowError, AttributeError):
         ok = False
     except FormatError as exc:

@@ -95,9 +95,12 @@ def quantize_array(x: np.ndarray, input_scale: float) -> np.ndarray:
     return q.astype(np.int64)
 
 
-def requant(z: np.ndarray, multiplier: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (q, a): q = (m*z + 2**(k-1)) >> k (floor), a = clamp(q, 0, 127)."""
-    q = (np.int64(multiplier) * z + np.int64(1 << (shift - 1))) >> np.int64(shift)
+def requant(z: np.ndarray, multiplier, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (q, a): q = (m*z + 2**(k-1)) >> k (floor), a = clamp(q, 0, 127). A per-channel
+    multiplier (a sequence) applies along axis 1 of z ([N, out] or [N, C, H, W])."""
+    m = np.int64(multiplier) if np.ndim(multiplier) == 0 else \
+        np.asarray(multiplier, dtype=np.int64).reshape((1, -1) + (1,) * (z.ndim - 2))
+    q = (m * z + np.int64(1 << (shift - 1))) >> np.int64(shift)
     return q, np.clip(q, 0, ACT_MAX)
 
 
@@ -125,7 +128,7 @@ def requant_fits(zmax: int, multiplier: int, shift: int) -> bool:
 class Requant:
     """Hidden-layer requantization: a = clamp(floor((m*z + 2**(k-1)) / 2**k), 0, 127)."""
 
-    multiplier: int  # m, 1 <= m < 2**16
+    multiplier: int | tuple[int, ...]  # m, 1 <= m < 2**16; or one per output channel
     shift: int       # k, 1 <= k <= 32
 
 
@@ -326,7 +329,7 @@ class QuantizedModel:
         """Public, JSON-able, canonical description (no weights)."""
         def rq(l):
             return None if l.requant is None else \
-                {"multiplier": int(l.requant.multiplier), "shift": int(l.requant.shift)}
+                {"multiplier": _multiplier_json(l.requant.multiplier), "shift": int(l.requant.shift)}
 
         shapes = self.shapes()
         layers = []
@@ -448,18 +451,24 @@ class QuantizedModel:
             rq = l.requant
             if rq is None:
                 raise FormatError(f"layer {i}: hidden layer without requantization")
-            m, k = rq.multiplier, rq.shift
-            if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (m, k)):
+            ms = rq.multiplier if isinstance(rq.multiplier, (tuple, list)) else [rq.multiplier]
+            k = rq.shift
+            if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in list(ms) + [k]):
                 raise FormatError(f"layer {i}: multiplier and shift must be ints")
-            m, k = int(m), int(k)
-            if not (1 <= m < (1 << MULTIPLIER_BITS)):
-                raise FormatError(f"layer {i}: multiplier {m} outside [1, 2**16)")
+            if len(ms) not in (1, w.shape[0]) or isinstance(rq.multiplier, (tuple, list)) and len(ms) < 2:
+                raise FormatError(f"layer {i}: one multiplier, or one per output channel ({w.shape[0]})")
+            k = int(k)
             if not (SHIFT_MIN <= k <= SHIFT_MAX):
                 raise FormatError(f"layer {i}: shift {k} outside [1, 32]")
-            if not requant_fits(zmax, m, k):
-                raise UnsupportedModelError(
-                    f"layer {i}: requantization quotient can leave [-2**15, 2**15) "
-                    f"(worst-case |z| = {zmax}, m = {m}, k = {k})")
+            bounds = row_bounds(w.reshape(w.shape[0], -1), b)
+            for o, m in enumerate(int(v) for v in ms):
+                if not (1 <= m < (1 << MULTIPLIER_BITS)):
+                    raise FormatError(f"layer {i}: multiplier {m} outside [1, 2**16)")
+                zm = zmax if len(ms) == 1 else int(bounds[o])
+                if not requant_fits(zm, m, k):
+                    raise UnsupportedModelError(
+                        f"layer {i}: requantization quotient can leave [-2**15, 2**15) "
+                        f"(worst-case |z| = {zm}, m = {m}, k = {k})")
         else:
             if l.requant is not None:
                 raise FormatError("last layer must not have requantization")
@@ -541,7 +550,7 @@ class QuantizedModel:
                 b = np.frombuffer(data, dtype="<i8", count=shape[0], offset=pos).astype(np.int64)
                 pos += 8 * shape[0]
                 rq = ld["requant"]
-                requant_ = None if rq is None else Requant(int(rq["multiplier"]), int(rq["shift"]))
+                requant_ = None if rq is None else Requant(_multiplier_value(rq["multiplier"]), int(rq["shift"]))
                 if len(shape) == 4:
                     layers.append(ConvLayer(w, b, _pair(ld["stride"]), _quad(ld["pads"]), requant_))
                 else:
@@ -594,6 +603,19 @@ class QuantizedModel:
         return (self.architecture() == other.architecture() and self.opening == other.opening
                 and all(np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
                         for a, b in zip(self.layers, other.layers) if a.kind in WEIGHTED_KINDS))
+
+
+def _multiplier_json(m):
+    """A per-tensor multiplier as an int, per-channel multipliers as a list of ints."""
+    return [int(v) for v in m] if isinstance(m, (tuple, list, np.ndarray)) else int(m)
+
+
+def _multiplier_value(m):
+    if isinstance(m, list):
+        if not all(type(v) is int for v in m):
+            raise ValueError("multipliers must be integers")
+        return tuple(m)
+    return int(m)
 
 
 def _pair(v) -> tuple[int, int]:

@@ -47,9 +47,8 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
         if s.is_last:
             wit[f"Z{i}"] = z.ravel()
             break
-        rq = s.desc["requant"]
-        m, k = int(rq["multiplier"]), int(rq["shift"])
-        t = m * z + (1 << (k - 1))
+        k = int(s.desc["requant"]["shift"])
+        t = s.multiplier_table() * z + (1 << (k - 1))
         q = t >> k
         if q.min() < -Q_OFFSET or q.max() >= Q_OFFSET:
             raise ZkmlError(f"layer {i}: a requantization quotient leaves [-2^15, 2^15); "

@@ -287,3 +287,63 @@ def test_an_average_off_by_one_is_rejected(global_pool):
     for tamper, reason in ((shifted_remainder, "lookup argument"), (plus_one, "avg2: final evaluation")):
         with pytest.raises(VerificationError, match=reason):
             verify_statement(com, x, y, _forged(model, x, y, tamper))
+
+
+# -- per-channel requantization ------------------------------------------------------------
+
+def per_channel_cnn(seed: int) -> QuantizedModel:
+    """cnn() with one multiplier per output channel in every hidden conv and dense layer."""
+    rng = np.random.default_rng(seed)
+    c1 = ConvLayer(rng.integers(-127, 128, (3, 1, 3, 3)), rng.integers(-3000, 3000, 3), (1, 1), (1, 1, 1, 1),
+                   Requant((25, 9, 40), 12))
+    p1 = MaxPoolLayer((2, 2), (2, 2), (0, 0, 0, 0))
+    c2 = ConvLayer(rng.integers(-127, 128, (4, 3, 3, 3)), rng.integers(-3000, 3000, 4), (1, 1), (1, 1, 1, 1),
+                   Requant((20, 7, 30, 11), 12))
+    d1 = DenseLayer(rng.integers(-127, 128, (5, 36)), rng.integers(-500, 500, 5), Requant((3, 5, 8, 2, 6), 12))
+    d2 = DenseLayer(rng.integers(-127, 128, (3, 5)), rng.integers(-500, 500, 3), None)
+    model = QuantizedModel((1, 7, 6), 0.1, 3, [c1, p1, c2, d1, d2], [1.0] * 5)
+    model.validate()
+    return model
+
+
+def test_per_channel_multipliers_requantize_each_channel():
+    model = per_channel_cnn(7)
+    x, _ = data(model, 3)
+    z, a = model.hidden_int(x)[0]
+    for o, m in enumerate((25, 9, 40)):
+        assert np.array_equal(a[:, o], np.clip((m * z[:, o] + 2048) >> 12, 0, 127))
+    arch = model.architecture()
+    assert arch["layers"][0]["requant"]["multiplier"] == [25, 9, 40]
+    assert QuantizedModel.from_bytes(model.to_bytes()) == model
+
+
+def test_per_channel_proof_verifies_and_a_wrong_channel_output_is_rejected(monkeypatch):
+    model = per_channel_cnn(8)
+    x, y = data(model, 9)
+    com = Commitment.from_bytes(commit(model, random.Random(1)).to_bytes())
+    proof = Proof.from_bytes(prove_statement(model, x, y, rng=random.Random(2)).to_bytes())
+    assert verify_statement(com, x, y, proof) == int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
+    sim, challenges = simulate_statement(com, x, y, 4, rng=random.Random(3))
+    assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == 4
+    for index, label in ((2, "conv3"), (3, "matmul4")):
+        with monkeypatch.context() as patch:
+            _tampered_forward(patch, model.layers[index],
+                              lambda z: z.__setitem__((0, 1) + (0,) * (z.ndim - 2), z[(0, 1) + (0,) * (z.ndim - 2)] + 4096))
+            with pytest.raises(VerificationError, match=f"{label}: final evaluation"):
+                verify_statement(com, x, y, _forged(model, x, y))
+
+
+def test_flipped_bytes_in_a_cnn_proof_are_rejected():
+    model = per_channel_cnn(9)
+    x, y = data(model, 5)
+    com = commit(model, random.Random(1))
+    raw = prove_statement(model, x, y, rng=random.Random(2)).to_bytes()
+    rng = random.Random(99)
+    reasons = set()
+    for pos in sorted(rng.sample(range(146, len(raw)), 40)) + [len(raw) - 1]:
+        tampered = bytearray(raw)
+        tampered[pos] ^= 1 << rng.randrange(8)
+        with pytest.raises((VerificationError, FormatError)) as err:
+            verify_statement(com, x, y, Proof.from_bytes(bytes(tampered)))
+        reasons.add(str(err.value).split(":")[0])
+    assert len(reasons) >= 3, reasons

@@ -96,3 +96,53 @@ def verify_window_sum(ctx, name: str, layout, r_n: list[int], factors: list, cla
 
     point, evals = verify_sumcheck(ctx.ch, layout.n_vars, [Term(1, ("M",), (aff("fA"),))], m_eval, claim_c, label)
     ctx.claim(name, r_n + point, commitment=evals["fA"])
+
+
+# Per-channel multipliers m(o): the layer's claim is on (m ⊙ Z), so its weights enter weighted
+# by em(o) = eq(r_o, o) m(o) and the bias as the committed scalar v_b = sum_o em(o) b(o). The
+# layer's sumcheck then ends in fW(r_k) = sum_o em(o) W~(o, r_k), which one more sumcheck over
+# the channels (challenge lam) reduces, with v_b, to point claims on W and b:
+#   sum_o em(o) [W~(o, r_k) + lam b(o)] = fW(r_k) + lam v_b.
+def channel_weights(s, r_o: list[int]) -> np.ndarray | None:
+    """em(o) = eq(r_o, o) m(o) over the padded output channels, or None (one multiplier)."""
+    ms = s.channel_multipliers()
+    if ms is None:
+        return None
+    e = eq_table(r_o)
+    return np.array([int(e[o]) * m % P for o, m in enumerate(ms)], dtype=object)
+
+
+def send_channel_bias(ctx, s, em: np.ndarray, label: str) -> tuple[int, int]:
+    from .. import pedersen
+    value = int(sum(int(e) * int(b) for e, b in zip(em, ctx.wit[f"b{s.index}"])) % P)
+    blind = pedersen.random_scalar(ctx.rng)
+    ctx.ch.send_point(label, pedersen.commit_scalar(value, blind))
+    return value, blind
+
+
+def _channel_terms(s, lam: int) -> list[Term]:
+    return [Term(1, ("em",), (aff("fWo"),)), Term(lam, ("em",), (aff(f"b{s.index}"),))]
+
+
+def prove_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw: tuple[int, int], vb: tuple[int, int],
+                      label: str) -> None:
+    from ..sumcheck_prover import prove_sumcheck
+    i, n_out = s.index, s.out.vars[0]
+    lam = ctx.ch.challenge(label + "/lambda")
+    w_at = field_vec_times_int_matrix(eq_table(r_k), ctx.wit[f"W{i}"].reshape(1 << n_out, -1).T)
+    point, evals = prove_sumcheck(ctx.ch, n_out, _channel_terms(s, lam), {"fWo": w_at, f"b{i}": ctx.wit[f"b{i}"]},
+                                  {"em": em}, (fw[0] + lam * vb[0]) % P, (fw[1] + lam * vb[1]) % P, label, ctx.rng)
+    ctx.claims.add(f"W{i}", point + r_k, *evals["fWo"])
+    ctx.claims.add(f"b{i}", point, *evals[f"b{i}"])
+
+
+def verify_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw_c, vb_c, label: str) -> None:
+    from ..curve import get_backend
+    from ..sumcheck_verifier import verify_sumcheck
+    i, n_out = s.index, s.out.vars[0]
+    lam = ctx.ch.challenge(label + "/lambda")
+    be = get_backend()
+    point, evals = verify_sumcheck(ctx.ch, n_out, _channel_terms(s, lam), lambda _n, p: mle_eval(em, p),
+                                   be.add(fw_c, be.mul(vb_c, lam)), label)
+    ctx.claim(f"W{i}", point + r_k, commitment=evals["fWo"])
+    ctx.claim(f"b{i}", point, commitment=evals[f"b{i}"])

@@ -19,7 +19,7 @@ import numpy as np
 from ..curve import get_backend
 from ..expr import Term, aff
 from ..field import P, eq_table, field_vec_times_int_matrix
-from .common import (kron, output_commitment, output_value, prove_window_sum, split, verify_window_sum,
+from .common import (channel_weights, kron, prove_channel_sum, send_channel_bias, verify_channel_sum, output_commitment, output_value, prove_window_sum, split, verify_window_sum,
                      window_matrix, window_vector)
 from .spec import Layout
 
@@ -87,17 +87,25 @@ def prove(ctx, s) -> None:
     i = s.index
     r_n, r_oc, r_oh, r_ow = _points(ctx, s)
     z = output_value(ctx, s)
-    b = ctx.claims.send_new(ctx.ch, f"b{i}", r_oc, evaluate_tensor(ctx.wit[f"b{i}"], r_oc),
-                            f"conv{i}/bias", ctx.rng)
+    em = channel_weights(s, r_oc)
+    if em is None:
+        b = ctx.claims.send_new(ctx.ch, f"b{i}", r_oc, evaluate_tensor(ctx.wit[f"b{i}"], r_oc),
+                                f"conv{i}/bias", ctx.rng)
+    else:
+        b = send_channel_bias(ctx, s, em, f"conv{i}/bias")
     v = _spatial_valid(s, r_oh, r_ow)
     a_in = ctx.x_pad if i == 1 else ctx.wit[f"A{i - 1}"].reshape(-1, s.inp.size)
     f_p = patch_table(s, a_in, r_n, r_oh, r_ow)
-    f_w = field_vec_times_int_matrix(eq_table(r_oc), ctx.wit[f"W{i}"].reshape(len(eq_table(r_oc)), -1))
+    f_w = field_vec_times_int_matrix(eq_table(r_oc) if em is None else em,
+                                     ctx.wit[f"W{i}"].reshape(1 << s.out.vars[0], -1))
     committed, public = ({"fW": f_w}, {"fX": f_p}) if i == 1 else ({"fP": f_p, "fW": f_w}, {})
     n_k = s.weight_layout().n_vars - s.out.vars[0]
     point, evals = prove_sumcheck(ctx.ch, n_k, _terms(i == 1), committed, public,
                                   (z[0] - v * b[0]) % P, (z[1] - v * b[1]) % P, f"conv{i}", ctx.rng)
-    ctx.claims.add(f"W{i}", r_oc + point, *evals["fW"])
+    if em is None:
+        ctx.claims.add(f"W{i}", r_oc + point, *evals["fW"])
+    else:
+        prove_channel_sum(ctx, s, em, point, evals["fW"], b, f"conv{i}/channels")
     if i == 1:
         return
     r_c, r_kh, r_kw = split(point, [s.inp.vars[0]] + list(s.weight_layout().vars[2:]))
@@ -110,7 +118,8 @@ def verify(ctx, s) -> None:
     be = get_backend()
     i = s.index
     r_n, r_oc, r_oh, r_ow = _points(ctx, s)
-    b_c = ctx.claim(f"b{i}", r_oc, f"conv{i}/bias")
+    em = channel_weights(s, r_oc)
+    b_c = ctx.claim(f"b{i}", r_oc, f"conv{i}/bias") if em is None else ctx.ch.recv_point(f"conv{i}/bias")
     claim_c = be.sub(output_commitment(ctx, s), be.mul(b_c, _spatial_valid(s, r_oh, r_ow)))
 
     def public(name, point):
@@ -118,7 +127,10 @@ def verify(ctx, s) -> None:
 
     n_k = s.weight_layout().n_vars - s.out.vars[0]
     point, evals = verify_sumcheck(ctx.ch, n_k, _terms(i == 1), public, claim_c, f"conv{i}")
-    ctx.claim(f"W{i}", r_oc + point, commitment=evals["fW"])
+    if em is None:
+        ctx.claim(f"W{i}", r_oc + point, commitment=evals["fW"])
+    else:
+        verify_channel_sum(ctx, s, em, point, evals["fW"], b_c, f"conv{i}/channels")
     if i == 1:
         return
     r_c, r_kh, r_kw = split(point, [s.inp.vars[0]] + list(s.weight_layout().vars[2:]))

@@ -7,7 +7,8 @@ from ..circuit import input_eval
 from ..curve import get_backend
 from ..expr import Term, aff
 from ..field import P, eq_table, field_vec_times_int_matrix
-from .common import output_commitment, output_value
+from .common import (channel_weights, output_commitment, output_value, prove_channel_sum, send_channel_bias,
+                     verify_channel_sum)
 
 
 def _terms(first: bool) -> list[Term]:
@@ -22,13 +23,20 @@ def prove(ctx, s) -> None:
     r_i, r_j = pt[:sv], pt[sv:]
     assert r_j == ctx.points[f"b{i}"]       # both are the last out-variables of the leaf point
     z, b = output_value(ctx, s), ctx.values[f"b{i}"][f"b{i}"]
+    em = channel_weights(s, r_j)
+    if em is not None:
+        b = send_channel_bias(ctx, s, em, f"matmul{i}/bias")
     a_prev = ctx.x_pad if i == 1 else ctx.wit[f"A{i - 1}"].reshape(-1, s.inp.size)
     f_a = field_vec_times_int_matrix(eq_table(r_i), a_prev)
-    f_w = field_vec_times_int_matrix(eq_table(r_j), ctx.wit[f"W{i}"].reshape(-1, s.inp.size))
+    f_w = field_vec_times_int_matrix(eq_table(r_j) if em is None else em,
+                                     ctx.wit[f"W{i}"].reshape(-1, s.inp.size))
     committed, public = ({"fW": f_w}, {"fX": f_a}) if i == 1 else ({"fA": f_a, "fW": f_w}, {})
     point, evals = prove_sumcheck(ctx.ch, s.inp.n_vars, _terms(i == 1), committed, public,
                                   (z[0] - b[0]) % P, (z[1] - b[1]) % P, f"matmul{i}", ctx.rng)
-    ctx.claims.add(f"W{i}", r_j + point, *evals["fW"])
+    if em is None:
+        ctx.claims.add(f"W{i}", r_j + point, *evals["fW"])
+    else:
+        prove_channel_sum(ctx, s, em, point, evals["fW"], b, f"matmul{i}/channels")
     if i > 1:
         ctx.claims.add(f"A{i - 1}", r_i + point, *evals["fA"])
 
@@ -38,12 +46,17 @@ def verify(ctx, s) -> None:
     i, sv = s.index, ctx.circuit.s_vars
     pt = ctx.points[ctx.circuit.output_group(i)]
     r_i, r_j = pt[:sv], pt[sv:]
-    claim_c = get_backend().sub(output_commitment(ctx, s), ctx.values[f"b{i}"][f"b{i}"])
+    em = channel_weights(s, r_j)
+    b_c = ctx.values[f"b{i}"][f"b{i}"] if em is None else ctx.ch.recv_point(f"matmul{i}/bias")
+    claim_c = get_backend().sub(output_commitment(ctx, s), b_c)
 
     def public(name, point):
         return input_eval(ctx.x_int, r_i, point)
 
     point, evals = verify_sumcheck(ctx.ch, s.inp.n_vars, _terms(i == 1), public, claim_c, f"matmul{i}")
-    ctx.claim(f"W{i}", r_j + point, commitment=evals["fW"])
+    if em is None:
+        ctx.claim(f"W{i}", r_j + point, commitment=evals["fW"])
+    else:
+        verify_channel_sum(ctx, s, em, point, evals["fW"], b_c, f"matmul{i}/channels")
     if i > 1:
         ctx.claim(f"A{i - 1}", r_i + point, commitment=evals["fA"])

@@ -124,6 +124,21 @@ class LayerSpec:
                 * self.inp.valid_eval(point[a:]) % P
         return self.weight_layout().valid_eval(point)
 
+    def channel_multipliers(self) -> list[int] | None:
+        """Per-output-channel requantization multipliers (padded channels get 1), or None
+        when the layer has one multiplier."""
+        m = (self.desc.get("requant") or {}).get("multiplier")
+        if not isinstance(m, list):
+            return None
+        return [int(v) for v in m] + [1] * (self.out.padded[0] - len(m))
+
+    def multiplier_table(self) -> np.ndarray:
+        """The multiplier of every output entry (flattened padded layout), or the scalar."""
+        ms = self.channel_multipliers()
+        if ms is None:
+            return np.int64(self.desc["requant"]["multiplier"])
+        return np.repeat(np.asarray(ms, dtype=np.int64), self.out.size // self.out.padded[0])
+
     def bias_layout(self) -> Layout:
         return Layout((self.out.real[0],), (self.out.vars[0],))
 
