@@ -439,17 +439,22 @@ def linear_relations(circuit: Circuit, group: Group, pub: dict[str, int]) -> lis
     return [([(ref, c % P) for ref, c in items], const % P) for items, const in rels]
 
 
-def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]], int]:
+def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]], int, tuple[int, int] | None]:
     """Z_l of a hidden layer as an affine combination of its group's tensors:
     Z = m^-1 (2^k Q + R - 2^(k-1)), R being itself or the sum of its limbs. With one
     multiplier per output channel it is m ⊙ Z = 2^k Q + R - 2^(k-1) instead (the layer step
-    weights its channels by m: layers/common.py, prove_channel_sum)."""
+    weights its channels by m: layers/common.py, prove_channel_sum). A residual branch
+    (m Z + m_s A_j + 2^(k-1) = 2^k Q + R) adds the term -m^-1 m_s A_j at the same point:
+    returned as (j, coefficient), else None."""
     from .field import inv
     spec = circuit.spec(layer)
-    k = int(spec.desc["requant"]["shift"])
-    m_inv = 1 if spec.channel_multipliers() is not None else inv(int(spec.desc["requant"]["multiplier"]))
+    rq = spec.desc["requant"]
+    k = int(rq["shift"])
+    m_inv = 1 if spec.channel_multipliers() is not None else inv(int(rq["multiplier"]))
     rc = circuit.group_by_name[f"hidden{layer}"].ranges[0]
     r_parts = [(rc.tensor, 1)] if not rc.limbs() else \
         [(n, 1 << (LIMB_BITS * j)) for j, (n, _) in enumerate(rc.limbs())]
     items = [(f"Q{layer}", (1 << k) * m_inv % P)] + [(n, c * m_inv % P) for n, c in r_parts]
-    return items, (-(1 << (k - 1)) * m_inv) % P
+    res = rq.get("residual")
+    skip = None if res is None else (int(res["from"]), (-int(res["multiplier"]) * m_inv) % P)
+    return items, (-(1 << (k - 1)) * m_inv) % P, skip

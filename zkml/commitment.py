@@ -15,7 +15,7 @@ from .layers.spec import layer_specs, log2_pow2, model_tensor_vars
 from .curve import get_backend
 from .errors import FormatError
 from .jsonutil import parse_json
-from .model import _multiplier_value
+from .model import _multiplier_value, _residual_value
 from .model import ARCH_FORMAT, NET_ARCH_FORMAT, AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant, canonical_json
 from .pedersen import TensorCommitment, commit_tensor, layout
 
@@ -53,7 +53,8 @@ def zero_model_of(arch: dict) -> QuantizedModel:
     layers = []
     for spec in layer_specs(arch):
         d = spec.desc
-        rq = Requant(_multiplier_value(d["requant"]["multiplier"]), d["requant"]["shift"]) if d.get("requant") else None
+        rq = Requant(_multiplier_value(d["requant"]["multiplier"]), d["requant"]["shift"],
+                     _residual_value(d["requant"].get("residual"))) if d.get("requant") else None
         if spec.is_pool:
             pool = MaxPoolLayer if spec.kind == "maxpool" else AvgPoolLayer
             layers.append(pool(spec.kernel, spec.stride, spec.pads))

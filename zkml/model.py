@@ -95,12 +95,13 @@ def quantize_array(x: np.ndarray, input_scale: float) -> np.ndarray:
     return q.astype(np.int64)
 
 
-def requant(z: np.ndarray, multiplier, shift: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (q, a): q = (m*z + 2**(k-1)) >> k (floor), a = clamp(q, 0, 127). A per-channel
-    multiplier (a sequence) applies along axis 1 of z ([N, out] or [N, C, H, W])."""
+def requant(z: np.ndarray, multiplier, shift: int, extra: np.ndarray | int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return (q, a): q = (m*z + extra + 2**(k-1)) >> k (floor), a = clamp(q, 0, 127). A
+    per-channel multiplier (a sequence) applies along axis 1 of z ([N, out] or [N, C, H, W]);
+    extra is a residual branch already scaled (m_s * a_j)."""
     m = np.int64(multiplier) if np.ndim(multiplier) == 0 else \
         np.asarray(multiplier, dtype=np.int64).reshape((1, -1) + (1,) * (z.ndim - 2))
-    q = (m * z + np.int64(1 << (shift - 1))) >> np.int64(shift)
+    q = (m * z + extra + np.int64(1 << (shift - 1))) >> np.int64(shift)
     return q, np.clip(q, 0, ACT_MAX)
 
 
@@ -126,10 +127,13 @@ def requant_fits(zmax: int, multiplier: int, shift: int) -> bool:
 # --- the model -------------------------------------------------------------------
 @dataclass
 class Requant:
-    """Hidden-layer requantization: a = clamp(floor((m*z + 2**(k-1)) / 2**k), 0, 127)."""
+    """Hidden-layer requantization: a = clamp(floor((m*z + 2**(k-1)) / 2**k), 0, 127); with a
+    residual branch (j, m_s): a = clamp(floor((m*z + m_s*a_j + 2**(k-1)) / 2**k), 0, 127), a_j
+    the output of layer j (1-based, an earlier layer with the same output shape)."""
 
     multiplier: int | tuple[int, ...]  # m, 1 <= m < 2**16; or one per output channel
     shift: int       # k, 1 <= k <= 32
+    residual: tuple[int, int] | None = None   # (layer j, multiplier m_s)
 
 
 @dataclass
@@ -309,7 +313,11 @@ class QuantizedModel:
             elif layer.requant is None:
                 out.append((z, None))
             else:
-                _, a = requant(z, layer.requant.multiplier, layer.requant.shift)
+                extra = 0
+                if layer.requant.residual is not None:
+                    j, ms = layer.requant.residual
+                    extra = np.int64(ms) * out[j - 1][1].reshape(z.shape)
+                _, a = requant(z, layer.requant.multiplier, layer.requant.shift, extra)
                 out.append((z, a))
         return out
 
@@ -328,8 +336,12 @@ class QuantizedModel:
     def architecture(self) -> dict:
         """Public, JSON-able, canonical description (no weights)."""
         def rq(l):
-            return None if l.requant is None else \
-                {"multiplier": _multiplier_json(l.requant.multiplier), "shift": int(l.requant.shift)}
+            if l.requant is None:
+                return None
+            d = {"multiplier": _multiplier_json(l.requant.multiplier), "shift": int(l.requant.shift)}
+            if l.requant.residual is not None:
+                d["residual"] = {"from": int(l.requant.residual[0]), "multiplier": int(l.requant.residual[1])}
+            return d
 
         shapes = self.shapes()
         layers = []
@@ -400,6 +412,8 @@ class QuantizedModel:
                     raise FormatError(f"layer {i}: expects {w.shape[1]} inputs but gets {prev}")
                 shape = (int(w.shape[0]),)
             self._validate_weights(i, l, i == last)
+            if l.requant is not None and l.requant.residual is not None:
+                self._validate_residual(i, l)
         if self.layers[-1].kind != "dense":
             raise FormatError("the last layer must be dense (the logits)")
         if shape[0] != self.n_classes:
@@ -436,6 +450,30 @@ class QuantizedModel:
         if min(out) < 1:
             raise FormatError(f"layer {i}: the {l.kind} window is larger than its input {list(shape)}")
         return out
+
+    def _validate_residual(self, i: int, l) -> None:
+        """The residual branch reads an earlier layer's activations of the same shape; the
+        quotient stays in [-2**15, 2**15) for every reachable z and a_j in [0, 127]."""
+        try:
+            j, ms = (int(v) for v in l.requant.residual)
+        except (TypeError, ValueError):
+            raise FormatError(f"layer {i}: residual must be (layer, multiplier)") from None
+        shapes = self.shapes()
+        if not 1 <= j <= i or self.layers[j - 1].requant is None and self.layers[j - 1].kind not in POOL_KINDS:
+            raise FormatError(f"layer {i}: the residual branch must read an earlier hidden layer's output")
+        if shapes[j] != shapes[i + 1]:
+            raise FormatError(f"layer {i}: residual shapes differ ({list(shapes[j])} and {list(shapes[i + 1])})")
+        if not 1 <= ms < (1 << MULTIPLIER_BITS):
+            raise FormatError(f"layer {i}: residual multiplier {ms} outside [1, 2**16)")
+        w, k = l.weight, int(l.requant.shift)
+        bounds = row_bounds(w.reshape(w.shape[0], -1), l.bias)
+        ms_list = l.requant.multiplier if isinstance(l.requant.multiplier, (tuple, list)) else [l.requant.multiplier] * len(bounds)
+        for m, zm in zip(ms_list, bounds):
+            lo = requant_quotient(-int(m) * int(zm), 1, k)
+            hi = requant_quotient(int(m) * int(zm) + ms * ACT_MAX, 1, k)
+            if lo < -(1 << QUOTIENT_BITS) or hi >= 1 << QUOTIENT_BITS:
+                raise UnsupportedModelError(f"layer {i}: requantization quotient with the residual branch "
+                                            "can leave [-2**15, 2**15)")
 
     @staticmethod
     def _validate_weights(i: int, l, is_last: bool) -> None:
@@ -550,7 +588,8 @@ class QuantizedModel:
                 b = np.frombuffer(data, dtype="<i8", count=shape[0], offset=pos).astype(np.int64)
                 pos += 8 * shape[0]
                 rq = ld["requant"]
-                requant_ = None if rq is None else Requant(_multiplier_value(rq["multiplier"]), int(rq["shift"]))
+                requant_ = None if rq is None else Requant(_multiplier_value(rq["multiplier"]), int(rq["shift"]),
+                                                           _residual_value(rq.get("residual")))
                 if len(shape) == 4:
                     layers.append(ConvLayer(w, b, _pair(ld["stride"]), _quad(ld["pads"]), requant_))
                 else:
@@ -616,6 +655,14 @@ def _multiplier_value(m):
             raise ValueError("multipliers must be integers")
         return tuple(m)
     return int(m)
+
+
+def _residual_value(r) -> tuple[int, int] | None:
+    if r is None:
+        return None
+    if set(r) != {"from", "multiplier"} or not all(type(r[k]) is int for k in r):
+        raise ValueError("residual must be {from, multiplier} integers")
+    return int(r["from"]), int(r["multiplier"])
 
 
 def _pair(v) -> tuple[int, int]:

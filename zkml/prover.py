@@ -49,6 +49,9 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
             break
         k = int(s.desc["requant"]["shift"])
         t = s.multiplier_table() * z + (1 << (k - 1))
+        res = s.desc["requant"].get("residual")
+        if res is not None:
+            t = t + int(res["multiplier"]) * wit[f"A{res['from']}"].reshape(t.shape)
         q = t >> k
         if q.min() < -Q_OFFSET or q.max() >= Q_OFFSET:
             raise ZkmlError(f"layer {i}: a requantization quotient leaves [-2^15, 2^15); "

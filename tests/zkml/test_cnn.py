@@ -347,3 +347,68 @@ def test_flipped_bytes_in_a_cnn_proof_are_rejected():
             verify_statement(com, x, y, Proof.from_bytes(bytes(tampered)))
         reasons.add(str(err.value).split(":")[0])
     assert len(reasons) >= 3, reasons
+
+
+# -- residual blocks -------------------------------------------------------------------------
+
+def residual_cnn(seed: int, per_channel: bool = False, pool: bool = True) -> QuantizedModel:
+    """conv 3x3 1->4, a residual block (conv 3x3 4->4 added to the first conv's output),
+    max-pool (or none), dense -> 3 classes."""
+    rng = np.random.default_rng(seed)
+    c1 = ConvLayer(rng.integers(-127, 128, (4, 1, 3, 3)), rng.integers(-3000, 3000, 4), (1, 1), (1, 1, 1, 1),
+                   Requant(25, 12))
+    m2 = (12, 7, 9, 15) if per_channel else 12
+    c2 = ConvLayer(rng.integers(-60, 61, (4, 4, 3, 3)), rng.integers(-3000, 3000, 4), (1, 1), (1, 1, 1, 1),
+                   Requant(m2, 12, residual=(1, 2048)))
+    middle = [MaxPoolLayer((2, 2), (2, 2), (0, 0, 0, 0))] if pool else []
+    d = DenseLayer(rng.integers(-127, 128, (3, 36 if pool else 168)), rng.integers(-500, 500, 3), None)
+    model = QuantizedModel((1, 7, 6), 0.1, 3, [c1, c2] + middle + [d], [1.0] * (3 + len(middle)))
+    model.validate()
+    return model
+
+
+def test_residual_branch_adds_the_scaled_skip_before_requantization():
+    model = residual_cnn(10)
+    x, _ = data(model, 4)
+    (z1, a1), (z2, a2) = model.hidden_int(x)[:2]
+    assert np.array_equal(a2, np.clip((12 * z2 + 2048 * a1 + 2048) >> 12, 0, 127))
+    arch = model.architecture()
+    assert arch["layers"][1]["requant"]["residual"] == {"from": 1, "multiplier": 2048}
+    assert QuantizedModel.from_bytes(model.to_bytes()) == model
+    bad = json.loads(commit(model).to_bytes())
+    bad["architecture"]["layers"][1]["requant"]["residual"]["from"] = 3
+    with pytest.raises(FormatError, match="residual"):
+        Commitment.from_bytes(json.dumps(bad).encode())
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_residual_proof_verifies(per_channel):
+    model = residual_cnn(11, per_channel)
+    x, y = data(model, 9)
+    com = Commitment.from_bytes(commit(model, random.Random(1)).to_bytes())
+    proof = Proof.from_bytes(prove_statement(model, x, y, rng=random.Random(2)).to_bytes())
+    assert verify_statement(com, x, y, proof) == int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
+    sim, challenges = simulate_statement(com, x, y, 2, rng=random.Random(3))
+    assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == 2
+
+
+def test_a_residual_sum_off_by_one_is_rejected_by_the_block_conv_sumcheck():
+    """The block's sum computed with the skip value one off at one entry (its Q, R, A and the
+    logits after it consistent with that): the conv relation of the block fails."""
+    model = residual_cnn(12, pool=False)
+    x, y = data(model, 9)
+    com = commit(model, random.Random(1))
+
+    def skip_off_by_one(circuit, wit):
+        k = 12
+        t = (wit["Q2"] << k) + wit["R2"]               # m Z + m_s A1 + 2^(k-1), entry by entry
+        e = int(np.nonzero((wit["A2"] > 0) & (wit["A2"] < 120))[0][0])
+        t[e] += 2048                                    # as if A1 were one larger there
+        wit["Q2"], wit["R2"] = t >> k, t - ((t >> k) << k)
+        wit["A2"] = np.clip(wit["Q2"], 0, 127)
+        a2 = wit["A2"].reshape(1 << circuit.s_vars, -1)
+        wit["Z3"] = (a2 @ wit["W3"].reshape(-1, a2.shape[1]).T + wit["b3"]).ravel()
+        return argmax_witness(circuit, wit, y)
+
+    with pytest.raises(VerificationError, match="conv2: final evaluation"):
+        verify_statement(com, x, y, _forged(model, x, y, skip_off_by_one))

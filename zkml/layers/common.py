@@ -21,13 +21,20 @@ def split(point: list[int], sizes: list[int]) -> list[list[int]]:
 
 def output_value(ctx, spec) -> tuple[int, int]:
     """(value, blind) of the layer's pre-activation Z at its group's point: the committed
-    logits for the last layer, else m^-1 (2^k Q + R - 2^(k-1)) from the committed Q, R."""
+    logits for the last layer, else m^-1 (2^k Q + R - 2^(k-1)) from the committed Q, R
+    (minus m^-1 m_s A_j with a residual branch, A_j's value at the point committed here)."""
+    from ..frvec import evaluate_tensor
     g = ctx.circuit.output_group(spec.index)
     if spec.is_last:
         return ctx.values[g][f"Z{spec.index}"]
-    items, const = pre_activation(ctx.circuit, spec.index)
-    return ((sum(c * ctx.values[g][n][0] for n, c in items) + const) % P,
-            sum(c * ctx.values[g][n][1] for n, c in items) % P)
+    items, const, skip = pre_activation(ctx.circuit, spec.index)
+    terms = [(ctx.values[g][n], c) for n, c in items]
+    if skip is not None:
+        j, c = skip
+        pt = ctx.points[g]
+        terms.append((ctx.claims.send_new(ctx.ch, f"A{j}", pt, evaluate_tensor(ctx.wit[f"A{j}"], pt),
+                                          f"residual{spec.index}/A{j}", ctx.rng), c))
+    return ((sum(c * v[0] for v, c in terms) + const) % P, sum(c * v[1] for v, c in terms) % P)
 
 
 def output_commitment(ctx, spec):
@@ -37,8 +44,12 @@ def output_commitment(ctx, spec):
     g = ctx.circuit.output_group(spec.index)
     if spec.is_last:
         return ctx.values[g][f"Z{spec.index}"]
-    items, const = pre_activation(ctx.circuit, spec.index)
-    return get_backend().msm([pedersen.g()] + [ctx.values[g][n] for n, _ in items], [const] + [c for _, c in items])
+    items, const, skip = pre_activation(ctx.circuit, spec.index)
+    points, scalars = [pedersen.g()] + [ctx.values[g][n] for n, _ in items], [const] + [c for _, c in items]
+    if skip is not None:
+        points.append(ctx.claim(f"A{skip[0]}", ctx.points[g], f"residual{spec.index}/A{skip[0]}"))
+        scalars.append(skip[1])
+    return get_backend().msm(points, scalars)
 
 
 def kron(vectors: list[np.ndarray]) -> np.ndarray:

@@ -205,6 +205,14 @@ def layer_specs(arch: dict) -> list[LayerSpec]:
                 raise FormatError(f"architecture: layer {s.index}: pooling must sit between two layers")
         elif has_rq == s.is_last:
             raise FormatError("architecture: every hidden layer requantizes, the last does not")
+        elif has_rq and s.desc["requant"].get("residual") is not None:
+            res = s.desc["requant"]["residual"]
+            j = res.get("from") if isinstance(res, dict) else None
+            m = res.get("multiplier") if isinstance(res, dict) else None
+            if (type(j) is not int or type(m) is not int or not 1 <= j < s.index or not 1 <= m < 1 << 16
+                    or specs[j - 1].out != s.out or specs[j - 1].is_last):
+                raise FormatError(f"architecture: layer {s.index}: the residual branch must read an earlier "
+                                  "hidden layer's output of the same shape")
     return specs
 
 
