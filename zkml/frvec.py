@@ -48,6 +48,10 @@ class PyFrVec:
     def concat(cls, parts: list["PyFrVec"]) -> "PyFrVec":
         return cls(np.concatenate([p.v for p in parts]))
 
+    def write(self, start: int, part: "PyFrVec") -> None:
+        """Overwrite entries start .. start + len(part) (builds long vectors without a copy)."""
+        self.v[start:start + len(part)] = part.v
+
     def __len__(self) -> int:
         return len(self.v)
 

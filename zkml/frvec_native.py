@@ -116,6 +116,10 @@ class NativeFrVec:
     def concat(cls, parts: list["NativeFrVec"]) -> "NativeFrVec":
         return cls(np.concatenate([p.v for p in parts]))
 
+    def write(self, start: int, part: "NativeFrVec") -> None:
+        """Overwrite entries start .. start + len(part) (builds long vectors without a copy)."""
+        self.v[start:start + len(part)] = part.v
+
     def __len__(self) -> int:
         return self.v.shape[0]
 

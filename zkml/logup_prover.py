@@ -31,24 +31,23 @@ def layer_terms(lam: int) -> list[Term]:
 
 
 def leaves(circuit: Circuit, keys: dict, mult: np.ndarray, alpha: int, beta: int):
-    """(p, q) leaf vectors; keys[(group, lookup index)] = (value, aux, kind) int arrays."""
-    ps, qs = [], []
+    """(p, q) leaf vectors; keys[(group, lookup index)] = (value, aux, kind) int arrays.
+    Padding leaves are 0 / 1; every column is written in place (no second copy)."""
+    size = 1 << circuit.leaf_vars
+    p = FrVec.from_ints(np.zeros(size, dtype=np.int64))
+    q = FrVec.from_ints(np.ones(size, dtype=np.int64))
     for col in circuit.columns:
         if col.group is None:
             t = FrVec.from_ints(circuit.table_value).add(FrVec.from_ints(circuit.table_aux).scale(beta)) \
                 .add(FrVec.from_ints(circuit.table_kind).scale(beta * beta))
-            ps.append(FrVec.from_ints(-np.asarray(mult, dtype=np.int64)))
-            qs.append(t.scale(P - 1).add_const(alpha))
+            p.write(col.offset, FrVec.from_ints(-np.asarray(mult, dtype=np.int64)))
+            q.write(col.offset, t.scale(P - 1).add_const(alpha))
             continue
         val, aux, kind = keys[(col.group, col.lookup)]
         enc = FrVec.from_ints(val).add(FrVec.from_ints(aux).scale(beta))
-        ps.append(FrVec.from_ints(np.ones(len(val), dtype=np.int64)))
-        qs.append(enc.scale(P - 1).add_const(alpha - beta * beta * kind))
-    pad = (1 << circuit.leaf_vars) - circuit.leaf_count
-    if pad:
-        ps.append(FrVec.from_ints(np.zeros(pad, dtype=np.int64)))
-        qs.append(FrVec.from_ints(np.ones(pad, dtype=np.int64)))
-    return FrVec.concat(ps), FrVec.concat(qs)
+        p.write(col.offset, FrVec.from_ints(np.ones(len(val), dtype=np.int64)))
+        q.write(col.offset, enc.scale(P - 1).add_const(alpha - beta * beta * kind))
+    return p, q
 
 
 def prove_fraction_sum(ch, p, q, label: str, rng=None) -> tuple[list[int], tuple[int, int], tuple[int, int]]:
