@@ -44,11 +44,10 @@ def enqueue(task_name: str, submission_id: int) -> None:
     """
     if getattr(_local, "off", False):
         return
-    from django.utils import timezone
-
+    from .jobs import DbNow
     from .models import Submission
 
-    Submission.objects.filter(pk=submission_id).update(last_dispatched_at=timezone.now())
+    Submission.objects.filter(pk=submission_id).update(last_dispatched_at=DbNow())
 
     def send() -> None:
         from . import tasks

@@ -25,7 +25,8 @@ from typing import Callable, Optional
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from . import dispatch
@@ -72,6 +73,28 @@ def lapsed(now: datetime) -> Q:
     return platform_jobs() & (Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True) | Q(deadline_at__lt=now))
 
 
+class DbNow(Now):
+    """The database server's clock at this statement (PostgreSQL's now() is the transaction's start).
+    Leases are written and compared with one clock, the database's, whatever the workers' clocks say."""
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "STATEMENT_TIMESTAMP()", []
+
+
+def db_time_in(seconds: float) -> ExpressionWrapper:
+    """The database's clock plus `seconds`, as an expression for an UPDATE."""
+    return ExpressionWrapper(DbNow() + timedelta(seconds=seconds), output_field=DateTimeField())
+
+
+def database_now() -> datetime:
+    """The database server's clock (the reaper compares leases with it)."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT STATEMENT_TIMESTAMP()")
+        return cursor.fetchone()[0]
+
+
 def _token() -> str:
     return f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
 
@@ -81,12 +104,10 @@ def claim(submission_id: int, running_state: str, timeout: float, scope: Q = Q()
     entry is not waiting (running under a live lease, finished, …): the message is then dropped."""
     waiting_state = STAGES[running_state][0]
     token = _token()
-    now = timezone.now()
     updated = db_retry(lambda: Submission.objects.filter(scope, pk=submission_id, state=waiting_state).update(
         state=running_state, claimed_by=token, attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-        deadline_at=now + timedelta(seconds=timeout),
-        progress_stage="started", progress_percent=0, reason="", failed_stage="", updated_at=now,
+        lease_expires_at=db_time_in(settings.JOB_LEASE_SECONDS), deadline_at=db_time_in(timeout),
+        progress_stage="started", progress_percent=0, reason="", failed_stage="", updated_at=timezone.now(),
     ))
     return Lease(submission_id, running_state, token) if updated else None
 
@@ -112,8 +133,7 @@ class Lease:
     def renew(self, **fields) -> bool:
         """Extend the lease (and write `fields`, e.g. progress); False, and `lost` set, when the job
         is no longer held by this attempt. Retries once on a fresh connection."""
-        expires = timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
-        if db_retry(lambda: self.held().update(lease_expires_at=expires, **fields)):
+        if db_retry(lambda: self.held().update(lease_expires_at=db_time_in(settings.JOB_LEASE_SECONDS), **fields)):
             return True
         self.lost.set()
         return False
@@ -230,12 +250,12 @@ def reap(now: Optional[datetime] = None) -> dict[str, int]:
     3. Waiting jobs get their message (re-)sent when it was never sent, or was sent more than a lease
        ago and is no longer in the broker's queue. A job whose message is still queued gets nothing.
     """
-    now = now or timezone.now()
     done = {"requeued": 0, "failed": 0, "timed_out": 0, "dispatched": 0}
     queued = dispatch.queued_ids()  # read before the rows: a message taken after this is counted as queued
     with transaction.atomic():
         if not _single_flight():
             return done
+        now = now or database_now()
         for row in Submission.objects.filter(lapsed(now)).values("pk", "state", "claimed_by", "attempts",
                                                                "deadline_at"):
             waiting, stage, task = STAGES[row["state"]]
