@@ -29,10 +29,10 @@ def proved(users, challenge, zk, prove_for):
 
 
 @pytest.fixture
-def hosted(users, challenge, zk):
-    """A hosted entry (model in the vault), committed after the reveal."""
-    entry = services.create_submission(users.bob, challenge, zk.commitment_bytes, proof_mode="hosted",
-                                       model_bytes=zk.model_bytes)
+def hosted(users, challenge, zk2):
+    """Bob's hosted entry (model in the vault), committed after the reveal."""
+    entry = services.create_submission(users.bob, challenge, zk2.commitment_bytes, proof_mode="hosted",
+                                       model_bytes=zk2.model_bytes)
     yield entry
     services.delete_vault_file(entry.vault_path)
 
@@ -180,15 +180,16 @@ def test_the_heartbeat_renews_the_lease_without_progress(proved):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_reaper_resends_only_missing_messages(broker, proved):
-    """The verify message is queued: however often the reaper runs, it sends no second one. The broker
-    loses it (restart without persistence): the next pass re-sends it, once."""
-    assert broker.llen("verify") == 1  # upload_proof sent it
-    assert dispatch.queued_ids()["verify"] == {proved.pk}
-    Submission.objects.filter(pk=proved.pk).update(last_dispatched_at=timezone.now() - timedelta(hours=1))
+def test_the_reaper_resends_only_missing_messages(broker, proved, hosted):
+    """The verify and prove messages are queued (no worker is running): however often the reaper runs,
+    it sends no second one. The broker loses one (restart without persistence): the next pass re-sends
+    it, once."""
+    assert broker.llen("verify") == 1 and broker.llen("prove") == 1  # upload_proof, create_submission sent them
+    assert dispatch.queued_ids() == {"verify": {proved.pk}, "prove": {hosted.pk}}
+    Submission.objects.update(last_dispatched_at=timezone.now() - timedelta(hours=1))
     for _ in range(3):
         assert jobs.reap()["dispatched"] == 0
-    assert broker.llen("verify") == 1
+    assert broker.llen("verify") == 1 and broker.llen("prove") == 1
     broker.delete("verify")  # lost
     assert jobs.reap()["dispatched"] == 1
     assert jobs.reap()["dispatched"] == 0  # sent less than a lease ago
