@@ -133,6 +133,7 @@ def test_database_connections_terminated_mid_proof(start_worker, chaos_env, user
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [chaos_env["APP"]])
             return cursor.fetchone()[0]
 
+    time.sleep(2 * HEARTBEAT)  # the heartbeat thread has connected
     _wait_until(lambda: backends() >= 2, 20, holder)  # the job's connection and its heartbeat's
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
