@@ -27,8 +27,12 @@ def parse_database_url(url: str) -> dict:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            "OPTIONS": options,
-            "CONN_MAX_AGE": 0,
+            # A dead connection (PostgreSQL restarted, pg_terminate_backend) is not reused: persistent
+            # connections are health-checked before reuse, and the job code retries a failed write
+            # once on a fresh connection (submissions/jobs.py: db_retry).
+            "OPTIONS": {"connect_timeout": "10", **options},
+            "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", 0)),
+            "CONN_HEALTH_CHECKS": True,
         }
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
@@ -161,9 +165,20 @@ def private_dir(path: Path) -> Path:
 # Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled here (not the shared /tmp).
 FILE_UPLOAD_TEMP_DIR = str(private_dir(Path(os.environ.get("PROOFBOARD_UPLOAD_TEMP_DIR", VAR_DIR / "tmp"))))
 
-# Deadlines for running states (seconds)
+# Deadlines for running states (seconds): the hard limit of one attempt.
 PROVING_TIMEOUT = int(os.environ.get("PROOFBOARD_PROVING_TIMEOUT", 3600))
 VERIFYING_TIMEOUT = int(os.environ.get("PROOFBOARD_VERIFYING_TIMEOUT", 1800))
+# Job leases (docs/platform.md, "Leases and recovery"): a running job is held by a lease its worker
+# renews every JOB_HEARTBEAT_SECONDS; the reaper (beat, every JOB_REAPER_SECONDS) re-queues a job
+# whose lease lapsed, at most JOB_MAX_ATTEMPTS attempts per stage, then marks it failed. It also
+# re-sends a waiting job's message when the broker no longer holds it.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("PROOFBOARD_HEARTBEAT_SECONDS", 10))
+JOB_LEASE_SECONDS = float(os.environ.get("PROOFBOARD_LEASE_SECONDS", 3 * JOB_HEARTBEAT_SECONDS))
+JOB_REAPER_SECONDS = float(os.environ.get("PROOFBOARD_REAPER_SECONDS", 15))
+JOB_MAX_ATTEMPTS = int(os.environ.get("PROOFBOARD_MAX_ATTEMPTS", 3))
+# A hosted model leaves the vault once its entry is verified or rejected; after a platform failure it
+# is kept this long (seconds) so staff can re-run the job, then deleted too.
+FAILED_MODEL_RETENTION = float(os.environ.get("PROOFBOARD_FAILED_MODEL_RETENTION", 86400))
 
 # Celery: with CELERY_BROKER_URL set (redis://...), tasks go to the `prove` and `verify`
 # queues. Without it (the demo), tasks run in-process ("eager"), in a background thread.
@@ -180,16 +195,22 @@ CELERY_TASK_DEFAULT_QUEUE = "verify"
 CELERY_TASK_ROUTES = {
     "submissions.prove": {"queue": "prove"},
     "submissions.verify": {"queue": "verify"},
-    "submissions.expire_stuck_jobs": {"queue": "verify"},
-    "submissions.start_due_proving": {"queue": "verify"},
+    "submissions.reap_jobs": {"queue": "verify"},
+    "submissions.sweep_vault": {"queue": "prove"},  # only prove workers can read the vault
 }
+# Beat messages expire after one period: a backlog while workers are down stays one message per
+# period (jobs themselves are never re-sent while their message is still queued: jobs.reap).
 CELERY_BEAT_SCHEDULE = {
-    "expire-stuck-jobs": {"task": "submissions.expire_stuck_jobs", "schedule": 60.0},
-    "start-due-proving": {"task": "submissions.start_due_proving", "schedule": 60.0},
+    "reap-jobs": {"task": "submissions.reap_jobs", "schedule": JOB_REAPER_SECONDS,
+                  "options": {"expires": JOB_REAPER_SECONDS}},
+    "sweep-vault": {"task": "submissions.sweep_vault", "schedule": JOB_REAPER_SECONDS,
+                    "options": {"expires": JOB_REAPER_SECONDS}},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers an unacknowledged message (acks_late) after this long: longer than any job's
-# deadline, so a slow job is never run twice concurrently; a killed worker's job is expired first.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for the broker to come back, forever
+# Redis redelivers an unacknowledged message (acks_late) after this long. Nothing relies on it: a
+# killed worker's job is re-queued by the reaper once its lease lapses, and a redelivered (or
+# restored, after a broker reconnect) message never runs a job whose lease is alive.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(PROVING_TIMEOUT, VERIFYING_TIMEOUT) + 600}
 
 SESSION_COOKIE_HTTPONLY = True

@@ -17,7 +17,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     readonly_fields = ("commitment_sha256", "architecture", "parameter_count", "proof_size", "claimed_count",
                        "correct_count", "total_count", "verified_at", "verification_record", "created_at",
                        "updated_at", "attempts", "vault_path", "proof_uploaded_at", "prove_seconds",
-                       "verify_seconds")
+                       "verify_seconds", "claimed_by", "lease_expires_at", "deadline_at", "last_dispatched_at")
     exclude = ("commitment", "proof")
     date_hierarchy = "created_at"
     actions = ["rerun_failed", "disqualify_selected"]

@@ -4,10 +4,12 @@ With a real broker the task goes to its queue (`prove` or `verify`). In eager mo
 (no CELERY_BROKER_URL: the demo) it runs in a background thread of this process so
 web requests return at once and the progress bar stays live.
 """
+import base64
 import contextlib
+import json
 import logging
 import threading
-from typing import Iterator
+from typing import Iterator, Optional
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,9 +37,17 @@ def _run_in_thread(task, submission_id: int) -> None:
 
 
 def enqueue(task_name: str, submission_id: int) -> None:
-    """Send `task_name`(submission_id) once the surrounding transaction commits."""
+    """Send `task_name`(submission_id) once the surrounding transaction commits.
+
+    The row records when (`last_dispatched_at`, in the same transaction): the reaper re-sends a
+    waiting job's message only when it is older than a lease and no longer in the broker's queue.
+    """
     if getattr(_local, "off", False):
         return
+    from .jobs import DbNow
+    from .models import Submission
+
+    Submission.objects.filter(pk=submission_id).update(last_dispatched_at=DbNow())
 
     def send() -> None:
         from . import tasks
@@ -49,3 +59,53 @@ def enqueue(task_name: str, submission_id: int) -> None:
             task.apply_async(args=(submission_id,))
 
     transaction.on_commit(send, robust=True)
+
+
+QUEUES = {"prove": "submissions.prove", "verify": "submissions.verify"}  # queue: the task it carries
+
+
+def queued_ids() -> Optional[dict[str, set[int]]]:
+    """The submission ids with a message waiting in each queue ({"prove": {...}, "verify": {...}}),
+    read from the Redis broker (kombu keeps a queue as a list, one per priority step); None when the
+    broker cannot be inspected (not Redis, or unreachable): then nothing is re-sent on a guess.
+
+    Messages a worker has taken but not acknowledged are not counted: those are running jobs (held by
+    a lease) or the orphans of a dead worker, which the reaper handles through the lease.
+    """
+    url = settings.CELERY_BROKER_URL
+    if settings.CELERY_TASK_ALWAYS_EAGER or not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    found: dict[str, set[int]] = {queue: set() for queue in QUEUES}
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            for queue, task_name in QUEUES.items():
+                keys = [queue] + [f"{queue}\x06\x16{step}" for step in (3, 6, 9)]  # kombu's priority lists
+                for key in keys:
+                    for raw in client.lrange(key, 0, -1):
+                        submission_id = _submission_of(raw, task_name)
+                        if submission_id is not None:
+                            found[queue].add(submission_id)
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        log.warning("cannot inspect the broker's queues: %s", exc)
+        return None
+    return found
+
+
+def _submission_of(raw: bytes, task_name: str) -> Optional[int]:
+    """The submission id a kombu/Celery (protocol 2) message carries, if it is `task_name`."""
+    try:
+        message = json.loads(raw)
+        if message.get("headers", {}).get("task") != task_name:
+            return None
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return int(args[0])
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None

@@ -40,10 +40,15 @@ class Submission(models.Model):
     reason = models.TextField(blank=True, help_text="why it was rejected or failed")
     progress_stage = models.CharField(max_length=80, blank=True)
     progress_percent = models.PositiveSmallIntegerField(default=0)
-    deadline_at = models.DateTimeField(null=True, blank=True, help_text="running states fail after this")
-    attempts = models.PositiveIntegerField(default=0)
+    deadline_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="hard limit of the running attempt (PROOFBOARD_*_TIMEOUT)")
+    lease_expires_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="the running attempt's lease, renewed by its heartbeat")
+    last_dispatched_at = models.DateTimeField(null=True, blank=True,
+                                              help_text="when the last prove/verify message was sent")
+    attempts = models.PositiveIntegerField(default=0, help_text="attempts at the current stage")
     claimed_by = models.CharField(max_length=255, blank=True,
-                                  help_text="Celery task id of the attempt holding the running state")
+                                  help_text="token of the attempt holding the running state (host:pid:random)")
     vault_path = models.CharField(max_length=255, blank=True, help_text="file name inside the prover vault")
 
     proof = models.BinaryField(null=True, blank=True)

@@ -14,19 +14,19 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from challenges.models import Challenge
 
-from . import dispatch
+from . import dispatch, jobs
 from .models import Submission
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,9 @@ def _start_of_day(now: datetime) -> datetime:
 
 
 def used_today(user: AbstractBaseUser, challenge: Challenge, now: Optional[datetime] = None) -> int:
-    """Entries the user made today (UTC) on the challenge; platform failures do not count.
+    """Entries the user made today (UTC) on the challenge; platform failures do not count, nor do
+    platform jobs still in flight past their lease (stuck on the platform's side until the reaper
+    re-queues them).
 
     A self-hosted entry whose own prover timed out is the participant's failure, so it counts.
     """
@@ -242,6 +244,7 @@ def used_today(user: AbstractBaseUser, challenge: Challenge, now: Optional[datet
         Submission.objects.filter(challenge=challenge, participant=user, is_baseline=False,
                                   created_at__gte=_start_of_day(now))
         .exclude(platform_failure)
+        .exclude(jobs.lapsed(now))
         .count()
     )
 
@@ -437,70 +440,7 @@ def report_progress(user: AbstractBaseUser, submission: Submission, stage: str, 
     return submission
 
 
-# ---------------------------------------------------------------- worker side
-
-def _progress_callback(submission_id: int, running_state: str) -> Callable[[str, float], None]:
-    """A throttled progress(stage, fraction) that writes onto the submission row."""
-    last = {"t": 0.0, "pct": -1, "stage": None}
-
-    def progress(stage: str, fraction: float) -> None:
-        try:
-            pct = int(max(0.0, min(1.0, float(fraction))) * 100)
-        except (TypeError, ValueError):
-            return
-        t = time.monotonic()
-        if stage == last["stage"] and (pct == last["pct"] or (t - last["t"] < 0.3 and pct < 100)):
-            return
-        last.update(t=t, pct=pct, stage=stage)
-        Submission.objects.filter(pk=submission_id, state=running_state).update(
-            progress_stage=str(stage)[:80], progress_percent=pct
-        )
-
-    return progress
-
-
-def _claim(submission_id: int, from_states: Q, to_state: str, timeout: int, scope: Q = Q(),
-           task_id: Optional[str] = None) -> bool:
-    """Move one entry into a running state; a running entry past its deadline may be re-claimed,
-    and so may one held by `task_id` itself (the redelivery of a killed worker's message)."""
-    now = timezone.now()
-    reclaim = Q(state=to_state, deadline_at__lt=now)
-    if task_id:
-        reclaim |= Q(state=to_state, claimed_by=task_id)
-    return bool(
-        Submission.objects.filter(scope, pk=submission_id)
-        .filter(from_states | reclaim)
-        .update(state=to_state, deadline_at=now + timedelta(seconds=timeout), attempts=F("attempts") + 1,
-                claimed_by=task_id or "", progress_stage="started", progress_percent=0, reason="",
-                failed_stage="", updated_at=now)
-    )
-
-
-def held_for(submission_id: int, running_state: str) -> Optional[float]:
-    """Seconds until the deadline of the platform attempt holding this entry in `running_state`, or
-    None when no live attempt holds it (then a skipped task has nothing to wait for). A self-hosted
-    entry in `proving` is held by the participant's own prover, never by a platform task."""
-    scope = Q(proof_mode=ProofMode.HOSTED) if running_state == State.PROVING else Q()
-    row = (Submission.objects.filter(scope, pk=submission_id, state=running_state)
-           .values_list("deadline_at", flat=True).first())
-    if row is None:
-        return None
-    remaining = (row - timezone.now()).total_seconds()
-    return remaining if remaining > 0 else None
-
-
-def _finish(submission_id: int, running_state: str, **fields) -> bool:
-    """Leave a running state; a no-op if someone else (expiry, another run) already did."""
-    fields.setdefault("deadline_at", None)
-    fields["updated_at"] = timezone.now()
-    return bool(Submission.objects.filter(pk=submission_id, state=running_state).update(**fields))
-
-
-def _fail(submission_id: int, running_state: str, stage: str, exc: BaseException) -> None:
-    log.exception("submission %s: %s failed", submission_id, stage)
-    _finish(submission_id, running_state, state=State.FAILED, failed_stage=stage,
-            reason=f"{stage} error: {type(exc).__name__}: {exc}"[:2000], progress_stage=f"{stage} failed")
-
+# ---------------------------------------------------------------- worker side (claims and leases: jobs.py)
 
 def _calibration_x(challenge: Challenge):
     import numpy as np
@@ -511,21 +451,28 @@ def _calibration_x(challenge: Challenge):
             return np.asarray(archive["x"], dtype=np.float32)
 
 
-def run_hosted_proving(submission_id: int, task_id: Optional[str] = None) -> str:
+def run_hosted_proving(submission_id: int) -> str:
     """Prove a vault model against the revealed test set; returns what happened."""
-    now = timezone.now()
-    scope = Q(proof_mode=ProofMode.HOSTED, challenge__reveal_at__lte=now)
-    if not _claim(submission_id, Q(state=State.COMMITTED), State.PROVING, settings.PROVING_TIMEOUT, scope,
-                  task_id=task_id):
+    scope = Q(proof_mode=ProofMode.HOSTED, challenge__reveal_at__lte=timezone.now())
+    lease = jobs.claim(submission_id, State.PROVING, settings.PROVING_TIMEOUT, scope)
+    if lease is None:
         return "skipped"
+    try:
+        with lease:
+            return _prove(submission_id, lease)
+    except jobs.LeaseLost:
+        return "lost"  # re-queued by the reaper while this attempt ran: it writes nothing
+
+
+def _prove(submission_id: int, lease: "jobs.Lease") -> str:
     submission = Submission.objects.select_related("challenge").get(pk=submission_id)
     challenge = submission.challenge
     path = vault_dir() / Path(submission.vault_path).name if submission.vault_path else None
     if path is None or not path.is_file():
         # The platform lost the file it accepted: its fault, not the participant's (retryable).
         log.error("submission %s: the model file is no longer in the vault", submission_id)
-        _finish(submission_id, State.PROVING, state=State.FAILED, failed_stage="proving",
-                reason="proving error: the model file is no longer in the vault", progress_stage="proving failed")
+        lease.finish(state=State.FAILED, failed_stage="proving", progress_stage="proving failed",
+                     reason="proving error: the model file is no longer in the vault")
         return "failed"
     started = time.monotonic()
     try:
@@ -536,11 +483,11 @@ def run_hosted_proving(submission_id: int, task_id: Optional[str] = None) -> str
         dataset = zkml.load_dataset(challenge.test_set.path)
         try:
             if submission.is_baseline:
-                Submission.objects.filter(pk=submission_id).update(progress_stage="quantizing")
+                lease.renew(progress_stage="quantizing")
                 model = zkml.quantize(path.read_bytes(), _calibration_x(challenge))
                 commitment = zkml.commit(model)
                 commitment_bytes = commitment.to_bytes()
-                Submission.objects.filter(pk=submission_id, state=State.PROVING).update(
+                lease.update(
                     commitment=commitment_bytes, commitment_sha256=hashlib.sha256(commitment_bytes).hexdigest(),
                     architecture=commitment.architecture,
                     parameter_count=parameter_count(commitment.architecture),
@@ -548,35 +495,58 @@ def run_hosted_proving(submission_id: int, task_id: Optional[str] = None) -> str
             else:
                 model = zkml.QuantizedModel.load(str(path))
         except (FormatError, UnsupportedModelError) as exc:
-            _finish(submission_id, State.PROVING, state=State.REJECTED, reason=f"model rejected: {exc}"[:2000],
-                    progress_stage="rejected")
-            delete_vault_file(submission.vault_path)
+            if lease.finish(state=State.REJECTED, reason=f"model rejected: {exc}"[:2000], progress_stage="rejected"):
+                _remove_model(submission_id, submission.vault_path)
             return "rejected"
-        proof = zkml.prove(model, dataset, progress=_progress_callback(submission_id, State.PROVING),
-                           context=submission.proof_context)
+        proof = zkml.prove(model, dataset, progress=lease.progress(), context=submission.proof_context)
         proof_bytes = proof.to_bytes()
+    except jobs.LeaseLost:
+        raise
+    except jobs.TRANSIENT_DB_ERRORS as exc:  # the database went away: retry the job, do not fail it
+        lease.release(exc)
+        return "retry"
     except Exception as exc:  # platform-side: keep the model so the job can be retried
-        _fail(submission_id, State.PROVING, "proving", exc)
+        lease.fail("proving", exc)
         return "failed"
-    with transaction.atomic():
-        done = _finish(
-            submission_id, State.PROVING, state=State.PROOF_RECEIVED, proof=proof_bytes, proof_size=len(proof_bytes),
-            claimed_count=_claimed(proof), proof_uploaded_at=timezone.now(),
-            prove_seconds=time.monotonic() - started, progress_stage="proof received", progress_percent=100,
-            vault_path="",
-        )
-        if done:
-            dispatch.enqueue("verify", submission_id)
+    lease.check()
+
+    def finish() -> bool:
+        with transaction.atomic():
+            done = lease.finish(
+                state=State.PROOF_RECEIVED, proof=proof_bytes, proof_size=len(proof_bytes),
+                claimed_count=_claimed(proof), proof_uploaded_at=timezone.now(), attempts=0,
+                prove_seconds=time.monotonic() - started, progress_stage="proof received", progress_percent=100,
+            )
+            if done:
+                dispatch.enqueue("verify", submission_id)
+        return done
+
+    done = jobs.db_retry(finish)
     if done:
-        delete_vault_file(submission.vault_path)
-    return "proved" if done else "skipped"
+        _remove_model(submission_id, submission.vault_path)
+    return "proved" if done else "lost"
 
 
-def run_verification(submission_id: int, task_id: Optional[str] = None) -> str:
+def _remove_model(submission_id: int, name: str) -> None:
+    """The entry no longer needs its model: delete the file, then forget its name (a crash in between
+    leaves the name on the row, and jobs.sweep_vault deletes the file)."""
+    delete_vault_file(name)
+    jobs.db_retry(lambda: Submission.objects.filter(pk=submission_id, vault_path=name).update(vault_path=""))
+
+
+def run_verification(submission_id: int) -> str:
     """Verify a stored proof against the commitment and the test set; returns the outcome."""
-    if not _claim(submission_id, Q(state=State.PROOF_RECEIVED), State.VERIFYING, settings.VERIFYING_TIMEOUT,
-                  task_id=task_id):
+    lease = jobs.claim(submission_id, State.VERIFYING, settings.VERIFYING_TIMEOUT)
+    if lease is None:
         return "skipped"
+    try:
+        with lease:
+            return _verify(submission_id, lease)
+    except jobs.LeaseLost:
+        return "lost"
+
+
+def _verify(submission_id: int, lease: "jobs.Lease") -> str:
     submission = Submission.objects.select_related("challenge", "participant").get(pk=submission_id)
     challenge = submission.challenge
     started = time.monotonic()
@@ -589,22 +559,26 @@ def run_verification(submission_id: int, task_id: Optional[str] = None) -> str:
         try:
             commitment = zkml.Commitment.from_bytes(bytes(submission.commitment))
             proof = zkml.Proof.from_bytes(bytes(submission.proof))
-            count = int(zkml.verify(commitment, dataset, proof,
-                                    progress=_progress_callback(submission_id, State.VERIFYING),
+            count = int(zkml.verify(commitment, dataset, proof, progress=lease.progress(),
                                     context=submission.proof_context))
         except VerificationError as exc:
             reason = getattr(exc, "reason", None) or str(exc)
-            _finish(submission_id, State.VERIFYING, state=State.REJECTED, reason=f"proof rejected: {reason}"[:2000],
-                    progress_stage="rejected", verify_seconds=time.monotonic() - started)
+            lease.finish(state=State.REJECTED, reason=f"proof rejected: {reason}"[:2000],
+                         progress_stage="rejected", verify_seconds=time.monotonic() - started)
             return "rejected"
         except FormatError as exc:
-            _finish(submission_id, State.VERIFYING, state=State.REJECTED, reason=f"malformed file: {exc}"[:2000],
-                    progress_stage="rejected")
+            lease.finish(state=State.REJECTED, reason=f"malformed file: {exc}"[:2000], progress_stage="rejected")
             return "rejected"
         total = int(len(dataset.y))
+    except jobs.LeaseLost:
+        raise
+    except jobs.TRANSIENT_DB_ERRORS as exc:
+        lease.release(exc)
+        return "retry"
     except Exception as exc:
-        _fail(submission_id, State.VERIFYING, "verifying", exc)
+        lease.fail("verifying", exc)
         return "failed"
+    lease.check()
     elapsed = time.monotonic() - started
     verified_at = timezone.now()
     record = {
@@ -626,10 +600,10 @@ def run_verification(submission_id: int, task_id: Optional[str] = None) -> str:
         "verify_seconds": round(elapsed, 3),
         "verifier": _verifier_name(),
     }
-    done = _finish(submission_id, State.VERIFYING, state=State.VERIFIED, correct_count=count, total_count=total,
-                   verified_at=verified_at, verify_seconds=elapsed, verification_record=record,
-                   progress_stage="verified", progress_percent=100)
-    return "verified" if done else "skipped"
+    done = lease.finish(state=State.VERIFIED, correct_count=count, total_count=total, verified_at=verified_at,
+                        verify_seconds=elapsed, verification_record=record, progress_stage="verified",
+                        progress_percent=100)
+    return "verified" if done else "lost"
 
 
 def _verifier_name() -> str:
@@ -642,53 +616,23 @@ def _verifier_name() -> str:
         return "zkml unknown"
 
 
-def expire_stuck_jobs(now: Optional[datetime] = None) -> int:
-    """Running entries past their deadline become failed ("timed out", retryable)."""
-    now = now or timezone.now()
-    total = 0
-    for running, stage in ((State.PROVING, "proving"), (State.VERIFYING, "verifying")):
-        total += Submission.objects.filter(state=running, deadline_at__lt=now).update(
-            state=State.FAILED, failed_stage=stage, reason="timed out", deadline_at=None,
-            progress_stage="timed out", updated_at=now,
-        )
-    return total
-
-
-def start_due_proving(now: Optional[datetime] = None) -> int:
-    """Queue hosted entries whose test set is now revealed, and proofs whose verify message was lost."""
-    now = now or timezone.now()
-    due = list(
-        Submission.objects.filter(state=State.COMMITTED, proof_mode=ProofMode.HOSTED,
-                                  challenge__reveal_at__lte=now, challenge__proving_deadline__gte=now)
-        .values_list("pk", flat=True)
-    )
-    stale = list(
-        Submission.objects.filter(state=State.PROOF_RECEIVED, proof_uploaded_at__lt=now - timedelta(minutes=5))
-        .values_list("pk", flat=True)
-    )
-    with transaction.atomic():
-        for pk in due:
-            dispatch.enqueue("prove", pk)
-        for pk in stale:
-            dispatch.enqueue("verify", pk)
-    return len(due) + len(stale)
-
-
 # ---------------------------------------------------------------- host actions
 
 def retry(submission: Submission) -> bool:
-    """Re-run a failed (platform-side) entry from the stage that failed."""
+    """Re-run a failed (platform-side) entry from the stage that failed, with a fresh attempt count.
+    A hosted entry whose model has left the vault (FAILED_MODEL_RETENTION) cannot be proved again."""
+    fresh = dict(failed_stage="", reason="", progress_percent=0, attempts=0, claimed_by="",
+                 lease_expires_at=None, deadline_at=None)
     with transaction.atomic():
         if submission.failed_stage == "verifying":
             ok = Submission.objects.filter(pk=submission.pk, state=State.FAILED, failed_stage="verifying").update(
-                state=State.PROOF_RECEIVED, failed_stage="", reason="", progress_stage="queued for verification",
-                progress_percent=0)
+                state=State.PROOF_RECEIVED, progress_stage="queued for verification", **fresh)
             if ok:
                 dispatch.enqueue("verify", submission.pk)
         else:
-            ok = Submission.objects.filter(pk=submission.pk, state=State.FAILED).update(
-                state=State.COMMITTED, failed_stage="", reason="", progress_stage="queued for proving",
-                progress_percent=0)
+            ok = (Submission.objects.filter(pk=submission.pk, state=State.FAILED)
+                  .exclude(proof_mode=ProofMode.HOSTED, vault_path="")
+                  .update(state=State.COMMITTED, progress_stage="queued for proving", **fresh))
             if ok and submission.proof_mode == ProofMode.HOSTED:
                 dispatch.enqueue("prove", submission.pk)
     return bool(ok)

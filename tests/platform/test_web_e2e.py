@@ -3,7 +3,8 @@
 Alice commits over the REST API and proves on "her machine" with `python -m prover_worker run`
 (self-hosted); Bob uses hosted proving. The worker (queues prove and verify) proves Bob's
 model and verifies both proofs; the ranked rows are then read back from the leaderboard page.
-A second test SIGKILLs a worker in the middle of a hosted proving job.
+The fault-injection tests (a worker killed mid-proof, its database connections terminated, the
+broker restarted) are in test_web_chaos.py and reuse `Worker` from here.
 """
 import json
 import os
@@ -12,7 +13,6 @@ import sys
 import threading
 import time
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -36,18 +36,25 @@ def _database_url() -> str:
 
 
 class Worker:
-    """A real `celery worker -Q prove,verify --pool solo` subprocess on the test database and broker."""
+    """A real `celery worker -Q prove,verify --pool solo` subprocess on the test database and broker
+    (or, with `beat=True`, a real `celery beat`)."""
 
-    def __init__(self, env: dict):
-        cmd = [sys.executable, "-m", "celery", "-A", "prover_worker.celery_app", "worker", "-Q", "prove,verify",
-               "--pool", "solo", "--loglevel", "INFO", "-n", f"e2e-{os.getpid()}-{time.monotonic_ns()}@%h",
-               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    def __init__(self, env: dict, beat: bool = False):
+        if beat:
+            cmd = [sys.executable, "-m", "celery", "-A", "prover_worker.celery_app", "beat", "--loglevel", "DEBUG",
+                   "--schedule", env["BEAT_SCHEDULE_FILE"]]
+            ready = "beat: Starting"
+        else:
+            cmd = [sys.executable, "-m", "celery", "-A", "prover_worker.celery_app", "worker", "-Q", "prove,verify",
+                   "--pool", "solo", "--loglevel", "INFO", "-n", f"e2e-{os.getpid()}-{time.monotonic_ns()}@%h",
+                   "--without-gossip", "--without-mingle", "--without-heartbeat"]
+            ready = "platform-check"
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         self.lines: list[str] = []
         threading.Thread(target=lambda: [self.lines.append(line) for line in self.proc.stdout], daemon=True).start()
         deadline = time.monotonic() + 60
-        while not any("platform-check" in line for line in self.lines):
+        while not any(ready in line for line in self.lines):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.proc.kill()
                 pytest.fail("worker did not start:\n" + self.log)
@@ -93,8 +100,9 @@ def start_worker(private_dirs):
     }
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        workers.append(Worker(env))
+    def start(beat: bool = False, **extra_env: str) -> Worker:
+        """A worker (or beat) process; `extra_env` overrides its environment (e.g. short leases)."""
+        workers.append(Worker({**env, **extra_env}, beat=beat))
         return workers[-1]
 
     yield start
@@ -151,9 +159,9 @@ def test_end_to_end_with_a_real_worker(worker, live_server, users, make_challeng
     bob_entry = Submission.objects.get(participant=users.bob)
     assert not alice_entry.late and not bob_entry.late
 
-    # The reveal: the test set is published; beat's start_due_proving queues Bob's hosted job.
+    # The reveal: the test set is published; beat's reaper queues Bob's hosted job.
     Challenge.objects.filter(pk=challenge.pk).update(reveal_at=timezone.now())
-    tasks.start_due_proving.delay()
+    tasks.reap_jobs.delay()
 
     out = subprocess.run(cli + ["run", *common, "--model", str(zk.model_path), "--submission", str(alice_entry.pk),
                                 "--wait", "90"], cwd=REPO, capture_output=True, text=True, timeout=180)
@@ -183,33 +191,3 @@ def test_end_to_end_with_a_real_worker(worker, live_server, users, make_challeng
 
 def private_dirs_files(entry):
     return [p for p in Path(settings.VAULT_DIR).iterdir() if p.name.startswith(f"{entry.pk}-")]
-
-
-def test_killed_worker_leaves_the_job_retryable(start_worker, users, challenge, zk, zk_proof, client):
-    """SIGKILL a worker while it proves: the entry stays 'proving' (deadline set), expires to a retryable
-    'failed', and a re-run on a fresh worker finishes it; the vault keeps the model until then."""
-    from submissions import services
-
-    first = start_worker()
-    client.force_login(users.bob)
-    client.post(f"/challenges/{challenge.slug}/submit/", {
-        "commitment": SimpleUploadedFile("COMMIT.json", zk.commitment_bytes), "proof_mode": "hosted",
-        "model": SimpleUploadedFile("MODEL.zkm", zk.model_bytes)})
-    entry = Submission.objects.get(participant=users.bob)
-    deadline = time.monotonic() + 60
-    while Submission.objects.get(pk=entry.pk).state != "proving":
-        assert time.monotonic() < deadline, first.log
-        time.sleep(0.02)
-    first.kill()
-    entry.refresh_from_db()
-    assert entry.state == "proving" and entry.deadline_at is not None  # nothing half-written
-    assert (Path(settings.VAULT_DIR) / entry.vault_path).exists()  # the model is kept for the retry
-    assert services.expire_stuck_jobs(now=entry.deadline_at + timedelta(seconds=1)) == 1
-    entry.refresh_from_db()
-    assert (entry.state, entry.failed_stage, entry.reason) == ("failed", "proving", "timed out")
-    assert services.retry(entry)  # the admin action / staff page re-run
-    second = start_worker()
-    states = _wait_for([entry.pk])
-    assert states == {entry.pk: "verified"}, (states, second.log)
-    entry.refresh_from_db()
-    assert entry.correct_count == zk_proof.claimed_count and entry.vault_path == ""

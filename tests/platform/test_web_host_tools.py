@@ -54,7 +54,9 @@ def test_database_url_parsing():
 
     pg = parse_database_url("postgres://u:p%40ss@db.example:6543/name?sslmode=require")
     assert pg["ENGINE"].endswith("postgresql") and pg["NAME"] == "name" and pg["PASSWORD"] == "p@ss"
-    assert pg["PORT"] == "6543" and pg["OPTIONS"] == {"sslmode": "require"}
+    assert pg["PORT"] == "6543" and pg["OPTIONS"] == {"connect_timeout": "10", "sslmode": "require"}
+    assert pg["CONN_HEALTH_CHECKS"] is True  # a dead persistent connection is not reused
+    assert parse_database_url("postgres://u@h/n?connect_timeout=3")["OPTIONS"] == {"connect_timeout": "3"}
     assert parse_database_url("sqlite:////tmp/x/db.sqlite3")["NAME"] == "/tmp/x/db.sqlite3"
     with pytest.raises(ValueError):
         parse_database_url("mysql://x/y")

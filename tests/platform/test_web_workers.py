@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from submissions import services, tasks
+from submissions import jobs, services, tasks
 from submissions.models import Submission
 
 pytestmark = pytest.mark.django_db
@@ -61,44 +61,24 @@ def test_platform_failure_recorded_and_retryable(proved):
     assert services.run_verification(proved.pk) == "verified"
 
 
-def test_expire_stuck_jobs(users, challenge):
-    past = timezone.now() - timedelta(seconds=1)
-    stuck_p = Submission.objects.create(challenge=challenge, participant=users.alice, state="proving", deadline_at=past)
-    stuck_v = Submission.objects.create(challenge=challenge, participant=users.alice, state="verifying",
-                                        deadline_at=past)
-    fresh = Submission.objects.create(challenge=challenge, participant=users.alice, state="verifying",
-                                      deadline_at=timezone.now() + timedelta(hours=1))
-    assert tasks.expire_stuck_jobs.apply().get() == 2
-    assert tasks.expire_stuck_jobs.apply().get() == 0  # idempotent
-    for entry, stage in ((stuck_p, "proving"), (stuck_v, "verifying")):
-        entry.refresh_from_db()
-        assert (entry.state, entry.failed_stage, entry.reason) == ("failed", stage, "timed out")
-    fresh.refresh_from_db()
-    assert fresh.state == "verifying"
-
-
-def test_killed_worker_leaves_a_retryable_state(proved):
-    # A worker claimed the job, then died (SIGKILL) before finishing: the row stays 'verifying'.
-    assert services._claim(proved.pk, services.Q(state="proof_received"), "verifying", 60)
+def test_message_for_a_held_job_never_runs_it(proved):
+    """A worker claimed the job and died (SIGKILL) before finishing: the row stays 'verifying' under its
+    lease. Whatever the broker redelivers meanwhile claims nothing; once the lease lapses the reaper
+    puts the job back in its queue and the next message finishes it."""
+    lease = jobs.claim(proved.pk, "verifying", 60)
+    assert lease is not None
     proved.refresh_from_db()
-    assert proved.state == "verifying" and proved.deadline_at is not None
-    # acks_late + reject_on_worker_lost redeliver the message; before the deadline it is not run twice.
-    assert services.run_verification(proved.pk) == "skipped"
-    # Past the deadline, the redelivered message may re-claim the job and finish it …
-    Submission.objects.filter(pk=proved.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    assert proved.state == "verifying" and proved.lease_expires_at > timezone.now() and proved.attempts == 1
+    assert services.run_verification(proved.pk) == "skipped"  # the redelivery: the lease is alive
+    assert jobs.reap()["requeued"] == 0
+    Submission.objects.filter(pk=proved.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert jobs.reap()["requeued"] == 1
+    proved.refresh_from_db()
+    assert proved.state == "proof_received" and proved.claimed_by == "" and "re-queued" in proved.reason
     assert services.run_verification(proved.pk) == "verified"
     proved.refresh_from_db()
     assert proved.state == "verified" and proved.attempts == 2
-
-
-def test_killed_worker_without_redelivery_expires_then_retries(proved):
-    services._claim(proved.pk, services.Q(state="proof_received"), "verifying", 60)
-    Submission.objects.filter(pk=proved.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
-    assert services.expire_stuck_jobs() == 1
-    proved.refresh_from_db()
-    assert proved.state == "failed" and proved.reason == "timed out" and proved.failed_stage == "verifying"
-    assert services.retry(proved)
-    assert tasks.verify.apply(args=(proved.pk,)).get() == "verified"
+    assert not lease.finish(state="failed")  # the dead attempt can no longer write anything
 
 
 def test_task_options():
@@ -106,7 +86,8 @@ def test_task_options():
         assert task.acks_late and task.reject_on_worker_lost
     routes = settings.CELERY_TASK_ROUTES
     assert routes["submissions.prove"]["queue"] == "prove" and routes["submissions.verify"]["queue"] == "verify"
-    assert "expire-stuck-jobs" in settings.CELERY_BEAT_SCHEDULE
+    assert routes["submissions.sweep_vault"]["queue"] == "prove"  # the vault is readable by prove workers only
+    assert {"reap-jobs", "sweep-vault"} <= set(settings.CELERY_BEAT_SCHEDULE)
 
 
 def test_hosted_proving_task(users, challenge, zk, zk_proof):
@@ -134,19 +115,22 @@ def test_hosted_proving_waits_for_reveal(users, make_challenge, zk):
     services.delete_vault_file(entry.vault_path)
 
 
-def test_start_due_proving_queues_revealed_hosted_entries(users, make_challenge, zk, django_capture_on_commit_callbacks):
+def test_reaper_queues_revealed_hosted_entries_once(users, make_challenge, zk, django_capture_on_commit_callbacks):
     hidden = make_challenge("hidden", revealed=False)
     with django_capture_on_commit_callbacks() as callbacks:
         entry = services.create_submission(users.bob, hidden, zk.commitment_bytes, proof_mode="hosted",
                                            model_bytes=zk.model_bytes)
     assert callbacks == []  # not revealed yet: nothing to prove
     with django_capture_on_commit_callbacks() as callbacks:
-        assert services.start_due_proving() == 0
+        assert jobs.reap()["dispatched"] == 0
     hidden.reveal_at = timezone.now() - timedelta(seconds=1)
     hidden.save()
     with django_capture_on_commit_callbacks() as callbacks:
-        assert services.start_due_proving() == 1
+        assert jobs.reap()["dispatched"] == 1
+        assert jobs.reap()["dispatched"] == 0  # sent less than a lease ago: not sent again
     assert len(callbacks) == 1
+    entry.refresh_from_db()
+    assert entry.last_dispatched_at is not None
     services.delete_vault_file(entry.vault_path)
 
 
@@ -157,44 +141,3 @@ def test_prove_task_never_touches_a_self_hosted_entry(users, challenge, zk):
     assert services.run_hosted_proving(entry.pk) == "skipped"
     entry.refresh_from_db()
     assert entry.state == "proving" and entry.progress_stage == "sumcheck"
-
-
-def test_redelivered_message_of_a_killed_worker_reclaims_at_once(proved):
-    """reject_on_worker_lost redelivers the same message (same task id): it re-claims the job it
-    held without waiting for the deadline; another attempt still finds the job held."""
-    assert services._claim(proved.pk, services.Q(state="proof_received"), "verifying", 60, task_id="task-1")
-    proved.refresh_from_db()
-    assert proved.claimed_by == "task-1" and proved.deadline_at > timezone.now()
-    assert services.run_verification(proved.pk, task_id="task-2") == "skipped"  # a different attempt
-    assert services.run_verification(proved.pk, task_id="task-1") == "verified"  # the redelivery
-    proved.refresh_from_db()
-    assert proved.state == "verified" and proved.attempts == 2
-    assert services.run_verification(proved.pk, task_id="task-1") == "skipped"  # still idempotent
-
-
-def test_task_held_by_another_attempt_is_retried_not_dropped(proved, monkeypatch):
-    from types import SimpleNamespace
-
-    from celery.exceptions import Retry
-
-    assert services._claim(proved.pk, services.Q(state="proof_received"), "verifying", 120, task_id="task-1")
-    calls = []
-
-    def retry(countdown, max_retries=None):
-        calls.append(countdown)
-        return Retry("later", when=countdown)
-
-    fake = SimpleNamespace(request=SimpleNamespace(id="task-2", is_eager=False), retry=retry)
-    with pytest.raises(Retry):
-        tasks._run(fake, services.run_verification, proved.pk, "verifying")
-    assert len(calls) == 1 and 100 < calls[0] <= 122  # until the holder's deadline, at most 300 s
-    Submission.objects.filter(pk=proved.pk).update(deadline_at=timezone.now() + timedelta(hours=1))
-    with pytest.raises(Retry):
-        tasks._run(fake, services.run_verification, proved.pk, "verifying")
-    assert calls[-1] == tasks.MAX_WAIT
-    # once the holder's deadline has passed, the retried message re-claims and finishes the job
-    Submission.objects.filter(pk=proved.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
-    assert tasks._run(fake, services.run_verification, proved.pk, "verifying") == "verified"
-    # and a message for a finished job is simply dropped
-    assert tasks._run(fake, services.run_verification, proved.pk, "verifying") == "skipped"
-    assert len(calls) == 2
