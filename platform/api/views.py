@@ -1,6 +1,6 @@
 """The JSON REST API: thin views over the challenge and submission services."""
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -9,6 +9,7 @@ from challenges.models import Challenge
 from challenges.views import test_set_response
 from proofboard.middleware import accepts_uploads
 from submissions import selectors, services
+from submissions.checks import CheckUnavailable
 from submissions.models import Submission
 
 from .auth import error, token_required
@@ -159,11 +160,26 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
         seconds_f = None
     try:
         entry = services.upload_proof(request.user, entry, proof, prove_seconds=seconds_f)
+    except services.WrongState as exc:
+        return error(409, " ".join(exc.messages))
+    except CheckUnavailable as exc:
+        return error(503, " ".join(exc.messages))
     except ValidationError as exc:
-        return error(409 if "state" in " ".join(exc.messages) else 400, " ".join(exc.messages))
+        return error(400, " ".join(exc.messages))
     except PermissionDenied:
         return error(404, "No such submission.")
     return JsonResponse(selectors.status_json(entry), status=202)
+
+
+@require_GET
+@token_required
+def submission_commitment(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET /api/submissions/<id>/commitment: the entry's COMMIT.json, as uploaded (owner or staff);
+    `prover_worker run` checks the local MODEL.zkm against it before proving."""
+    entry = _own_entry(request, pk)
+    if entry is None or not entry.commitment:
+        return error(404, "No such submission.")
+    return HttpResponse(bytes(entry.commitment), content_type="application/json")
 
 
 @csrf_exempt
