@@ -15,6 +15,9 @@ from challenges.models import Challenge
 from .models import Submission
 
 
+COMMITMENT_ADVICE = "Upload the public COMMIT.json made by `python -m zkml commit MODEL.zkm --out COMMIT.json`."
+
+
 class UploadMismatch(ValidationError):
     """A well-formed file that does not belong where it was uploaded (another entry, model or
     dataset, or another kind of file): a 400 naming the fix; nothing is stored."""
@@ -48,8 +51,7 @@ def wrong_kind(data: bytes, expected: str) -> str | None:
         return None
     what = filetype.DESCRIPTIONS[kind]
     if expected == filetype.COMMITMENT:
-        advice = ("Upload the public COMMIT.json instead, made by `python -m zkml commit MODEL.zkm --out "
-                  "COMMIT.json`.")
+        advice = COMMITMENT_ADVICE
         if kind == filetype.MODEL:
             advice += (" Keep MODEL.zkm private: it is only uploaded for hosted proving, in the separate "
                        "model field.")

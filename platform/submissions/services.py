@@ -80,9 +80,9 @@ def parse_commitment(data: bytes, challenge: Challenge):
         commitment = zkml.Commitment.from_bytes(data)
         arch = commitment.architecture
     except ZkmlError as exc:
-        raise ValidationError(f"Not a valid commitment file: {exc}")
+        raise ValidationError(f"Not a valid commitment file: {str(exc)[:500]}. {checks.COMMITMENT_ADVICE}")
     except Exception as exc:  # anything the parser did not anticipate is still bad input
-        raise ValidationError(f"Not a valid commitment file ({type(exc).__name__}).")
+        raise ValidationError(f"Not a valid commitment file ({type(exc).__name__}). {checks.COMMITMENT_ADVICE}")
     if not isinstance(arch, dict) or not arch.get("layers"):
         raise ValidationError("The commitment does not describe a model architecture.")
     if _has_nul(arch):

@@ -229,11 +229,11 @@ def test_fuzz_web_uploads(client, users, challenge, entry, zk, prove_for, onnx_b
     run()
 
 
-def test_fuzz_web_challenge_form_and_accounts(client, users, test_set_bytes):
+def test_fuzz_web_challenge_form_and_accounts(client, users, test_set_bytes, entry):
     now = timezone.now()
 
     @FUZZ
-    @given(which=st.integers(0, 2), test_set=bodies(test_set_bytes), texts_=st.lists(texts, min_size=6, max_size=6))
+    @given(which=st.integers(0, 4), test_set=bodies(test_set_bytes), texts_=st.lists(texts, min_size=6, max_size=6))
     def run(which, test_set, texts_):
         before = snapshot()
         if which == 0:
@@ -247,6 +247,17 @@ def test_fuzz_web_challenge_form_and_accounts(client, users, test_set_bytes):
             assert response.status_code < 500
             Challenge.objects.filter(slug="fuzz").delete()
             return
+        if which == 3:
+            client.force_login(users.alice)
+            response = client.post(reverse("accounts:tokens"), {"name": texts_[0]})
+            assert response.status_code < 500
+            return
+        if which == 4:
+            client.force_login(users.host)
+            response = client.post(reverse("submissions:disqualify", args=[entry.pk]), {"reason": texts_[0]})
+            assert response.status_code < 500
+            Submission.objects.filter(pk=entry.pk).update(disqualified=False, disqualified_reason="")
+            return
         client.logout()
         if which == 1:
             response = client.post(reverse("accounts:login"), {"username": texts_[0], "password": texts_[1]})
@@ -254,6 +265,7 @@ def test_fuzz_web_challenge_form_and_accounts(client, users, test_set_bytes):
             response = client.post(reverse("accounts:signup"), {"username": texts_[0], "password1": texts_[1],
                                                                  "password2": texts_[1]})
         assert response.status_code < 500
+        check(response, before)
 
     run()
-    assert snapshot()[0] == []
+    assert [row[0] for row in snapshot()[0]] == [entry.pk]

@@ -157,6 +157,12 @@ def test_other_wrong_kinds_of_file_are_named(client, users, challenge, zk, zk_pr
     response = client.post(reverse("api:create_submission", args=[challenge.slug]), zk_proof.proof_bytes,
                            content_type="application/json", **auth)
     assert response.status_code == 400 and "This file is a proof file (PROOF.bin" in response.json()["error"]
+    response = client.post(reverse("api:create_submission", args=[challenge.slug]), b"\x89PNG\r\n\x1a\n\x00",
+                           content_type="application/json", **auth)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Not a valid commitment file: commitment is not valid JSON")
+    assert "Upload the public COMMIT.json made by `python -m zkml commit MODEL.zkm --out COMMIT.json`" \
+        in response.json()["error"]
     response = _upload(client, entry, zk.commitment_bytes, auth)
     assert response.status_code == 400
     assert "This file is a commitment file (COMMIT.json" in response.json()["error"]
