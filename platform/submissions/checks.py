@@ -86,7 +86,13 @@ def check_proof_for_entry(entry: Submission, proof) -> None:
     import zkml
     from zkml.errors import StatementMismatchError, ZkmlError
 
+    from zkml.proof import PROOF_VERSION
+
     challenge: Challenge = entry.challenge
+    if proof.version != PROOF_VERSION:
+        raise UploadMismatch(f"This proof file has format version {proof.version}, made by an older zkml that did not "
+                             f"record the proof's length (so a truncated copy could not be told apart): update "
+                             f"zkml and prove again. {_fix(entry)}")
     commitment = zkml.Commitment.from_bytes(bytes(entry.commitment))
     try:
         dataset = zkml.load_dataset(challenge.test_set.path)

@@ -89,7 +89,8 @@ def test_truncated_extended_and_old_format_proofs_are_400(client, entry, prove_f
         (good[:len(good) // 2], "proof is truncated: its body has"),
         (good[:_HEADER.size - 5], "proof is truncated"),
         (good + b"\x00", "1 unexpected bytes after the proof's end"),
-        (good[:8] + (2).to_bytes(2, "big") + good[10:], "unsupported proof version 2"),
+        (good[:8] + (2).to_bytes(2, "big") + good[10:], "This proof file has format version 2, made by an older zkml"),
+        (good[:8] + (3).to_bytes(2, "big") + good[10:], "unsupported proof version 3"),
     ]:
         response = _upload(client, entry, data, auth)
         assert response.status_code == 400, message

@@ -14,7 +14,7 @@ import zkml
 from zkml import filetype
 from zkml.data import Dataset
 from zkml.errors import CommitmentMismatchError, FormatError, StatementMismatchError
-from zkml.proof import _HEADER, Proof
+from zkml.proof import _HEADER, _HEADER_V2, PROOF_MAGIC, STATEMENT_PARTS, Proof
 from zkml.statement import statement_digests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +44,17 @@ def test_the_whole_proof_file_is_parsed(case):
         Proof.from_bytes(raw + b"abc")
     with pytest.raises(FormatError, match="not a proof file"):
         Proof.from_bytes(b"ZKM")
+
+
+def test_version_2_proofs_still_verify(case):
+    """Proofs (and published bundles) made before the body length was recorded stay verifiable."""
+    _, commitment, data, proof = case
+    old = _HEADER_V2.pack(PROOF_MAGIC, 2, proof.claimed_count, proof.n_samples,
+                          *(proof.statement[k] for k in STATEMENT_PARTS)) + proof.body
+    parsed = Proof.from_bytes(old)
+    assert parsed.version == 2 and parsed.body == proof.body
+    assert zkml.verify(commitment, data, parsed, context="proofboard/digits/3") == proof.claimed_count
+    assert Proof.from_bytes(parsed.to_bytes()).version == 4          # written in the current format
 
 
 def test_check_statement_names_every_difference(case, digits_qmodel):
