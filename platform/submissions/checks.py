@@ -93,36 +93,39 @@ def check_proof_for_entry(entry: Submission, proof) -> None:
         raise UploadMismatch(f"This proof file has format version {proof.version}, made by an older zkml that did not "
                              f"record the proof's length (so a truncated copy could not be told apart): update "
                              f"zkml and prove again. {_fix(entry)}")
-    commitment = zkml.Commitment.from_bytes(bytes(entry.commitment))
     try:
         dataset = zkml.load_dataset(challenge.test_set.path)
     except (OSError, ValueError, ZkmlError):
         raise CheckUnavailable("The platform cannot read this challenge's test set right now, so it cannot "
                                "check the proof; nothing was stored. Please try again later.")
     try:
+        commitment = zkml.Commitment.from_bytes(bytes(entry.commitment))
         zkml.check_statement(commitment, dataset, proof, context=entry.proof_context)
     except StatementMismatchError as exc:
-        problems = []
-        for part in exc.parts:
-            if part == "context":
-                problems.append(f"it was made {_context_owner(entry, proof.statement['context'])}, "
-                                f"not for this entry (--context {entry.proof_context})")
-            elif part == "n_samples":
-                problems.append(f"it is for {proof.n_samples} samples, the test set of “{challenge.slug}” "
-                                f"has {len(dataset)}")
-            elif part == "architecture":
-                problems.append("it was made for another model architecture than this entry's commitment")
-            elif part == "commitment":
-                problems.append("it was made for another commitment than this entry's (a different "
-                                "MODEL.zkm, or one committed again after this entry's COMMIT.json)")
-            elif part in ("inputs", "labels"):
-                problems.append(f"it was made on other test {part} than the test set of “{challenge.slug}” "
-                                f"(SHA-256 {challenge.test_set_sha256[:16]}…)")
-        if "inputs" in exc.parts and "labels" in exc.parts:
-            problems = [p for p in problems if "test labels" not in p]
-            problems = [p.replace("test inputs", "test data") for p in problems]
-        raise UploadMismatch(f"This proof does not belong to entry #{entry.pk}: {'; '.join(problems)}. "
-                             f"{_fix(entry)}")
+        _name_mismatch(entry, proof, dataset, exc)
+    except ZkmlError as exc:     # the stored commitment no longer fits (it was checked at commit time)
+        raise ValidationError(f"Entry #{entry.pk} cannot take a proof: its commitment does not fit this "
+                              f"challenge's test set ({exc}).")
+
+
+def _name_mismatch(entry: Submission, proof, dataset, exc) -> None:
+    """Raise UploadMismatch saying, for each part of the statement that differs, what the proof
+    was made for instead, then the command that makes the right proof."""
+    slug, parts = entry.challenge.slug, exc.parts
+    test_set = f"the test set of “{slug}” (SHA-256 {entry.challenge.test_set_sha256[:16]}…)"
+    data = "data" if "inputs" in parts and "labels" in parts else "inputs" if "inputs" in parts else "labels"
+    phrases = {
+        "context": lambda: (f"it was made {_context_owner(entry, proof.statement['context'])}, not for this "
+                            f"entry (--context {entry.proof_context})"),
+        "n_samples": lambda: f"it is for {proof.n_samples} samples, the test set of “{slug}” has {len(dataset)}",
+        "architecture": lambda: "it was made for another model architecture than this entry's commitment",
+        "commitment": lambda: ("it was made for another commitment than this entry's (a different MODEL.zkm, or "
+                               "one committed again after this entry's COMMIT.json)"),
+        "inputs": lambda: f"it was made on other test {data} than {test_set}",
+        "labels": lambda: f"it was made on other test {data} than {test_set}",
+    }
+    problems = list(dict.fromkeys(phrases[part]() for part in parts))     # inputs + labels: said once
+    raise UploadMismatch(f"This proof does not belong to entry #{entry.pk}: {'; '.join(problems)}. {_fix(entry)}")
 
 
 def check_baseline_model(challenge: Challenge, onnx_bytes: bytes) -> None:
