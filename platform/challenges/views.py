@@ -4,8 +4,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
-from proofboard.middleware import accepts_uploads
 
+from proofboard.middleware import accepts_uploads
 from submissions import selectors as entry_selectors
 from submissions import services as entry_services
 from submissions.chart import accuracy_chart_svg
