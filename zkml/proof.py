@@ -30,9 +30,16 @@ class Proof:
     statement: dict[str, bytes]
     version: int = PROOF_VERSION     # the format it was read from; to_bytes writes the current one
 
-    def to_bytes(self) -> bytes:
-        return _HEADER.pack(PROOF_MAGIC, PROOF_VERSION, self.claimed_count, self.n_samples,
-                            *(self.statement[k] for k in STATEMENT_PARTS), len(self.body)) + self.body
+    def to_bytes(self, version: int = PROOF_VERSION) -> bytes:
+        """The proof file; `version=2` writes the old format without the body length (its
+        messages are the same bytes: only the header differs)."""
+        digests = [self.statement[k] for k in STATEMENT_PARTS]
+        if version == 2:
+            return _HEADER_V2.pack(PROOF_MAGIC, 2, self.claimed_count, self.n_samples, *digests) + self.body
+        if version != PROOF_VERSION:
+            raise ValueError(f"cannot write proof version {version}")
+        return _HEADER.pack(PROOF_MAGIC, PROOF_VERSION, self.claimed_count, self.n_samples, *digests,
+                            len(self.body)) + self.body
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Proof":

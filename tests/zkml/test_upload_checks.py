@@ -51,6 +51,7 @@ def test_version_2_proofs_still_verify(case):
     _, commitment, data, proof = case
     old = _HEADER_V2.pack(PROOF_MAGIC, 2, proof.claimed_count, proof.n_samples,
                           *(proof.statement[k] for k in STATEMENT_PARTS)) + proof.body
+    assert proof.to_bytes(version=2) == old
     parsed = Proof.from_bytes(old)
     assert parsed.version == 2 and parsed.body == proof.body
     assert zkml.verify(commitment, data, parsed, context="proofboard/digits/3") == proof.claimed_count
