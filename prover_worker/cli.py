@@ -33,13 +33,23 @@ def run(args: argparse.Namespace) -> int:
 
     import zkml  # the proof system; weights never leave this machine
 
+    # The model must be the one this entry committed to: otherwise proving wastes the time and the
+    # proof could never verify. Checked before anything is proved or uploaded.
+    model = zkml.QuantizedModel.load(str(args.model))
+    commitment = zkml.Commitment.from_bytes(client.get_bytes(f"submissions/{args.submission}/commitment"))
+    try:
+        zkml.check_model_commitment(model, commitment)
+    except zkml.CommitmentMismatchError as exc:
+        _print(f"error: {args.model} is not the model of submission {args.submission}: {exc}. Use the MODEL.zkm "
+               f"you made that submission's COMMIT.json from; nothing was proved or uploaded.")
+        return 1
+
     with tempfile.TemporaryDirectory() as tmp:
         dataset_path = Path(tmp) / "test.npz"
         _print(f"downloading the test set of '{challenge['slug']}' ({challenge['test_set_size']} samples)…")
         client.download_test_set(challenge["slug"], dataset_path, challenge["test_set_sha256"])
         _print(f"  sha256 {challenge['test_set_sha256']} ✓")
         dataset = zkml.load_dataset(str(dataset_path))
-        model = zkml.QuantizedModel.load(str(args.model))
         last = {"t": 0.0}
 
         def progress(stage: str, fraction: float) -> None:
@@ -125,9 +135,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     p_st.add_argument("--submission", required=True, type=int)
     p_st.set_defaults(func=status)
     args = parser.parse_args(argv)
+    from zkml.errors import ZkmlError
+
     try:
         return args.func(args)
-    except ApiError as exc:
+    except (ApiError, ZkmlError) as exc:
         _print(f"error: {exc}")
         return 1
     except OSError as exc:

@@ -48,6 +48,11 @@ class PlatformClient:
         body, _ = self._request("GET", path)
         return json.loads(body)
 
+    def get_bytes(self, path: str) -> bytes:
+        """GET a resource's raw bytes (e.g. a submission's COMMIT.json)."""
+        body, _ = self._request("GET", path)
+        return body
+
     def post_json(self, path: str, payload: Any) -> Any:
         """POST a JSON body, return the JSON answer."""
         body, _ = self._request("POST", path, json.dumps(payload).encode(), {"Content-Type": "application/json"})

@@ -7,14 +7,16 @@
 
 See docs/protocol.md for the protocol and file formats.
 """
-from .api import commit, input_ints, prove, verify
+from .api import check_model_commitment, check_statement, commit, input_ints, prove, verify
 from .commitment import Commitment
 from .data import Dataset, load_dataset, save_dataset, sha256_file
-from .errors import FormatError, UnsupportedModelError, VerificationError, ZkmlError
+from .errors import (CommitmentMismatchError, FormatError, StatementMismatchError, UnsupportedModelError,
+                     VerificationError, ZkmlError)
 from .model import QuantizedModel
 from .proof import Proof
 from .quantize import float_accuracy, int_accuracy, quantize
 
-__all__ = ["Commitment", "Dataset", "FormatError", "Proof", "QuantizedModel", "UnsupportedModelError",
-           "VerificationError", "ZkmlError", "commit", "float_accuracy", "input_ints", "int_accuracy",
+__all__ = ["Commitment", "CommitmentMismatchError", "Dataset", "FormatError", "Proof", "QuantizedModel",
+           "StatementMismatchError", "UnsupportedModelError", "VerificationError", "ZkmlError",
+           "check_model_commitment", "check_statement", "commit", "float_accuracy", "input_ints", "int_accuracy",
            "load_dataset", "prove", "quantize", "save_dataset", "sha256_file", "verify"]

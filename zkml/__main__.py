@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -110,6 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: out of memory (the input is too large for this machine)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug rather than bad input: still one line, and say so
+        if os.environ.get("ZKML_TRACEBACK"):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in zkml, "
+              "run again with ZKML_TRACEBACK=1 to see where", file=sys.stderr)
         return 1
 
 

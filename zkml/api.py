@@ -1,14 +1,19 @@
 """The four steps as a Python API: quantize, commit, prove, verify (what the CLI, the
-platform and the prover worker call)."""
+platform and the prover worker call), and the cheap checks that name a mistake before
+proving or verifying (a model that is not the committed one, a proof for another statement)."""
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
-from .commitment import Commitment, commit as _commit
+from .commitment import Commitment, commit as _commit, load_opening
 from .data import Dataset
-from .errors import FormatError, VerificationError, ZkmlError
+from .errors import (CommitmentMismatchError, FormatError, StatementMismatchError, VerificationError,
+                     ZkmlError)
 from .model import QuantizedModel, quantize_array
 from .proof import Proof
+from .statement import statement_digests
 from .prover import prove_statement
 from .verifier import verify_statement
 
@@ -47,7 +52,9 @@ def input_ints(commitment: Commitment, dataset: Dataset) -> np.ndarray:
 
 
 def verify(commitment: Commitment, dataset: Dataset, proof: Proof, progress=None, context: str = "") -> int:
-    """The proven number of correctly classified samples; raises VerificationError otherwise."""
+    """The proven number of correctly classified samples; raises VerificationError when the
+    proof does not verify. Any other exception is a fault of the verifier, not of the proof
+    (the platform retries it rather than rejecting the entry)."""
     try:
         x_int = input_ints(commitment, dataset)
         labels = _labels(dataset, int(commitment.architecture["n_classes"]))
@@ -56,8 +63,38 @@ def verify(commitment: Commitment, dataset: Dataset, proof: Proof, progress=None
         raise
     except ZkmlError as exc:
         raise VerificationError(str(exc)) from None
-    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError, RecursionError) as exc:
-        # Malformed public inputs that slipped past validation: still a clean rejection.
-        raise VerificationError(f"malformed statement or proof ({type(exc).__name__}: {exc})") from None
-    except MemoryError:
-        raise VerificationError("the statement is too large to verify on this machine") from None
+
+
+def context_digest(context: str) -> bytes:
+    """The proof header's context digest of `context` (as statement_digests computes it)."""
+    return hashlib.sha256(context.encode("utf-8")).digest()
+
+
+def check_statement(commitment: Commitment, dataset: Dataset, proof: Proof, context: str = "") -> None:
+    """Cheaply check that `proof` was made for this statement (no curve work): its sample count
+    and the five statement digests of its header. Raises StatementMismatchError naming every
+    part that differs, so a mistake is named before a verifier spends time on it; a proof that
+    passes may still fail verification."""
+    arch, tensors = commitment.architecture, commitment.tensor_bytes()
+    expected = statement_digests(arch, tensors, np.zeros((0, 0), np.int64), np.zeros(0, np.int64), context)
+    wrong = [part for part in ("context", "architecture", "commitment") if proof.statement.get(part) != expected[part]]
+    if proof.n_samples != len(dataset):
+        wrong.insert(0, "n_samples")        # then the inputs and labels differ too
+    else:
+        labels = _labels(dataset, int(arch["n_classes"]))
+        expected = statement_digests(arch, tensors, input_ints(commitment, dataset), labels, context)
+        wrong += [part for part in ("inputs", "labels") if proof.statement.get(part) != expected[part]]
+    if wrong:
+        raise StatementMismatchError(wrong)
+
+
+def check_model_commitment(model: QuantizedModel, commitment: Commitment) -> None:
+    """Raise CommitmentMismatchError unless `model` (a MODEL.zkm) is the one `commitment` was
+    made from: the same public architecture, and an opening for exactly these row commitments."""
+    if model.architecture() != commitment.architecture:
+        raise CommitmentMismatchError("the model file has a different architecture or quantization scales "
+                                      "than the commitment")
+    _, committed = load_opening(model)
+    if committed != commitment.tensor_bytes():
+        raise CommitmentMismatchError("the model file belongs to a different commitment (committing again "
+                                      "makes a new commitment and a new opening)")

@@ -32,3 +32,18 @@ class VerificationError(ZkmlError):
 
     def __str__(self) -> str:
         return f"verification failed: {self.reason}"
+
+
+class StatementMismatchError(ZkmlError):
+    """A proof was made for another statement than the one it is checked against (another
+    context, model, commitment, dataset or sample count); ``parts`` names what differs, in the
+    order of zkml.proof.STATEMENT_PARTS, with "n_samples" first."""
+
+    def __init__(self, parts: list[str]) -> None:
+        super().__init__("the proof was made for a different " + ", ".join(parts))
+        self.parts = list(parts)
+
+
+class CommitmentMismatchError(ZkmlError):
+    """A model file is not the one a commitment was made from (another architecture, or
+    another opening: committed again, or another model)."""

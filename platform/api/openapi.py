@@ -106,6 +106,11 @@ def openapi_document(server_url: str) -> dict:
             "/submissions/{id}": {"get": {"summary": "Status of one of your submissions", "security": secured,
                                           "parameters": [_id()],
                                           "responses": {"200": _json(STATUS), "404": _json(ERROR, "Not found")}}},
+            "/submissions/{id}/commitment": {"get": {
+                "summary": "The entry's COMMIT.json as uploaded (owner or staff)", "security": secured,
+                "parameters": [_id()],
+                "responses": {"200": {"description": "COMMIT.json", "content": {"application/json": {}}},
+                              "404": _json(ERROR, "Not found")}}},
             "/submissions/{id}/proof": {"post": {
                 "summary": "Upload a self-hosted proof", "security": secured, "parameters": [_id()],
                 "requestBody": {"required": True, "content": {
@@ -113,14 +118,18 @@ def openapi_document(server_url: str) -> dict:
                     "multipart/form-data": {"schema": {"type": "object", "properties": {
                         "proof": {"type": "string", "format": "binary"}}}}}},
                 "responses": {"202": _json(STATUS, "Accepted; verification queued"),
-                              "400": _json(ERROR, "Invalid or too large proof"), "409": _json(ERROR, "Wrong state"),
-                              "413": _json(ERROR, "Request too large")}}},
+                              "400": _json(ERROR, "Invalid or too large proof, or a proof made for another "
+                                                  "entry, model or dataset (the message names the fix; the "
+                                                  "entry stays open)"),
+                              "409": _json(ERROR, "Wrong state"), "413": _json(ERROR, "Request too large"),
+                              "503": _json(ERROR, "The platform cannot check proofs right now; try again")}}},
             "/submissions/{id}/progress": {"post": {
                 "summary": "Report self-hosted proving progress", "security": secured, "parameters": [_id()],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"stage": {"type": "string"}, "percent": {"type": "number"}}}}}},
-                "responses": {"200": _json(STATUS), "400": _json(ERROR, "Malformed body or NUL characters"),
-                              "409": _json(ERROR, "Wrong state")}}},
+                "responses": {"200": _json(STATUS), "400": _json(ERROR, "Malformed body, wrong types or NUL "
+                                                                         "characters"),
+                              "409": _json(ERROR, "Wrong state"), "413": _json(ERROR, "Body over 64 KiB")}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}},
         },
     }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("challenges/<slug:slug>/leaderboard", views.leaderboard, name="leaderboard"),
     path("challenges/<slug:slug>/submissions", views.create_submission, name="create_submission"),
     path("submissions/<int:pk>", views.submission, name="submission"),
+    path("submissions/<int:pk>/commitment", views.submission_commitment, name="submission_commitment"),
     path("submissions/<int:pk>/proof", views.upload_proof, name="upload_proof"),
     path("submissions/<int:pk>/progress", views.progress, name="progress"),
     re_path(r"^(?P<rest>.*)$", views.not_found),

@@ -1,20 +1,20 @@
 """The JSON REST API: thin views over the challenge and submission services."""
-import json
-import math
-
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from challenges.models import Challenge
 from challenges.views import test_set_response
+from proofboard.middleware import accepts_uploads
 from submissions import selectors, services
+from submissions.checks import CheckUnavailable
 from submissions.models import Submission
 
 from .auth import error, token_required
 from .openapi import openapi_document
+from .payloads import parse_progress
 
 
 def _challenge_json(request: HttpRequest, c: Challenge) -> dict:
@@ -100,6 +100,7 @@ def _upload(request: HttpRequest, field: str) -> bytes | None:
     return None
 
 
+@accepts_uploads
 @csrf_exempt
 @require_POST
 @token_required
@@ -137,6 +138,7 @@ def submission(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(selectors.status_json(entry))
 
 
+@accepts_uploads
 @csrf_exempt
 @require_POST
 @token_required
@@ -158,11 +160,26 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
         seconds_f = None
     try:
         entry = services.upload_proof(request.user, entry, proof, prove_seconds=seconds_f)
+    except services.WrongState as exc:
+        return error(409, " ".join(exc.messages))
+    except CheckUnavailable as exc:
+        return error(503, " ".join(exc.messages))
     except ValidationError as exc:
-        return error(409 if "state" in " ".join(exc.messages) else 400, " ".join(exc.messages))
+        return error(400, " ".join(exc.messages))
     except PermissionDenied:
         return error(404, "No such submission.")
     return JsonResponse(selectors.status_json(entry), status=202)
+
+
+@require_GET
+@token_required
+def submission_commitment(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET /api/submissions/<id>/commitment: the entry's COMMIT.json, as uploaded (owner or staff);
+    `prover_worker run` checks the local MODEL.zkm against it before proving."""
+    entry = _own_entry(request, pk)
+    if entry is None or not entry.commitment:
+        return error(404, "No such submission.")
+    return HttpResponse(bytes(entry.commitment), content_type="application/json")
 
 
 @csrf_exempt
@@ -174,16 +191,11 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
     if entry is None:
         return error(404, "No such submission.")
     try:
-        payload = json.loads(request.body or b"{}")
-        stage, percent = str(payload.get("stage", "proving")), float(payload.get("percent", 0))
-        if not math.isfinite(percent):
-            raise ValueError("percent")
-    except (ValueError, TypeError, AttributeError):
-        return error(400, "Body must be JSON: {\"stage\": \"...\", \"percent\": 0-100}.")
-    if "\x00" in stage:
-        return error(400, "The progress stage must not contain NUL characters.")
+        report = parse_progress(request.body)
+    except ValidationError as exc:
+        return error(400, " ".join(exc.messages))
     try:
-        entry = services.report_progress(request.user, entry, stage, percent)
+        entry = services.report_progress(request.user, entry, report.stage, report.percent)
     except ValidationError as exc:
         return error(409, " ".join(exc.messages))
     return JsonResponse(selectors.status_json(entry))

@@ -5,6 +5,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from proofboard.middleware import accepts_uploads
 from submissions import selectors as entry_selectors
 from submissions import services as entry_services
 from submissions.chart import accuracy_chart_svg
@@ -54,6 +55,7 @@ def download_test_set(request: HttpRequest, slug: str) -> HttpResponse:
     return test_set_response(challenge)
 
 
+@accepts_uploads
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def challenge_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:

@@ -29,7 +29,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return _respond(request, 500, "Something went wrong on our side. The error has been logged.")
 
 
-def request_too_large(request: HttpRequest, limit: int) -> HttpResponse:
-    """413 for a request body over the platform's upload limit (see RequestSizeLimitMiddleware)."""
-    return _respond(request, 413, f"The upload is too large: requests are limited to {limit} bytes "
-                                  f"({limit // (1 << 20)} MiB).")
+def _size(n: int) -> str:
+    return f"{n // (1 << 20)} MiB" if n >= 1 << 20 else f"{n // 1024} KiB" if n >= 1024 else f"{n} bytes"
+
+
+def request_too_large(request: HttpRequest, limit: int, uploads: bool = True) -> HttpResponse:
+    """413 for a request body over its limit (see RequestSizeLimitMiddleware): the upload limit,
+    or the small limit of a page that takes no files."""
+    if uploads:
+        return _respond(request, 413, f"The upload is too large: requests are limited to {limit} bytes "
+                                      f"({_size(limit)}).")
+    return _respond(request, 413, f"The request body is too large: this address takes no file uploads, "
+                                  f"and its requests are limited to {limit} bytes ({_size(limit)}).")

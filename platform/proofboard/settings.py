@@ -148,6 +148,9 @@ MAX_REQUEST_BYTES = int(os.environ.get(
     "PROOFBOARD_MAX_REQUEST_BYTES",
     max(MAX_COMMITMENT_BYTES + MAX_MODEL_BYTES, MAX_PROOF_BYTES, 2 * MAX_TEST_SET_BYTES) + (1 << 20),
 ))
+# Views that take no file (log-in, sign-up, tokens, progress reports, ...) accept at most this
+# much (RequestSizeLimitMiddleware; views marked `accepts_uploads` get MAX_REQUEST_BYTES).
+MAX_FORM_BYTES = int(os.environ.get("PROOFBOARD_MAX_FORM_BYTES", 64 << 10))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 80 << 20
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 << 20
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from challenges.models import Challenge
 
-from . import dispatch, jobs
+from . import checks, dispatch, jobs
 from .models import Submission
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ ProofMode = Submission.ProofMode
 
 
 # ---------------------------------------------------------------- validation
+
+class WrongState(ValidationError):
+    """The entry is not in a state that allows the action (a 409 in the API)."""
+
 
 UPLOAD_LIMITS = {  # what: settings name of its size limit
     "commitment": "MAX_COMMITMENT_BYTES",
@@ -69,13 +73,16 @@ def parse_commitment(data: bytes, challenge: Challenge):
     from zkml.errors import ZkmlError
 
     _check_file("commitment", data)
+    wrong = checks.wrong_kind(data, "commitment")
+    if wrong:
+        raise checks.UploadMismatch(wrong)
     try:
         commitment = zkml.Commitment.from_bytes(data)
         arch = commitment.architecture
     except ZkmlError as exc:
-        raise ValidationError(f"Not a valid commitment file: {exc}")
+        raise ValidationError(f"Not a valid commitment file: {str(exc)[:500]}. {checks.COMMITMENT_ADVICE}")
     except Exception as exc:  # anything the parser did not anticipate is still bad input
-        raise ValidationError(f"Not a valid commitment file ({type(exc).__name__}).")
+        raise ValidationError(f"Not a valid commitment file ({type(exc).__name__}). {checks.COMMITMENT_ADVICE}")
     if not isinstance(arch, dict) or not arch.get("layers"):
         raise ValidationError("The commitment does not describe a model architecture.")
     if _has_nul(arch):
@@ -157,6 +164,9 @@ def parse_proof(data: bytes):
     from zkml.errors import ZkmlError
 
     _check_file("proof", data)
+    wrong = checks.wrong_kind(data, "proof")
+    if wrong:
+        raise checks.UploadMismatch(wrong)
     try:
         return zkml.Proof.from_bytes(data)
     except ZkmlError as exc:
@@ -178,6 +188,9 @@ def check_model_file(data: bytes, baseline: bool = False):
         return None
     import zkml
 
+    wrong = checks.wrong_kind(data, "model")
+    if wrong:
+        raise checks.UploadMismatch(wrong)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.zkm"
         path.write_bytes(data)
@@ -189,26 +202,16 @@ def check_model_file(data: bytes, baseline: bool = False):
 
 def check_model_matches(model, commitment) -> None:
     """Hosted mode: the MODEL.zkm must be the one the COMMIT.json was made from."""
+    import zkml
     from zkml.errors import ZkmlError
 
-    arch = getattr(model, "architecture", None)
-    arch = arch() if callable(arch) else arch
-    if arch is not None and arch != commitment.architecture:
-        raise ValidationError("The model file does not match the commitment (different architecture or scales).")
     try:
-        from zkml.commitment import load_opening
-    except ImportError:  # no way to check the opening with this zkml version
-        return
-    try:
-        _, committed = load_opening(model)
+        zkml.check_model_commitment(model, commitment)
+    except zkml.CommitmentMismatchError as exc:
+        raise checks.UploadMismatch(f"The model file does not match the commitment: {exc}. Upload the COMMIT.json "
+                                    "made from this MODEL.zkm (committing again changes both).")
     except ZkmlError as exc:
         raise ValidationError(f"The model file cannot be proved: {exc}")
-    tensor_bytes = getattr(commitment, "tensor_bytes", None)
-    if callable(tensor_bytes) and committed != tensor_bytes():
-        raise ValidationError(
-            "The model file belongs to a different commitment: upload the COMMIT.json made from this MODEL.zkm "
-            "(committing again changes both)."
-        )
 
 
 # ---------------------------------------------------------------- commitment ownership
@@ -354,6 +357,7 @@ def create_baseline(host: AbstractBaseUser, challenge: Challenge, onnx_bytes: by
     if not (host.is_authenticated and host.is_staff):
         raise PermissionDenied("Only staff can add baselines.")
     check_model_file(onnx_bytes, baseline=True)
+    checks.check_baseline_model(challenge, onnx_bytes)
     vault_name = ""
     try:
         with transaction.atomic():
@@ -389,6 +393,7 @@ def upload_proof(
             raise ValidationError("The test set is not revealed yet; proofs are accepted after the reveal.")
         raise ValidationError("The proving deadline has passed.")
     proof = parse_proof(proof_bytes)
+    checks.check_proof_for_entry(submission, proof)
     now = timezone.now()
     if prove_seconds is not None and not (0 <= prove_seconds < 1e7):
         prove_seconds = None
@@ -405,7 +410,7 @@ def upload_proof(
         )
         if not updated:
             submission.refresh_from_db()
-            raise ValidationError(f"This entry does not accept a proof in state '{submission.get_state_display()}'.")
+            raise WrongState(f"This entry does not accept a proof in state '{submission.get_state_display()}'.")
         dispatch.enqueue("verify", submission.pk)
     submission.refresh_from_db()
     return submission

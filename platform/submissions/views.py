@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from challenges.models import Challenge
+from proofboard.middleware import accepts_uploads
 
 from . import selectors, services
 from .bundle import build_bundle
@@ -23,6 +24,7 @@ def _visible_entry(request: HttpRequest, pk: int) -> Submission:
     return entry
 
 
+@accepts_uploads
 @login_required
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
@@ -70,6 +72,7 @@ def status(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(selectors.status_json(_visible_entry(request, pk)))
 
 
+@accepts_uploads
 @login_required
 @require_POST
 def upload_proof(request: HttpRequest, pk: int) -> HttpResponse:
@@ -146,6 +149,7 @@ def failures(request: HttpRequest) -> HttpResponse:
     return render(request, "submissions/failures.html", {"entries": selectors.recent_failures()})
 
 
+@accepts_uploads
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def baseline(request: HttpRequest, slug: str) -> HttpResponse:

@@ -20,7 +20,7 @@ def test_challenge_endpoints(client, challenge, make_challenge):
     assert client.get("/api/challenges/hidden/test-set").status_code == 403
 
 
-def test_submission_flow_over_api(client, users, challenge, zk, zk_proof, token_for):
+def test_submission_flow_over_api(client, users, challenge, zk, zk_proof, token_for, prove_for):
     auth = {"HTTP_AUTHORIZATION": f"Token {token_for(users.alice)}"}
     response = client.post(f"/api/challenges/{challenge.slug}/submissions", zk.commitment_bytes,
                            content_type="application/json", **auth)
@@ -33,10 +33,11 @@ def test_submission_flow_over_api(client, users, challenge, zk, zk_proof, token_
     assert response.json()["state"] == "proving" and response.json()["progress"]["percent"] == 42
     response = client.post(f"/api/submissions/{sid}/proof", b"bad", content_type="application/octet-stream", **auth)
     assert response.status_code == 400 and "Not a valid proof" in response.json()["error"]
-    response = client.post(f"/api/submissions/{sid}/proof", zk_proof.proof_bytes,
+    proof = prove_for(Submission.objects.get(pk=sid))
+    response = client.post(f"/api/submissions/{sid}/proof", proof,
                            content_type="application/octet-stream", HTTP_X_PROVE_SECONDS="2.5", **auth)
     assert response.status_code == 202 and response.json()["state"] == "proof_received"
-    response = client.post(f"/api/submissions/{sid}/proof", zk_proof.proof_bytes,
+    response = client.post(f"/api/submissions/{sid}/proof", proof,
                            content_type="application/octet-stream", **auth)
     assert response.status_code == 409  # already has a proof
     status = client.get(f"/api/submissions/{sid}", **auth).json()

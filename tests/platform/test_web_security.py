@@ -51,21 +51,27 @@ def test_replayed_commitment_of_another_participant_is_rejected(client, users, c
     assert services.create_submission(users.alice, challenge, bytes(bundle["commitment.json"])).pk
 
 
-def test_proof_for_one_entry_is_rejected_under_another(client, users, make_challenge, challenge, alice_verified):
-    """Same user, same commitment, another challenge: the proof of entry A does not verify for entry B."""
+def test_proof_for_one_entry_is_refused_under_another(client, users, make_challenge, challenge, alice_verified):
+    """Same user, same commitment, another challenge: the proof of entry A is refused at upload for
+    entry B (a 400 naming entry A and the fix); entry B stays open for its own proof."""
+    from django.core.exceptions import ValidationError
+
     bundle = _bundle(client, alice_verified)
     other = make_challenge("digits-2")
     entry_b = services.create_submission(users.alice, other, bundle["commitment.json"])
-    services.upload_proof(users.alice, entry_b, bundle["proof.bin"])
-    assert services.run_verification(entry_b.pk) == "rejected"
+    with pytest.raises(ValidationError) as info:
+        services.upload_proof(users.alice, entry_b, bundle["proof.bin"])
+    message = " ".join(info.value.messages)
+    assert f"made for entry #{alice_verified.pk} (--context proofboard/{challenge.slug}/{alice_verified.pk})" in message
+    assert f"--context proofboard/digits-2/{entry_b.pk}" in message
     entry_b.refresh_from_db()
-    assert entry_b.state == "rejected" and "different context (challenge and entry)" in entry_b.reason
+    assert entry_b.state == "committed" and entry_b.proof is None
     # and on the same challenge too
     entry_c = services.create_submission(users.alice, challenge, bundle["commitment.json"])
-    services.upload_proof(users.alice, entry_c, bundle["proof.bin"])
-    assert services.run_verification(entry_c.pk) == "rejected"
+    with pytest.raises(ValidationError, match=f"made for entry #{alice_verified.pk}"):
+        services.upload_proof(users.alice, entry_c, bundle["proof.bin"])
     entry_c.refresh_from_db()
-    assert "different context (challenge and entry)" in entry_c.reason
+    assert entry_c.state == "committed"
     assert alice_verified.verification_record["verifier"].startswith("zkml proofboard-zkml-mlp-proof-v")
     page = client.get(alice_verified.get_absolute_url()).content.decode()
     assert f"--context proofboard/{challenge.slug}/{alice_verified.pk}" in page
