@@ -1,12 +1,13 @@
-"""Post-training quantization of a float MLP into a :class:`~zkml.model.QuantizedModel`.
+"""Post-training quantization of a float MLP or CNN into a :class:`~zkml.model.QuantizedModel`.
 
-Scheme (all scales symmetric, per layer):
+Scheme (all scales symmetric, per tensor):
 
 * input: ``input_scale = max|calibration_x| / 127`` (so the calibration range maps onto
   [-127, 127] exactly; larger test values are clamped); ``x_int = clamp(rint(x / s), ±127)``;
-* weights: ``s_w = max|W| / 127``, ``W_int = rint(W / s_w)`` (int8, [-127, 127]);
-* biases: ``b_int = rint(b / (s_in * s_w))``, so ``z = x_int @ W_int.T + b_int`` has scale
-  ``s_in * s_w``;
+* weights (dense and convolution kernels alike; BatchNormalization is already folded in by
+  the importer): ``s_w = max|W| / 127``, ``W_int = rint(W / s_w)`` (int8, [-127, 127]);
+* biases: ``b_int = rint(b / (s_in * s_w))``, so ``z = x_int @ W_int.T + b_int`` (or the
+  convolution) has scale ``s_in * s_w``;
 * hidden activations: ``s_out = percentile(float post-ReLU activations on the calibration
   data, p) / 127``; the percentile p is chosen among :data:`PERCENTILES` by the agreement
   of integer and float predictions on the calibration data (no labels needed; ties go to
@@ -15,7 +16,10 @@ Scheme (all scales symmetric, per layer):
   ``m < 2**16`` (the most precise multiplier).  The effective activation scale
   ``s_in * s_w * 2**k / m`` is what the next layer's bias uses.  When the worst-case
   quotient would leave [-2**15, 2**15), ``m / 2**k`` is lowered (coarser activations)
-  until it fits.
+  until it fits;
+* max-pooling is kept as is: it commutes with the monotone requantization and the clamp,
+  so pooling the integer activations equals quantizing the pooled float ones; its scale is
+  its input's.
 """
 
 from __future__ import annotations
@@ -26,29 +30,39 @@ import numpy as np
 
 from .errors import FormatError, UnsupportedModelError
 from .model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
-                    SHIFT_MIN, WEIGHT_MAX, DenseLayer, QuantizedModel, Requant, requant_fits,
-                    row_bounds)
-from .onnx_import import FloatLayer, FloatMLP, load_float_mlp, load_onnx_model
+                    SHIFT_MIN, WEIGHT_MAX, ConvLayer, DenseLayer, Layer, MaxPoolLayer,
+                    QuantizedModel, Requant, requant_fits, row_bounds)
+from .onnx_import import FloatLayer, FloatLayerAny, FloatNet, load_float_net, load_onnx_model
 
 PERCENTILES: tuple[float, ...] = (100.0, 99.99, 99.9, 99.5, 99.0)
 
 
-def fuse_linear(layers: Sequence[FloatLayer]) -> list[FloatLayer]:
-    """Merge every hidden layer without ReLU into the layer after it (exact in float)."""
-    out: list[FloatLayer] = []
+def fuse_linear(layers: Sequence[FloatLayerAny]) -> list[FloatLayerAny]:
+    """Merge every hidden dense layer without ReLU into the dense layer after it (exact in
+    float); a hidden convolution without ReLU is refused."""
+    out: list[FloatLayerAny] = []
     pending: FloatLayer | None = None
     for i, l in enumerate(layers):
         if pending is not None:
-            l = FloatLayer(l.weight @ pending.weight, l.weight @ pending.bias + l.bias, l.relu)
+            if l.kind != "dense":
+                raise UnsupportedModelError(
+                    f"the hidden layer {pending.source or i - 1} has no ReLU and is followed "
+                    f"by a {l.kind} layer; every hidden layer must end in ReLU")
+            l = FloatLayer(l.weight @ pending.weight, l.weight @ pending.bias + l.bias, l.relu,
+                           l.source)
             pending = None
-        if not l.relu and i < len(layers) - 1:
+        if l.kind == "maxpool" or l.relu or i == len(layers) - 1:
+            out.append(l)
+        elif l.kind == "dense":
             pending = l
         else:
-            out.append(l)
+            raise UnsupportedModelError(
+                f"the hidden convolution {l.source or i} has no ReLU; every hidden layer "
+                "must end in ReLU")
+    if out[-1].kind != "dense":
+        raise UnsupportedModelError("the last layer must be dense (the logits)")
     if out[-1].relu:
         raise UnsupportedModelError("a ReLU on the logits is not supported")
-    if any(not l.relu for l in out[:-1]):  # pragma: no cover - fused above
-        raise UnsupportedModelError("every hidden layer must end in ReLU")
     return out
 
 
@@ -86,15 +100,20 @@ def _fit_requant(m: int, k: int, zmax: int, where: str) -> tuple[int, int]:
         f"scale; use fewer inputs per neuron or smaller weights")
 
 
-def build_quantized(fm: FloatMLP, layers: Sequence[FloatLayer], input_scale: float,
-                    act_scales: Sequence[float]) -> QuantizedModel:
-    """Quantize fused float layers given the input scale and target hidden activation scales."""
+def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: float,
+                    act_scales: Sequence[float | None]) -> QuantizedModel:
+    """Quantize fused float layers given the input scale and the target activation scale of
+    every hidden dense/conv layer (``act_scales[i]``; ignored for pooling and the last layer)."""
     s_in = float(input_scale)
-    qlayers: list[DenseLayer] = []
+    qlayers: list[Layer] = []
     scales: list[float] = []
     last = len(layers) - 1
     for i, l in enumerate(layers):
-        where = f"layer {i}"
+        where = f"layer {i}" + (f" ({l.source})" if l.source else "")
+        if l.kind == "maxpool":
+            qlayers.append(MaxPoolLayer(tuple(l.kernel), tuple(l.stride), tuple(l.pads)))
+            scales.append(s_in)
+            continue
         wmax = float(np.abs(l.weight).max()) if l.weight.size else 0.0
         s_w = wmax / WEIGHT_MAX if wmax > 0 else 1.0
         w_int = np.clip(np.rint(l.weight / s_w), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
@@ -104,13 +123,15 @@ def build_quantized(fm: FloatMLP, layers: Sequence[FloatLayer], input_scale: flo
                 f"{where}: a bias is more than 2**23 times the integer accumulator's unit "
                 f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {s_in * s_w:.3g})")
         b_int = b_f.astype(np.int64)
-        zmax = int(row_bounds(w_int, b_int).max())
+        zmax = int(row_bounds(w_int.reshape(len(w_int), -1), b_int).max())
         if i < last:
-            s_out = float(act_scales[i])
+            s_out = float(act_scales[i])  # type: ignore[arg-type]
             m, k = choose_requant(s_in * s_w / s_out)
             m, k = _fit_requant(m, k, zmax, where)
             s_eff = s_in * s_w * 2.0 ** k / m
-            qlayers.append(DenseLayer(w_int, b_int, Requant(int(m), int(k))))
+            rq = Requant(int(m), int(k))
+            qlayers.append(DenseLayer(w_int, b_int, rq) if l.kind == "dense" else
+                           ConvLayer(w_int, b_int, tuple(l.stride), tuple(l.pads), rq))
             scales.append(s_eff)
             s_in = s_eff
         else:
@@ -125,7 +146,7 @@ def build_quantized(fm: FloatMLP, layers: Sequence[FloatLayer], input_scale: flo
     return model
 
 
-def _check_calibration(x: Any, fm: FloatMLP) -> np.ndarray:
+def _check_calibration(x: Any, fm: FloatNet) -> np.ndarray:
     x = np.asarray(getattr(x, "x", x))
     if x.ndim < 2 or x.shape[0] == 0:
         raise FormatError(f"calibration data must have shape [N, ...] with N >= 1, got {x.shape}")
@@ -140,14 +161,15 @@ def _check_calibration(x: Any, fm: FloatMLP) -> np.ndarray:
 
 def quantize(onnx_model: Any, calibration_x: np.ndarray,
              percentiles: Sequence[float] = PERCENTILES) -> QuantizedModel:
-    """Quantize an ONNX MLP (bytes, path, ModelProto or FloatMLP) using calibration inputs."""
-    fm = onnx_model if isinstance(onnx_model, FloatMLP) else load_float_mlp(onnx_model)
+    """Quantize an ONNX MLP or CNN (bytes, path, ModelProto or FloatNet) using calibration
+    inputs (float [N, ...] with the model's per-sample size)."""
+    fm = onnx_model if isinstance(onnx_model, FloatNet) else load_float_net(onnx_model)
     layers = fuse_linear(fm.layers)
     x = _check_calibration(calibration_x, fm)
     xmax = float(np.abs(x).max())
     input_scale = xmax / ACT_MAX if xmax > 0 else 1.0
 
-    fused = FloatMLP(layers=layers, input_shape=fm.input_shape, n_classes=fm.n_classes)
+    fused = FloatNet(layers=layers, input_shape=fm.input_shape, n_classes=fm.n_classes)
     acts = fused.hidden(x)
     float_logits = acts[-1]
     float_pred = np.argmax(float_logits, axis=1)
@@ -155,8 +177,11 @@ def quantize(onnx_model: Any, calibration_x: np.ndarray,
 
     best: tuple[tuple[int, float], QuantizedModel] | None = None
     for p in percentiles:
-        act_scales = []
-        for a in acts[:-1]:
+        act_scales: list[float | None] = []
+        for l, a in zip(layers[:-1], acts[:-1]):
+            if l.kind == "maxpool":
+                act_scales.append(None)
+                continue
             top = float(np.percentile(a, p)) if p < 100 else float(a.max())
             if top <= 0:
                 top = float(a.max())
