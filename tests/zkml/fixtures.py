@@ -89,3 +89,18 @@ def torch_mlp_onnx() -> bytes:
     """The committed PyTorch export (Flatten, Gemm transB=1, Relu, Gemm) of a 64-32-10 MLP
     taking [N, 1, 8, 8] digits images; regenerate with data/make_torch_fixture.py."""
     return TORCH_ONNX.read_bytes()
+
+
+# The LeNet-shaped digits CNN exported four ways (data/make_torch_cnn_fixture.py):
+# TorchScript opset 17 with / without constant folding, dynamo opset 18 with / without
+# the ONNX optimizer.
+TORCH_CNN_EXPORTS = ("legacy", "legacy_nofold", "dynamo", "dynamo_noopt")
+
+
+def torch_cnn_onnx(name: str = "legacy") -> bytes:
+    """A committed PyTorch export of the digits CNN taking [N, 1, 8, 8] images
+    (Conv, Relu, MaxPool, Conv, [BatchNormalization], Relu, MaxPool, Flatten/Reshape,
+    Gemm, Relu, Gemm); ``name`` is one of :data:`TORCH_CNN_EXPORTS`."""
+    if name not in TORCH_CNN_EXPORTS:
+        raise ValueError(f"unknown export {name!r}")
+    return (DATA_DIR / f"torch_digits_cnn_{name}.onnx").read_bytes()
