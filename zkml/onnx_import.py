@@ -15,7 +15,7 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
   ``Conv -> Relu -> MaxPool`` and ``Conv -> MaxPool -> Relu`` give the same layers;
 * the shape arithmetic PyTorch's exporters write around ``view``/``flatten``
   (Shape, Gather, Squeeze, Unsqueeze, Concat, Reshape of a shape vector), and simple
-  constant subgraphs (Transpose of a weight);
+  constant subgraphs (Transpose of a weight, a zero bias from Shape/Expand/CastLike);
 * the graphs skl2onnx writes for sklearn's MLPClassifier (Cast, ArgMax,
   ArrayFeatureExtractor with classes 0..n-1, Reshape, Cast, optional ZipMap), including
   the binary form ``Sigmoid -> Sub(1, p) -> Concat([1-p, p])`` which is mapped to the
@@ -47,6 +47,7 @@ SUPPORTED_OPS = {
     ("", "Constant"), ("", "ArgMax"), ("", "Sigmoid"), ("", "Sub"), ("", "Concat"),
     ("", "Conv"), ("", "BatchNormalization"), ("", "MaxPool"),
     ("", "Shape"), ("", "Gather"), ("", "Squeeze"), ("", "Unsqueeze"), ("", "Transpose"),
+    ("", "Expand"), ("", "CastLike"),
     ("ai.onnx.ml", "ArrayFeatureExtractor"), ("ai.onnx.ml", "ZipMap"),
 }
 # Operators the proof system is expected to support later: refused with a clearer message.
@@ -605,9 +606,21 @@ def load_float_net(source: OnnxSource) -> FloatNet:
             result = shape_vec_op(op, [get(n, where) for n in ins], at, where)
         elif op == "Shape":
             result = shape_of(first, at, where)
-        elif op in ("Gather", "Squeeze", "Unsqueeze", "Transpose"):
+        elif op == "CastLike":  # e.g. a zero bias built as CastLike(0, activations)
+            c = as_const(first, "CastLike's input", where)
+            like = get(ins[1], where)
+            if isinstance(like, np.ndarray):
+                result = c.astype(like.dtype)
+            elif isinstance(like, _Net):
+                result = c.astype(np.float64)
+            else:
+                raise UnsupportedModelError(f"'CastLike' at node '{where}' casts like scores")
+        elif op in ("Gather", "Squeeze", "Unsqueeze", "Transpose", "Expand"):
             c = as_const(first, f"{op}'s input", where)
-            if op == "Gather":
+            if op == "Expand":  # bidirectional broadcast, as ONNX defines it
+                shape = as_const(get(ins[1], where), "Expand's shape", where).astype(np.int64)
+                result = c * np.ones([int(d) for d in shape.reshape(-1)], dtype=c.dtype)
+            elif op == "Gather":
                 result = np.take(c, as_const(get(ins[1], where), "indices", where),
                                  axis=int(at.get("axis", 0)))
             elif op == "Transpose":

@@ -237,8 +237,14 @@ def float_predict(onnx_model: Any, x: np.ndarray) -> np.ndarray:
             return np.asarray(res[label_idx]).reshape(len(batch)).astype(np.int64)
         return np.argmax(np.asarray(res[score_idx]).reshape(len(batch), -1), axis=1)
 
-    if fixed_batch:
-        return np.concatenate([run(x[i:i + shape[0]]) for i in range(0, len(x), shape[0])])
+    if fixed_batch:  # a static batch size: run in chunks, zero-padding the last one
+        size = shape[0]
+        chunks = []
+        for i in range(0, len(x), size):
+            part = x[i:i + size]
+            pad = np.zeros((size - len(part), *part.shape[1:]), dtype=part.dtype)
+            chunks.append(run(np.concatenate([part, pad]))[:len(part)])
+        return np.concatenate(chunks)
     return run(x)
 
 

@@ -95,12 +95,18 @@ def torch_mlp_onnx() -> bytes:
 # TorchScript opset 17 with / without constant folding, dynamo opset 18 with / without
 # the ONNX optimizer.
 TORCH_CNN_EXPORTS = ("legacy", "legacy_nofold", "dynamo", "dynamo_noopt")
+# A second digits CNN (strided conv, pool before ReLU, bias-less conv, x.view(x.size(0), -1),
+# BatchNorm1d) exported without folding, with dynamo opset 20 unoptimized, and with a
+# static batch of 4.
+TORCH_CNN_VARIANT_EXPORTS = ("variant_legacy_nofold", "variant_dynamo20_noopt",
+                             "variant_dynamo_static")
 
 
 def torch_cnn_onnx(name: str = "legacy") -> bytes:
-    """A committed PyTorch export of the digits CNN taking [N, 1, 8, 8] images
-    (Conv, Relu, MaxPool, Conv, [BatchNormalization], Relu, MaxPool, Flatten/Reshape,
-    Gemm, Relu, Gemm); ``name`` is one of :data:`TORCH_CNN_EXPORTS`."""
-    if name not in TORCH_CNN_EXPORTS:
+    """A committed PyTorch export of a digits CNN taking [N, 1, 8, 8] images;
+    ``name`` is one of :data:`TORCH_CNN_EXPORTS` (the LeNet-shaped network: Conv, Relu,
+    MaxPool, Conv, [BatchNormalization], Relu, MaxPool, Flatten/Reshape, Gemm, Relu, Gemm)
+    or :data:`TORCH_CNN_VARIANT_EXPORTS`."""
+    if name not in TORCH_CNN_EXPORTS + TORCH_CNN_VARIANT_EXPORTS:
         raise ValueError(f"unknown export {name!r}")
     return (DATA_DIR / f"torch_digits_cnn_{name}.onnx").read_bytes()

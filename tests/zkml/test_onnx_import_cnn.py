@@ -409,3 +409,22 @@ def test_torch_cnn_exports_agree_with_each_other(digits):
             if a.kind != "maxpool":
                 assert np.allclose(a.weight, b.weight, atol=1e-5)
                 assert np.allclose(a.bias, b.bias, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", zkml_fixtures.TORCH_CNN_VARIANT_EXPORTS)
+def test_torch_cnn_variant_exports_match_onnxruntime(digits, name):
+    onx = zkml_fixtures.torch_cnn_onnx(name)
+    assert len(onx) < 100_000
+    ops = {n.op_type for n in onnx.load_from_string(onx).graph.node}
+    assert {"variant_legacy_nofold": {"Shape", "Gather", "Unsqueeze", "BatchNormalization"},
+            "variant_dynamo20_noopt": {"Shape", "Squeeze", "Expand", "CastLike", "Concat"},
+            "variant_dynamo_static": {"Reshape"}}[name] <= ops  # the forms this export covers
+    fm = load_float_net(onx)
+    assert fm.input_shape == (1, 8, 8) and fm.n_classes == 10
+    assert [l.kind for l in fm.layers] == ["conv", "maxpool", "conv", "maxpool", "dense", "dense"]
+    assert [l.relu for l in fm.layers] == [True, False, True, False, True, False]
+    assert fm.layers[0].stride == (2, 2) and fm.layers[2].pads == (1, 0, 1, 0)
+    assert fm.layers[3].pads == (1, 1, 1, 1)
+    x = digits[2][:796].reshape(-1, 1, 8, 8)  # a multiple of the static batch of 4
+    logits = np.concatenate([_ort_run(onx, x[i:i + 4]) for i in range(0, len(x), 4)])
+    assert np.allclose(fm.forward(x), logits, atol=1e-4)

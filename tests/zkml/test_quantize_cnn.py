@@ -17,17 +17,20 @@ def _images(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, 1, 8, 8)
 
 
+ALL_EXPORTS = zkml_fixtures.TORCH_CNN_EXPORTS + zkml_fixtures.TORCH_CNN_VARIANT_EXPORTS
+
+
 @pytest.fixture(scope="module")
 def cnn_models(digits):
-    """name -> (onnx bytes, quantized model) for the four PyTorch exports."""
+    """name -> (onnx bytes, quantized model) for every committed PyTorch CNN export."""
     out = {}
-    for name in zkml_fixtures.TORCH_CNN_EXPORTS:
+    for name in ALL_EXPORTS:
         onx = zkml_fixtures.torch_cnn_onnx(name)
         out[name] = (onx, quantize(onx, _images(digits[0])))
     return out
 
 
-@pytest.mark.parametrize("name", zkml_fixtures.TORCH_CNN_EXPORTS)
+@pytest.mark.parametrize("name", ALL_EXPORTS)
 def test_torch_cnn_within_one_point(digits, cnn_models, name):
     _, _, x_test, y_test = digits
     onx, model = cnn_models[name]
@@ -40,8 +43,12 @@ def test_torch_cnn_within_one_point(digits, cnn_models, name):
     assert [l.kind for l in model.layers] == ["conv", "maxpool", "conv", "maxpool", "dense",
                                               "dense"]
     assert model.input_shape == (1, 8, 8) and model.n_classes == 10
-    assert model.shapes() == [(1, 8, 8), (6, 8, 8), (6, 4, 4), (16, 4, 4), (16, 2, 2), (32,),
-                              (10,)]
+    if name.startswith("variant"):
+        assert model.shapes() == [(1, 8, 8), (8, 4, 4), (8, 3, 3), (16, 4, 1), (16, 2, 1),
+                                  (32,), (10,)]
+    else:
+        assert model.shapes() == [(1, 8, 8), (6, 8, 8), (6, 4, 4), (16, 4, 4), (16, 2, 2),
+                                  (32,), (10,)]
     assert model.architecture()["format"] == NET_ARCH_FORMAT
     assert QuantizedModel.from_bytes(model.to_bytes()) == model
 

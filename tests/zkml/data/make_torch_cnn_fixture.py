@@ -10,8 +10,17 @@ ways, so the importer sees every form PyTorch writes:
 * ``dynamo``        ``dynamo=True``, opset 18, with the ONNX optimizer (folded graph)
 * ``dynamo_noopt``  ``dynamo=True``, opset 18, ``optimize=False`` (the raw decomposition)
 
-All take ``[N, 1, 8, 8]`` float inputs with a dynamic batch axis and output ``[N, 10]``
-logits.  Needs torch (CPU), onnx and onnxscript, which are not project requirements::
+A second network, ``torch_digits_cnn_variant_*.onnx``, covers the other forms a PyTorch
+CNN takes: Conv 3x3 1->8 stride 2 padding 1, MaxPool 2 stride 1 *before* its ReLU, a
+bias-less Conv 2x3 with padding (1, 0), BatchNorm2d, MaxPool 3 stride 2 pad 1,
+``x.view(x.size(0), -1)``, Linear, BatchNorm1d, ReLU, Linear.  It is exported with the
+TorchScript exporter without constant folding (``legacy_nofold``), with dynamo at opset 20
+without the optimizer (``dynamo20_noopt``: a zero bias built from Shape/Expand/CastLike and
+the batch size from Shape/Squeeze/Concat) and with dynamo at opset 18 with a static batch
+of 4 (``dynamo_static``).
+
+All take ``[N, 1, 8, 8]`` float inputs with a dynamic batch axis (except ``dynamo_static``)
+and output ``[N, 10]`` logits.  Needs torch (CPU), onnx and onnxscript, which are not project requirements::
 
     python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch onnx onnxscript scikit-learn
     /tmp/torchenv/bin/python tests/zkml/data/make_torch_cnn_fixture.py
@@ -36,13 +45,33 @@ def lenet() -> nn.Module:
         nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
 
 
-def train() -> nn.Module:
+class Variant(nn.Module):
+    """The variant network (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, (2, 3), padding=(1, 0), bias=False)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.fc1 = nn.Linear(16 * 2 * 1, 32)
+        self.bn3 = nn.BatchNorm1d(32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(nn.functional.max_pool2d(self.conv1(x), 2, 1))      # 8x3x3
+        x = torch.relu(self.bn2(self.conv2(x)))                            # 16x4x1
+        x = nn.functional.max_pool2d(x, 3, 2, padding=1)                   # 16x2x1
+        x = x.view(x.size(0), -1)
+        return self.fc2(torch.relu(self.bn3(self.fc1(x))))
+
+
+def train(make_net) -> nn.Module:
     torch.manual_seed(0)
     x, y = load_digits(return_X_y=True)
     x = torch.tensor(x, dtype=torch.float32).reshape(-1, 1, 8, 8)
     y = torch.tensor(y, dtype=torch.int64)
     x_train, y_train, x_test, y_test = x[:1000], y[:1000], x[1000:], y[1000:]
-    net = lenet()
+    net = make_net()
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     for _ in range(40):
         net.train()
@@ -59,16 +88,17 @@ def train() -> nn.Module:
     return net
 
 
-def export(net: nn.Module, name: str, **kwargs) -> None:
+def export(net: nn.Module, name: str, dynamo: bool, static_batch: bool = False,
+           **kwargs) -> None:
     out = DATA_DIR / f"torch_digits_cnn_{name}.onnx"
     example = (torch.zeros(4, 1, 8, 8),)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if kwargs.pop("dynamo"):
+        if dynamo:
+            dynamic = None if static_batch else ({0: torch.export.Dim("batch")},)
             program = torch.onnx.export(net, example, dynamo=True, input_names=["input"],
                                         output_names=["logits"], external_data=False,
-                                        dynamic_shapes=({0: torch.export.Dim("batch")},),
-                                        **kwargs)
+                                        dynamic_shapes=dynamic, **kwargs)
             program.save(str(out))
         else:
             torch.onnx.export(net, example, str(out), dynamo=False, input_names=["input"],
@@ -82,11 +112,17 @@ def export(net: nn.Module, name: str, **kwargs) -> None:
 
 
 def main() -> None:
-    net = train()
+    net = train(lenet)
     export(net, "legacy", dynamo=False, opset_version=17, do_constant_folding=True)
     export(net, "legacy_nofold", dynamo=False, opset_version=17, do_constant_folding=False)
     export(net, "dynamo", dynamo=True, opset_version=18, optimize=True)
     export(net, "dynamo_noopt", dynamo=True, opset_version=18, optimize=False)
+    net = train(Variant)
+    export(net, "variant_legacy_nofold", dynamo=False, opset_version=17,
+           do_constant_folding=False)
+    export(net, "variant_dynamo20_noopt", dynamo=True, opset_version=20, optimize=False)
+    export(net, "variant_dynamo_static", dynamo=True, static_batch=True, opset_version=18,
+           optimize=True)
 
 
 if __name__ == "__main__":
