@@ -24,7 +24,8 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
 * PyTorch exports from both exporters (TorchScript ``dynamo=False`` and ``dynamo=True``),
   with or without constant folding.
 
-AveragePool, GlobalAveragePool and residual Add are refused as "not supported yet";
+AveragePool, GlobalAveragePool (or ReduceMean) and residual Add are refused as "not
+supported yet";
 anything else raises UnsupportedModelError naming the operator and node; unreadable
 bytes raise FormatError.
 """
@@ -51,7 +52,9 @@ SUPPORTED_OPS = {
     ("ai.onnx.ml", "ArrayFeatureExtractor"), ("ai.onnx.ml", "ZipMap"),
 }
 # Operators the proof system is expected to support later: refused with a clearer message.
-NOT_YET_SUPPORTED = {"AveragePool": "average pooling", "GlobalAveragePool": "global average pooling"}
+# (ReduceMean is how the dynamo exporter writes AdaptiveAvgPool2d(1) and x.mean((2, 3)).)
+NOT_YET_SUPPORTED = {"AveragePool": "average pooling", "GlobalAveragePool": "global average pooling",
+                     "ReduceMean": "global average pooling (mean over positions)"}
 _FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 MAX_POOL_KERNEL = 4             # the integer model's limit (zkml.model.MAX_POOL_KERNEL)
 

@@ -302,6 +302,12 @@ def _refusal_graph(case: str) -> bytes:
         nodes = [conv, relu, helper.make_node(op, ["r"], outs, name="pool1", **attrs),
                  helper.make_node("Flatten", ["p"], ["f"], name="flat"),
                  helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
+    elif case == "reduce_mean":  # the dynamo exporter's global average pooling
+        inits["axes"] = np.array([2, 3], np.int64)
+        inits["w"] = rng.normal(size=(3, 4))
+        nodes = [conv, relu, helper.make_node("ReduceMean", ["r", "axes"], ["f"], name="mean1",
+                                              keepdims=0),
+                 helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
     elif case == "residual_add":
         inits["k2"] = rng.normal(size=(4, 4, 3, 3))
         nodes = [conv, relu,
@@ -340,7 +346,7 @@ def _refusal_graph(case: str) -> bytes:
         nodes = [conv, helper.make_node("Tanh", ["c"], ["r"], name="act1")] + tail
     else:
         raise AssertionError(case)
-    return _model(nodes, inits, in_shape, opset=15)
+    return _model(nodes, inits, in_shape, opset=18)
 
 
 REFUSALS = {
@@ -356,6 +362,7 @@ REFUSALS = {
     "pool_indices": ("'MaxPool'", "'pool1'", "indices"),
     "average_pool": ("'AveragePool'", "'pool1'", "not supported yet"),
     "global_average_pool": ("'GlobalAveragePool'", "'pool1'", "not supported yet"),
+    "reduce_mean": ("'ReduceMean'", "'mean1'", "not supported yet"),
     "residual_add": ("'Add'", "'skip1'", "not supported yet"),
     "bn_after_relu": ("'BatchNormalization'", "'bn1'", "directly after a Conv or Gemm"),
     "bn_on_input": ("'BatchNormalization'", "'bn1'", "follows the input"),
