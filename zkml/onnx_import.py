@@ -538,9 +538,12 @@ def load_float_net(source: OnnxSource) -> FloatNet:
             raise UnsupportedModelError(
                 f"'BatchNormalization' at node '{where}' has parameters that do not match the "
                 f"{channels} channels of {last.source}")
-        gain = scale / np.sqrt(var + float(at.get("epsilon", 1e-5)))
+        with np.errstate(invalid="ignore", divide="ignore"):  # refused just below
+            gain = scale / np.sqrt(var + float(at.get("epsilon", 1e-5)))
         if not np.all(np.isfinite(gain)):
-            raise UnsupportedModelError(f"non-finite BatchNormalization at node '{where}'")
+            raise UnsupportedModelError(
+                f"'BatchNormalization' at node '{where}' has a non-finite scale "
+                "(negative variance?)")
         weight = last.weight * gain.reshape((-1,) + (1,) * (last.weight.ndim - 1))
         folded = replace(last, weight=weight, bias=(last.bias - mean) * gain + bias)
         return _with_layer(net, len(net.layers) - 1, folded)

@@ -316,6 +316,12 @@ def _refusal_graph(case: str) -> bytes:
                  helper.make_node("Relu", ["s"], ["r2"], name="relu2"),
                  helper.make_node("Flatten", ["r2"], ["f"], name="flat"),
                  helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
+    elif case == "bn_negative_variance":
+        for n, v in (("s", 1.5), ("b", 0.1), ("m", 0.2), ("v", -0.9)):
+            inits[n] = np.full(4, v)
+        nodes = [conv, helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"],
+                                        name="bn1"),
+                 helper.make_node("Relu", ["n"], ["r"], name="relu1")] + tail
     elif case in ("bn_after_relu", "bn_on_input"):
         for n, v in (("s", 1.5), ("b", 0.1), ("m", 0.2), ("v", 0.9)):
             inits[n] = np.full(4 if case == "bn_after_relu" else 2, v)
@@ -366,6 +372,7 @@ REFUSALS = {
     "residual_add": ("'Add'", "'skip1'", "not supported yet"),
     "bn_after_relu": ("'BatchNormalization'", "'bn1'", "directly after a Conv or Gemm"),
     "bn_on_input": ("'BatchNormalization'", "'bn1'", "follows the input"),
+    "bn_negative_variance": ("'BatchNormalization'", "'bn1'", "non-finite"),
     "conv_without_relu": ("'Conv'", "'conv2'", "every hidden layer must end in ReLU"),
     "conv_output": ("'Conv'", "'conv1'", "last layer must be dense"),
     "conv_after_dense": ("'Conv'", "'conv1'", "follows a dense layer"),
