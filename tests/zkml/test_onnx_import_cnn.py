@@ -382,19 +382,13 @@ REFUSALS = {
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
 def test_refusals_name_operator_and_node(case):
+    """Legal ONNX (load_float_net runs the checker first: a FormatError would fail here)
+    that zkml refuses, naming the operator and the node."""
     op, node, words = REFUSALS[case]
     with pytest.raises(UnsupportedModelError) as e:
         load_float_net(_refusal_graph(case))
     msg = str(e.value)
     assert op in msg and node in msg and words in msg, msg
-
-
-def test_refusal_graphs_are_valid_onnx():
-    """The refused graphs are legal ONNX (the refusal is zkml's, not the checker's)."""
-    for case in sorted(REFUSALS):
-        if case in ("conv_output",):
-            continue
-        onnx.checker.check_model(onnx.load_from_string(_refusal_graph(case)))
 
 
 @pytest.mark.parametrize("name", zkml_fixtures.TORCH_CNN_EXPORTS)
