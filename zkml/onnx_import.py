@@ -25,9 +25,8 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
   with or without constant folding.
 
 AveragePool, GlobalAveragePool (or ReduceMean) and residual Add are refused as "not
-supported yet";
-anything else raises UnsupportedModelError naming the operator and node; unreadable
-bytes raise FormatError.
+supported yet"; anything else raises UnsupportedModelError naming the operator and node;
+unreadable bytes raise FormatError.
 """
 
 from __future__ import annotations
