@@ -10,9 +10,12 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
   Constant, and trailing Softmax / LogSoftmax (dropped: they do not change argmax);
 * 2-D Conv (any kernel, stride, pads or auto_pad; group 1, dilation 1; bias optional),
   BatchNormalization in inference form right after a Conv or Gemm (folded into its
-  weights, so the committed model holds the folded integer weights), and MaxPool
-  (floor mode, dilation 1, no indices output).  MaxPool commutes with ReLU, so
-  ``Conv -> Relu -> MaxPool`` and ``Conv -> MaxPool -> Relu`` give the same layers;
+  weights, so the committed model holds the folded integer weights), MaxPool (floor mode,
+  dilation 1, no indices output), and average pooling after a ReLU: AveragePool (floor
+  mode; padding only with count_include_pad=1), GlobalAveragePool, and ReduceMean over
+  the two spatial axes (how the dynamo exporter writes ``AdaptiveAvgPool2d(1)``).
+  MaxPool commutes with ReLU, so ``Conv -> Relu -> MaxPool`` and ``Conv -> MaxPool ->
+  Relu`` give the same layers; average pooling does not, so it must follow the Relu;
 * the shape arithmetic PyTorch's exporters write around ``view``/``flatten``
   (Shape, Gather, Squeeze, Unsqueeze, Concat, Reshape of a shape vector), and simple
   constant subgraphs (Transpose of a weight, a zero bias from Shape/Expand/CastLike);
@@ -24,9 +27,8 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
 * PyTorch exports from both exporters (TorchScript ``dynamo=False`` and ``dynamo=True``),
   with or without constant folding.
 
-AveragePool, GlobalAveragePool (or ReduceMean) and residual Add are refused as "not
-supported yet"; anything else raises UnsupportedModelError naming the operator and node;
-unreadable bytes raise FormatError.
+Residual Add is refused as "not supported yet"; anything else raises
+UnsupportedModelError naming the operator and node; unreadable bytes raise FormatError.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any, Union
 import numpy as np
 
 from .errors import FormatError, UnsupportedModelError, ZkmlError
+from .model import MAX_POOL_KERNEL, POOL_KINDS
 
 OnnxSource = Union[bytes, bytearray, str, "os.PathLike[str]", Any]  # Any: onnx.ModelProto
 
@@ -45,17 +48,14 @@ SUPPORTED_OPS = {
     ("", "Gemm"), ("", "MatMul"), ("", "Add"), ("", "Relu"), ("", "Flatten"), ("", "Reshape"),
     ("", "Identity"), ("", "Dropout"), ("", "Softmax"), ("", "LogSoftmax"), ("", "Cast"),
     ("", "Constant"), ("", "ArgMax"), ("", "Sigmoid"), ("", "Sub"), ("", "Concat"),
-    ("", "Conv"), ("", "BatchNormalization"), ("", "MaxPool"),
+    ("", "Conv"), ("", "BatchNormalization"), ("", "MaxPool"), ("", "AveragePool"),
+    ("", "GlobalAveragePool"), ("", "ReduceMean"),
     ("", "Shape"), ("", "Gather"), ("", "Squeeze"), ("", "Unsqueeze"), ("", "Transpose"),
     ("", "Expand"), ("", "CastLike"),
     ("ai.onnx.ml", "ArrayFeatureExtractor"), ("ai.onnx.ml", "ZipMap"),
 }
-# Operators the proof system is expected to support later: refused with a clearer message.
-# (ReduceMean is how the dynamo exporter writes AdaptiveAvgPool2d(1) and x.mean((2, 3)).)
-NOT_YET_SUPPORTED = {"AveragePool": "average pooling", "GlobalAveragePool": "global average pooling",
-                     "ReduceMean": "global average pooling (mean over positions)"}
 _FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
-MAX_POOL_KERNEL = 4             # the integer model's limit (zkml.model.MAX_POOL_KERNEL)
+MAX_WINDOW = 64                 # the integer model's largest average-pooling window side
 
 
 # --- the float network -----------------------------------------------------------
@@ -95,7 +95,20 @@ class FloatMaxPool:
     relu = False
 
 
-FloatLayerAny = Union[FloatLayer, FloatConv, FloatMaxPool]
+@dataclass
+class FloatAvgPool:
+    """Mean over each window, positions outside the input counting as zeros (ONNX
+    count_include_pad=1); global average pooling is the window of the whole input."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    source: str = ""
+    kind = "avgpool"
+    relu = False
+
+
+FloatLayerAny = Union[FloatLayer, FloatConv, FloatMaxPool, FloatAvgPool]
 
 
 def _windows(a: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
@@ -125,10 +138,18 @@ def float_maxpool(a: np.ndarray, layer: FloatMaxPool) -> np.ndarray:
                            for i in range(0, len(a), 1024)])
 
 
+def float_avgpool(a: np.ndarray, layer: FloatAvgPool) -> np.ndarray:
+    """Average pooling of [N, C, H, W] activations, zero padding counted in the divisor."""
+    count = layer.kernel[0] * layer.kernel[1]
+    return np.concatenate([_windows(a[i:i + 1024], layer.kernel, layer.stride, layer.pads,
+                                    0.0).sum(axis=(4, 5)) / count
+                           for i in range(0, len(a), 1024)])
+
+
 @dataclass
 class FloatNet:
-    """A float classifier: dense, convolution and max-pooling layers; the predicted class
-    is the argmax of the last (dense) layer's output."""
+    """A float classifier: dense, convolution and pooling layers; the predicted class is
+    the argmax of the last (dense) layer's output."""
 
     layers: list[FloatLayerAny]
     input_shape: tuple[int, ...]   # per sample: (features,) or (C, H, W) for a CNN
@@ -147,8 +168,10 @@ class FloatNet:
                 a = a.reshape(len(a), -1) @ l.weight.T + l.bias
             elif l.kind == "conv":
                 a = float_conv(a, l)
-            else:
+            elif l.kind == "maxpool":
                 a = float_maxpool(a, l)
+            else:
+                a = float_avgpool(a, l)
             if l.relu:
                 a = np.maximum(a, 0.0)
             outs.append(a)
@@ -172,7 +195,7 @@ class _Net:
 
     ``shape`` is the per-sample shape (None when unknown), ``rank`` the tensor rank with
     the batch axis; ``phase`` in {input, linear, relu}: whether the last weighted layer
-    (possibly followed by max-pooling) has its ReLU yet.
+    (possibly followed by pooling) has its ReLU yet.
     """
 
     layers: tuple
@@ -287,9 +310,9 @@ def _channel_vector(c: np.ndarray, channels: int, where: str) -> np.ndarray:
 
 
 def _last_weighted(net: _Net) -> int:
-    """Index of the last dense/conv layer (max-pooling layers may follow it)."""
+    """Index of the last dense/conv layer (pooling layers may follow it)."""
     for i in range(len(net.layers) - 1, -1, -1):
-        if net.layers[i].kind != "maxpool":
+        if net.layers[i].kind not in POOL_KINDS:
             return i
     raise AssertionError("a network past its input has a weighted layer")
 
@@ -364,16 +387,13 @@ def load_float_net(source: OnnxSource) -> FloatNet:
         dom = node.domain or ""
         if dom == "ai.onnx":
             dom = ""
-        if dom == "" and node.op_type in NOT_YET_SUPPORTED:
-            raise UnsupportedModelError(
-                f"operator '{node.op_type}' at node '{_node_label(node, i)}' is not supported "
-                f"yet: the proof system has no {NOT_YET_SUPPORTED[node.op_type]} layer")
         if (dom, node.op_type) not in SUPPORTED_OPS:
             raise UnsupportedModelError(
                 f"unsupported operator '{node.op_type}' at node '{_node_label(node, i)}'"
                 + (f" (domain '{node.domain}')" if node.domain else "")
                 + "; zkml proves MLPs and plain CNNs: Gemm/MatMul+Add, Conv, "
-                  "BatchNormalization, MaxPool, Relu, Flatten, Reshape, Softmax")
+                  "BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Relu, "
+                  "Flatten, Reshape, Softmax")
 
     real_inputs = [i for i in g.input if i.name not in values]
     if len(real_inputs) != 1:
@@ -516,12 +536,52 @@ def load_float_net(source: OnnxSource) -> FloatNet:
         layer = FloatMaxPool(kernel, stride, pads, f"'MaxPool' at node '{where}'")
         return _Net(net.layers + (layer,), (c, oh, ow), 4, net.phase)
 
+    def avgpool(net: _Net, op: str, at: dict, where: str) -> _Net:
+        """AveragePool, or global average pooling (GlobalAveragePool, ReduceMean over H, W)."""
+        c, h, wd = spatial_input(net, op, where)
+        if net.phase != "relu":
+            before = "the raw input" if net.phase == "input" else \
+                f"{net.layers[_last_weighted(net)].source} without a Relu"
+            raise UnsupportedModelError(
+                f"'{op}' at node '{where}' follows {before}; average pooling must come after "
+                "the Relu (it does not commute with it)")
+        if op == "AveragePool":
+            if int(at.get("ceil_mode", 0)):
+                raise UnsupportedModelError(
+                    f"'AveragePool' at node '{where}' has ceil_mode=1; only floor mode is "
+                    "supported")
+            if any(int(d) != 1 for d in at.get("dilations", [1, 1])):
+                raise UnsupportedModelError(
+                    f"'AveragePool' at node '{where}' has dilations {list(at['dilations'])}; "
+                    "only 1 is supported")
+            kernel = _pair_attr(at, "kernel_shape", [], op, where)
+            stride = _pair_attr(at, "strides", [1, 1], op, where)
+            if min(kernel) < 1 or min(stride) < 1:
+                raise UnsupportedModelError(
+                    f"'AveragePool' at node '{where}': bad kernel {list(kernel)} or strides "
+                    f"{list(stride)}")
+            pads = _spatial_pads(at, (h, wd), kernel, stride, op, where)
+            if any(pads) and not int(at.get("count_include_pad", 0)):
+                raise UnsupportedModelError(
+                    f"'AveragePool' at node '{where}' pads without counting the padding "
+                    "(count_include_pad=0); zkml divides every window by its full size: "
+                    "export with count_include_pad=True or without padding")
+        else:
+            kernel, stride, pads = (h, wd), (1, 1), (0, 0, 0, 0)
+        if max(kernel) > MAX_WINDOW or max(stride) > MAX_WINDOW:
+            raise UnsupportedModelError(
+                f"'{op}' at node '{where}' has a {kernel[0]}x{kernel[1]} window or strides "
+                f"{list(stride)}; supported: up to {MAX_WINDOW}")
+        oh, ow = _out_hw((h, wd), kernel, stride, pads, op, where)
+        layer = FloatAvgPool(kernel, stride, pads, f"'{op}' at node '{where}'")
+        return _Net(net.layers + (layer,), (c, oh, ow), 4, "relu")
+
     def batch_norm(net: _Net, node: Any, at: dict, where: str) -> _Net:
         if int(at.get("training_mode", 0)) or len([o for o in node.output if o]) > 1:
             raise UnsupportedModelError(
                 f"'BatchNormalization' at node '{where}' is in training mode; export the "
                 "model in eval mode")
-        if net.phase != "linear" or net.layers[-1].kind == "maxpool" \
+        if net.phase != "linear" or net.layers[-1].kind in POOL_KINDS \
                 or net.rank != (4 if net.layers[-1].kind == "conv" else 2):
             after = "the input" if net.phase == "input" else \
                 f"{net.layers[-1].source}" + (" and its Relu" if net.phase == "relu" else "")
@@ -686,6 +746,18 @@ def load_float_net(source: OnnxSource) -> FloatNet:
                           at, where)
         elif op == "MaxPool":
             result = maxpool(need_net(first, where, op), at, len([o for o in outs if o]), where)
+        elif op in ("AveragePool", "GlobalAveragePool"):
+            result = avgpool(need_net(first, where, op), op, at, where)
+        elif op == "ReduceMean":
+            net = need_net(first, where, op)
+            axes = axes_of(node, at, where)
+            if net.rank != 4 or axes is None or sorted(a % 4 for a in axes) != [2, 3]:
+                raise UnsupportedModelError(
+                    f"'ReduceMean' at node '{where}' is supported only over the two spatial "
+                    "axes of [N, C, H, W] activations (global average pooling)")
+            pooled = avgpool(net, op, at, where)
+            keep = int(at.get("keepdims", 1))
+            result = pooled if keep else _Net(pooled.layers, pooled.shape[:1], 2, pooled.phase)
         elif op == "BatchNormalization":
             result = batch_norm(need_net(first, where, op), node, at, where)
         elif op == "Add":
@@ -698,10 +770,10 @@ def load_float_net(source: OnnxSource) -> FloatNet:
             if not isinstance(net, _Net) or not isinstance(c, np.ndarray):
                 raise UnsupportedModelError(
                     f"'Add' at node '{where}' must add a constant bias to a layer output")
-            if net.phase != "linear" or net.layers[-1].kind == "maxpool":
+            if net.phase != "linear" or net.layers[-1].kind in POOL_KINDS:
                 raise UnsupportedModelError(
                     f"'Add' at node '{where}' must follow Gemm/MatMul/Conv (bias), not "
-                    f"{net.phase if net.phase != 'linear' else 'MaxPool'}")
+                    f"{net.phase if net.phase != 'linear' else 'pooling'}")
             last = net.layers[-1]
             if last.kind == "conv" and net.rank != 4:
                 raise UnsupportedModelError(

@@ -17,9 +17,10 @@ Scheme (all scales symmetric, per tensor):
   ``s_in * s_w * 2**k / m`` is what the next layer's bias uses.  When the worst-case
   quotient would leave [-2**15, 2**15), ``m / 2**k`` is lowered (coarser activations)
   until it fits;
-* max-pooling is kept as is: it commutes with the monotone requantization and the clamp,
-  so pooling the integer activations equals quantizing the pooled float ones; its scale is
-  its input's.
+* pooling keeps its input's scale.  Max-pooling commutes with the monotone requantization
+  and the clamp, so pooling the integer activations equals quantizing the pooled float
+  ones; average pooling of the integer activations (rounded half up, as the proof system
+  defines it) adds at most half a unit of rounding.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ import numpy as np
 
 from .errors import FormatError, UnsupportedModelError
 from .model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
-                    SHIFT_MIN, WEIGHT_MAX, ConvLayer, DenseLayer, Layer, MaxPoolLayer,
-                    QuantizedModel, Requant, requant_fits, row_bounds)
+                    POOL_KINDS, SHIFT_MIN, WEIGHT_MAX, AvgPoolLayer, ConvLayer, DenseLayer, Layer,
+                    MaxPoolLayer, QuantizedModel, Requant, requant_fits, row_bounds)
 from .onnx_import import FloatLayer, FloatLayerAny, FloatNet, load_float_net, load_onnx_model
 
 PERCENTILES: tuple[float, ...] = (100.0, 99.99, 99.9, 99.5, 99.0)
@@ -51,7 +52,7 @@ def fuse_linear(layers: Sequence[FloatLayerAny]) -> list[FloatLayerAny]:
             l = FloatLayer(l.weight @ pending.weight, l.weight @ pending.bias + l.bias, l.relu,
                            l.source)
             pending = None
-        if l.kind == "maxpool" or l.relu or i == len(layers) - 1:
+        if l.kind in POOL_KINDS or l.relu or i == len(layers) - 1:
             out.append(l)
         elif l.kind == "dense":
             pending = l
@@ -110,8 +111,9 @@ def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: 
     last = len(layers) - 1
     for i, l in enumerate(layers):
         where = f"layer {i}" + (f" ({l.source})" if l.source else "")
-        if l.kind == "maxpool":
-            qlayers.append(MaxPoolLayer(tuple(l.kernel), tuple(l.stride), tuple(l.pads)))
+        if l.kind in POOL_KINDS:
+            pool = MaxPoolLayer if l.kind == "maxpool" else AvgPoolLayer
+            qlayers.append(pool(tuple(l.kernel), tuple(l.stride), tuple(l.pads)))
             scales.append(s_in)
             continue
         wmax = float(np.abs(l.weight).max()) if l.weight.size else 0.0
@@ -179,7 +181,7 @@ def quantize(onnx_model: Any, calibration_x: np.ndarray,
     for p in percentiles:
         act_scales: list[float | None] = []
         for l, a in zip(layers[:-1], acts[:-1]):
-            if l.kind == "maxpool":
+            if l.kind in POOL_KINDS:
                 act_scales.append(None)
                 continue
             top = float(np.percentile(a, p)) if p < 100 else float(a.max())

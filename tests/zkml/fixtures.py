@@ -100,13 +100,16 @@ TORCH_CNN_EXPORTS = ("legacy", "legacy_nofold", "dynamo", "dynamo_noopt")
 # static batch of 4.
 TORCH_CNN_VARIANT_EXPORTS = ("variant_legacy_nofold", "variant_dynamo20_noopt",
                              "variant_dynamo_static")
+# A digits CNN with average pooling (AvgPool2d(2), AdaptiveAvgPool2d(1)): TorchScript
+# (AveragePool, GlobalAveragePool), dynamo opset 18 (ReduceMean) with / without optimizer.
+TORCH_CNN_AVG_EXPORTS = ("avg_legacy", "avg_dynamo", "avg_dynamo_noopt")
 
 
 def torch_cnn_onnx(name: str = "legacy") -> bytes:
     """A committed PyTorch export of a digits CNN taking [N, 1, 8, 8] images;
     ``name`` is one of :data:`TORCH_CNN_EXPORTS` (the LeNet-shaped network: Conv, Relu,
     MaxPool, Conv, [BatchNormalization], Relu, MaxPool, Flatten/Reshape, Gemm, Relu, Gemm)
-    or :data:`TORCH_CNN_VARIANT_EXPORTS`."""
-    if name not in TORCH_CNN_EXPORTS + TORCH_CNN_VARIANT_EXPORTS:
+    or :data:`TORCH_CNN_VARIANT_EXPORTS` or :data:`TORCH_CNN_AVG_EXPORTS`."""
+    if name not in TORCH_CNN_EXPORTS + TORCH_CNN_VARIANT_EXPORTS + TORCH_CNN_AVG_EXPORTS:
         raise ValueError(f"unknown export {name!r}")
     return (DATA_DIR / f"torch_digits_cnn_{name}.onnx").read_bytes()

@@ -143,6 +143,56 @@ def test_maxpool_variants_match_onnxruntime(case, relu_first):
     assert model.layers[1].pads == pads and model.scales[1] == model.scales[0]
 
 
+AVG_CASES = {
+    # name: (operator, attributes, expected (kernel, stride, pads)); input 3 x 9 x 7
+    "k2_s2": ("AveragePool", dict(kernel_shape=[2, 2], strides=[2, 2]),
+              ((2, 2), (2, 2), (0, 0, 0, 0))),
+    "k3_s1_counted_pads": ("AveragePool", dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                               count_include_pad=1),
+                           ((3, 3), (1, 1), (1, 1, 1, 1))),
+    "k3x2_same_upper": ("AveragePool", dict(kernel_shape=[3, 2], strides=[2, 2],
+                                            auto_pad="SAME_UPPER", count_include_pad=1),
+                        ((3, 2), (2, 2), (1, 0, 1, 1))),
+    "k4_s5": ("AveragePool", dict(kernel_shape=[4, 4], strides=[5, 5]),
+              ((4, 4), (5, 5), (0, 0, 0, 0))),
+    "global": ("GlobalAveragePool", {}, ((9, 7), (1, 1), (0, 0, 0, 0))),
+    "reduce_mean_keepdims": ("ReduceMean", dict(keepdims=1), ((9, 7), (1, 1), (0, 0, 0, 0))),
+    "reduce_mean_flat": ("ReduceMean", dict(keepdims=0), ((9, 7), (1, 1), (0, 0, 0, 0))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AVG_CASES))
+def test_average_pooling_variants_match_onnxruntime(case):
+    op, attrs, (kernel, stride, pads) = AVG_CASES[case]
+    rng = np.random.default_rng(12)
+    inits = {"k": rng.normal(size=(3, 1, 3, 3)), "kb": rng.normal(size=3)}
+    pool_in = ["r"]
+    if op == "ReduceMean":
+        inits["axes"] = np.array([-1, 2], np.int64)   # negative axes are normalised
+        pool_in.append("axes")
+    nodes = [helper.make_node("Conv", ["x", "k", "kb"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node(op, pool_in, ["p"], name="pool", **attrs)]
+    oh = (9 + pads[0] + pads[2] - kernel[0]) // stride[0] + 1
+    ow = (7 + pads[1] + pads[3] - kernel[1]) // stride[1] + 1
+    if case == "reduce_mean_flat":  # already [N, C]: straight into the dense layer
+        inits["fc_w"] = rng.normal(size=(3, 3))
+        nodes.append(helper.make_node("Gemm", ["p", "fc_w"], ["out"], name="fc", transB=1))
+    else:
+        nodes += _head("p", 3 * oh * ow, rng, inits)
+    onx = _model(nodes, inits, ["N", 1, 9, 7], opset=18)
+    fm = _check_matches_onnxruntime(onx, (1, 9, 7))
+    assert [l.kind for l in fm.layers] == ["conv", "avgpool", "dense"]
+    pool = fm.layers[1]
+    assert (pool.kernel, pool.stride, pool.pads) == (kernel, stride, pads)
+    x = np.random.default_rng(4).normal(size=(200, 1, 9, 7)).astype(np.float32)
+    model = quantize(onx, x)
+    assert [l.kind for l in model.layers] == ["conv", "avgpool", "dense"]
+    assert (model.layers[1].kernel, model.layers[1].pads) == (kernel, pads)
+    assert model.scales[1] == model.scales[0]
+    assert np.mean(model.predict(x) == fm.predict(x)) >= 0.9
+
+
 def test_relu_before_or_after_pool_gives_the_same_model():
     def build(relu_first: bool) -> bytes:
         rng = np.random.default_rng(5)
@@ -289,25 +339,32 @@ def _refusal_graph(case: str) -> bytes:
         nodes = [helper.make_node("Conv", ["x", "k"], ["c"], name="conv1", pads=[1, 1, 1, 1]),
                  relu] + tail
     elif case in ("ceil_mode", "pool_dilation", "pool_kernel5", "pool_stride_gt_kernel",
-                  "pool_indices", "average_pool", "global_average_pool"):
+                  "pool_indices", "avg_ceil_mode", "avg_pads_not_counted"):
         attrs = {"ceil_mode": dict(kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
                  "pool_dilation": dict(kernel_shape=[2, 2], dilations=[2, 2]),
                  "pool_kernel5": dict(kernel_shape=[5, 5]),
                  "pool_stride_gt_kernel": dict(kernel_shape=[2, 2], strides=[3, 3]),
                  "pool_indices": dict(kernel_shape=[2, 2], strides=[2, 2]),
-                 "average_pool": dict(kernel_shape=[2, 2], strides=[2, 2]),
-                 "global_average_pool": {}}[case]
-        op = {"average_pool": "AveragePool", "global_average_pool": "GlobalAveragePool"}.get(case, "MaxPool")
+                 "avg_ceil_mode": dict(kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+                 "avg_pads_not_counted": dict(kernel_shape=[3, 3], strides=[3, 3],
+                                              pads=[1, 0, 1, 0], count_include_pad=0)}[case]
+        op = "AveragePool" if case.startswith("avg") else "MaxPool"
         outs = ["p", "idx"] if case == "pool_indices" else ["p"]
         nodes = [conv, relu, helper.make_node(op, ["r"], outs, name="pool1", **attrs),
                  helper.make_node("Flatten", ["p"], ["f"], name="flat"),
                  helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
-    elif case == "reduce_mean":  # the dynamo exporter's global average pooling
-        inits["axes"] = np.array([2, 3], np.int64)
-        inits["w"] = rng.normal(size=(3, 4))
-        nodes = [conv, relu, helper.make_node("ReduceMean", ["r", "axes"], ["f"], name="mean1",
-                                              keepdims=0),
+    elif case == "avg_before_relu":  # average pooling does not commute with ReLU
+        nodes = [conv, helper.make_node("GlobalAveragePool", ["c"], ["p"], name="pool1"),
+                 helper.make_node("Relu", ["p"], ["r"], name="relu1"),
+                 helper.make_node("Flatten", ["r"], ["f"], name="flat"),
                  helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
+        inits["w"] = rng.normal(size=(3, 4))
+    elif case == "reduce_mean_channels":
+        inits["axes"] = np.array([1], np.int64)
+        nodes = [conv, relu, helper.make_node("ReduceMean", ["r", "axes"], ["m"], name="mean1"),
+                 helper.make_node("Flatten", ["m"], ["f"], name="flat"),
+                 helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
+        inits["w"] = rng.normal(size=(3, 36))
     elif case == "residual_add":
         inits["k2"] = rng.normal(size=(4, 4, 3, 3))
         nodes = [conv, relu,
@@ -366,9 +423,10 @@ REFUSALS = {
     "pool_kernel5": ("'MaxPool'", "'pool1'", "kernels up to 4"),
     "pool_stride_gt_kernel": ("'MaxPool'", "'pool1'", "stride <= kernel"),
     "pool_indices": ("'MaxPool'", "'pool1'", "indices"),
-    "average_pool": ("'AveragePool'", "'pool1'", "not supported yet"),
-    "global_average_pool": ("'GlobalAveragePool'", "'pool1'", "not supported yet"),
-    "reduce_mean": ("'ReduceMean'", "'mean1'", "not supported yet"),
+    "avg_ceil_mode": ("'AveragePool'", "'pool1'", "ceil_mode"),
+    "avg_pads_not_counted": ("'AveragePool'", "'pool1'", "count_include_pad"),
+    "avg_before_relu": ("'GlobalAveragePool'", "'pool1'", "must come after the Relu"),
+    "reduce_mean_channels": ("'ReduceMean'", "'mean1'", "spatial axes"),
     "residual_add": ("'Add'", "'skip1'", "not supported yet"),
     "bn_after_relu": ("'BatchNormalization'", "'bn1'", "directly after a Conv or Gemm"),
     "bn_on_input": ("'BatchNormalization'", "'bn1'", "follows the input"),
@@ -435,4 +493,19 @@ def test_torch_cnn_variant_exports_match_onnxruntime(digits, name):
     assert fm.layers[3].pads == (1, 1, 1, 1)
     x = digits[2][:796].reshape(-1, 1, 8, 8)  # a multiple of the static batch of 4
     logits = np.concatenate([_ort_run(onx, x[i:i + 4]) for i in range(0, len(x), 4)])
+    assert np.allclose(fm.forward(x), logits, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", zkml_fixtures.TORCH_CNN_AVG_EXPORTS)
+def test_torch_cnn_average_pooling_exports_match_onnxruntime(digits, name):
+    onx = zkml_fixtures.torch_cnn_onnx(name)
+    assert len(onx) < 100_000
+    ops = {n.op_type for n in onnx.load_from_string(onx).graph.node}
+    assert "AveragePool" in ops
+    assert ("GlobalAveragePool" if name == "avg_legacy" else "ReduceMean") in ops
+    fm = load_float_net(onx)
+    assert [l.kind for l in fm.layers] == ["conv", "avgpool", "conv", "avgpool", "dense"]
+    assert fm.layers[3].kernel == (4, 4)   # global pooling of the 4x4 maps
+    x = digits[2].reshape(-1, 1, 8, 8)
+    logits = _ort_run(onx, x)
     assert np.allclose(fm.forward(x), logits, atol=1e-4)

@@ -17,7 +17,8 @@ def _images(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, 1, 8, 8)
 
 
-ALL_EXPORTS = zkml_fixtures.TORCH_CNN_EXPORTS + zkml_fixtures.TORCH_CNN_VARIANT_EXPORTS
+ALL_EXPORTS = (zkml_fixtures.TORCH_CNN_EXPORTS + zkml_fixtures.TORCH_CNN_VARIANT_EXPORTS
+               + zkml_fixtures.TORCH_CNN_AVG_EXPORTS)
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,15 @@ def test_torch_cnn_within_one_point(digits, cnn_models, name):
           f"gap {100 * (fa - ia):+.2f} pp")
     assert fa > 0.9, "the float model should be a decent classifier"
     assert fa - ia <= 0.01, f"integer accuracy {ia:.4f} is more than 1 pp below float {fa:.4f}"
+    assert model.input_shape == (1, 8, 8) and model.n_classes == 10
+    assert QuantizedModel.from_bytes(model.to_bytes()) == model
+    if name.startswith("avg"):
+        assert model.shapes() == [(1, 8, 8), (8, 8, 8), (8, 4, 4), (32, 4, 4), (32, 1, 1),
+                                  (10,)]
+        assert [l.kind for l in model.layers] == ["conv", "avgpool", "conv", "avgpool", "dense"]
+        return
     assert [l.kind for l in model.layers] == ["conv", "maxpool", "conv", "maxpool", "dense",
                                               "dense"]
-    assert model.input_shape == (1, 8, 8) and model.n_classes == 10
     if name.startswith("variant"):
         assert model.shapes() == [(1, 8, 8), (8, 4, 4), (8, 3, 3), (16, 4, 1), (16, 2, 1),
                                   (32,), (10,)]
@@ -50,7 +57,6 @@ def test_torch_cnn_within_one_point(digits, cnn_models, name):
         assert model.shapes() == [(1, 8, 8), (6, 8, 8), (6, 4, 4), (16, 4, 4), (16, 2, 2),
                                   (32,), (10,)]
     assert model.architecture()["format"] == NET_ARCH_FORMAT
-    assert QuantizedModel.from_bytes(model.to_bytes()) == model
 
 
 def test_integer_activations_track_the_float_network(digits, cnn_models):
@@ -69,11 +75,13 @@ def test_integer_activations_track_the_float_network(digits, cnn_models):
     assert np.corrcoef(logits.ravel(), float_acts[-1].ravel())[0, 1] > 0.999
 
 
-def test_maxpool_scale_is_its_input_scale(cnn_models):
-    model = cnn_models["dynamo"][1]
-    for i, layer in enumerate(model.layers):
-        if layer.kind == "maxpool":
-            assert model.scales[i] == model.scales[i - 1]
+@pytest.mark.parametrize("name", ["dynamo", "avg_dynamo"])
+def test_pooling_scale_is_its_input_scale(cnn_models, name):
+    model = cnn_models[name][1]
+    pools = [i for i, layer in enumerate(model.layers) if layer.kind in ("maxpool", "avgpool")]
+    assert len(pools) == 2
+    for i in pools:
+        assert model.scales[i] == model.scales[i - 1]
 
 
 def test_quantize_cnn_is_deterministic(digits, cnn_models):

@@ -19,6 +19,12 @@ without the optimizer (``dynamo20_noopt``: a zero bias built from Shape/Expand/C
 the batch size from Shape/Squeeze/Concat) and with dynamo at opset 18 with a static batch
 of 4 (``dynamo_static``).
 
+A third network, ``torch_digits_cnn_avg_*.onnx``, uses average pooling: Conv 3x3 1->8 pad 1,
+ReLU, AvgPool 2, Conv 3x3 8->32 pad 1, BatchNorm2d, ReLU, AdaptiveAvgPool2d(1), Flatten,
+Linear 32->10; exported with the TorchScript exporter (``avg_legacy``: AveragePool and
+GlobalAveragePool) and with dynamo at opset 18 (``avg_dynamo``: ReduceMean for the global
+pooling) and without its optimizer (``avg_dynamo_noopt``).
+
 All take ``[N, 1, 8, 8]`` float inputs with a dynamic batch axis (except ``dynamo_static``)
 and output ``[N, 10]`` logits.  Needs torch (CPU), onnx and onnxscript, which are not project requirements::
 
@@ -63,6 +69,13 @@ class Variant(nn.Module):
         x = nn.functional.max_pool2d(x, 3, 2, padding=1)                   # 16x2x1
         x = x.view(x.size(0), -1)
         return self.fc2(torch.relu(self.bn3(self.fc1(x))))
+
+
+def avg_net() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Conv2d(8, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(32, 10))
 
 
 def train(make_net) -> nn.Module:
@@ -123,6 +136,10 @@ def main() -> None:
     export(net, "variant_dynamo20_noopt", dynamo=True, opset_version=20, optimize=False)
     export(net, "variant_dynamo_static", dynamo=True, static_batch=True, opset_version=18,
            optimize=True)
+    net = train(avg_net)
+    export(net, "avg_legacy", dynamo=False, opset_version=17, do_constant_folding=True)
+    export(net, "avg_dynamo", dynamo=True, opset_version=18, optimize=True)
+    export(net, "avg_dynamo_noopt", dynamo=True, opset_version=18, optimize=False)
 
 
 if __name__ == "__main__":
