@@ -2,7 +2,7 @@
 
 The importer walks the graph in its (topological) node order and interprets every
 tensor symbolically as one of: a constant, the network's activation after a
-prefix of layers, a argmax-equivalent transform of the logits ("scores"),
+prefix of layers, an argmax-equivalent transform of the logits ("scores"),
 the predicted label, or a shape vector holding the (symbolic) batch size.  It accepts
 
 * Gemm (alpha, beta, transB; transA = 0), MatMul + Add (bias), Relu, Flatten,
