@@ -50,7 +50,9 @@ def describe(model) -> str:
     parts = ["x".join(map(str, shapes[0]))]
     for layer, shape in zip(model.layers, shapes[1:]):
         kernel = "" if layer.kind == "dense" else "x".join(map(str, layer.kernel))
-        parts.append(f"{layer.kind}{kernel} {'x'.join(map(str, shape))}")
+        skip = "" if layer.requant is None or layer.requant.residual is None else \
+            f" (+ layer {layer.requant.residual[0]})"
+        parts.append(f"{layer.kind}{kernel} {'x'.join(map(str, shape))}{skip}")
     return "CNN " + " -> ".join(parts)
 
 

@@ -16,6 +16,9 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
   the two spatial axes (how the dynamo exporter writes ``AdaptiveAvgPool2d(1)``).
   MaxPool commutes with ReLU, so ``Conv -> Relu -> MaxPool`` and ``Conv -> MaxPool ->
   Relu`` give the same layers; average pooling does not, so it must follow the Relu;
+* residual Add of a Conv/Gemm output (BatchNormalization folded) and an identity skip: the
+  ReLU output of an earlier layer with the same shape, followed by a Relu (the ResNet basic
+  block); the skip is added before the requantization, as the integer model defines it;
 * the shape arithmetic PyTorch's exporters write around ``view``/``flatten``
   (Shape, Gather, Squeeze, Unsqueeze, Concat, Reshape of a shape vector), and simple
   constant subgraphs (Transpose of a weight, a zero bias from Shape/Expand/CastLike);
@@ -27,7 +30,7 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
 * PyTorch exports from both exporters (TorchScript ``dynamo=False`` and ``dynamo=True``),
   with or without constant folding.
 
-Residual Add is refused as "not supported yet"; anything else raises
+Anything else (e.g. a projection shortcut or an Add of two branches) raises
 UnsupportedModelError naming the operator and node; unreadable bytes raise FormatError.
 """
 
@@ -67,6 +70,7 @@ class FloatLayer:
     bias: np.ndarray    # float64 [out]
     relu: bool
     source: str = ""    # "'Gemm' at node 'fc1'", for error messages
+    residual: int | None = None  # j: layer j's output (1-based) is added before the ReLU
     kind = "dense"
 
 
@@ -80,6 +84,7 @@ class FloatConv:
     pads: tuple[int, int, int, int]  # top, left, bottom, right
     relu: bool
     source: str = ""
+    residual: int | None = None      # j: layer j's output (1-based) is added before the ReLU
     kind = "conv"
 
 
@@ -172,6 +177,8 @@ class FloatNet:
                 a = float_maxpool(a, l)
             else:
                 a = float_avgpool(a, l)
+            if getattr(l, "residual", None):
+                a = a + outs[l.residual - 1].reshape(a.shape)
             if l.relu:
                 a = np.maximum(a, 0.0)
             outs.append(a)
@@ -438,12 +445,15 @@ def load_float_net(source: OnnxSource) -> FloatNet:
         return v
 
     def check_hidden_relu(net: _Net, where: str, op: str) -> None:
-        """A conv layer without ReLU cannot be followed by another layer (only dense
-        layers without ReLU are fused into the next dense layer by quantize)."""
-        if net.phase == "linear" and net.layers[_last_weighted(net)].kind == "conv":
+        """A conv layer (or a layer with a residual branch) without ReLU cannot be followed
+        by another layer: only plain dense layers without ReLU are fused into the next dense
+        layer by quantize."""
+        last = net.layers[_last_weighted(net)] if net.layers else None
+        if net.phase == "linear" and (last.kind == "conv" or last.residual is not None):
+            what = "convolution" if last.kind == "conv" else "layer"
             raise UnsupportedModelError(
-                f"the convolution {net.layers[_last_weighted(net)].source} has no Relu before "
-                f"'{op}' at node '{where}'; every hidden layer must end in ReLU")
+                f"the {what} {last.source} has no Relu before '{op}' at node '{where}'; "
+                "every hidden layer must end in ReLU")
 
     def add_layer(net: _Net, w: np.ndarray, b: np.ndarray, where: str, op: str) -> _Net:
         if net.rank != 2:
@@ -576,12 +586,56 @@ def load_float_net(source: OnnxSource) -> FloatNet:
         layer = FloatAvgPool(kernel, stride, pads, f"'{op}' at node '{where}'")
         return _Net(net.layers + (layer,), (c, oh, ow), 4, "relu")
 
+    def bias_add(a: Any, b: Any, where: str) -> _Net:
+        """Add(layer output, constant): folded into the layer's bias."""
+        net, c = (a, b) if isinstance(a, _Net) else (b, a)
+        if not isinstance(net, _Net) or not isinstance(c, np.ndarray):
+            raise UnsupportedModelError(
+                f"'Add' at node '{where}' must add a constant bias to a layer output")
+        if net.phase != "linear" or net.layers[-1].kind in POOL_KINDS:
+            raise UnsupportedModelError(
+                f"'Add' at node '{where}' must follow Gemm/MatMul/Conv (bias), not "
+                f"{net.phase if net.phase != 'linear' else 'pooling'}")
+        last = net.layers[-1]
+        if last.kind == "conv" and net.rank != 4:
+            raise UnsupportedModelError(
+                f"'Add' at node '{where}' must add a per-channel bias right after the Conv")
+        if last.kind == "conv":
+            extra = _channel_vector(c, last.weight.shape[0], where)
+        else:
+            extra = _bias_vector(c, last.weight.shape[0], where)
+        bias = last.bias + extra
+        if not np.all(np.isfinite(bias)):
+            raise UnsupportedModelError(f"non-finite bias at node '{where}'")
+        return _with_layer(net, len(net.layers) - 1, replace(last, bias=bias))
+
+    def residual_add(a: _Net, b: _Net, where: str) -> _Net:
+        """Add(layer output, skip): the skip is the activation after an earlier layer of the
+        same network (so its layers are a prefix of the other operand's) with its ReLU."""
+        for main, skip in ((a, b), (b, a)):
+            last = main.layers[-1] if main.layers else None
+            if (main.phase == "linear" and last is not None and last.kind in ("conv", "dense")
+                    and last.residual is None and skip.phase == "relu"
+                    and len(skip.layers) < len(main.layers)
+                    and all(x is y for x, y in zip(skip.layers, main.layers))):
+                if skip.shape != main.shape or skip.rank != main.rank:
+                    raise UnsupportedModelError(
+                        f"'Add' at node '{where}' adds a skip of shape {list(skip.shape or [])} "
+                        f"to {list(main.shape or [])}; residual branches need equal shapes")
+                return _with_layer(main, len(main.layers) - 1,
+                                   replace(last, residual=len(skip.layers)))
+        raise UnsupportedModelError(
+            f"'Add' at node '{where}' adds two activations in a form zkml does not support: "
+            "a residual Add must add the ReLU output of an earlier layer (identity skip) to a "
+            "Conv/Gemm output, before that layer's Relu")
+
     def batch_norm(net: _Net, node: Any, at: dict, where: str) -> _Net:
         if int(at.get("training_mode", 0)) or len([o for o in node.output if o]) > 1:
             raise UnsupportedModelError(
                 f"'BatchNormalization' at node '{where}' is in training mode; export the "
                 "model in eval mode")
         if net.phase != "linear" or net.layers[-1].kind in POOL_KINDS \
+                or net.layers[-1].residual is not None \
                 or net.rank != (4 if net.layers[-1].kind == "conv" else 2):
             after = "the input" if net.phase == "input" else \
                 f"{net.layers[-1].source}" + (" and its Relu" if net.phase == "relu" else "")
@@ -763,29 +817,9 @@ def load_float_net(source: OnnxSource) -> FloatNet:
         elif op == "Add":
             a, b = first, get(ins[1], where)
             if isinstance(a, _Net) and isinstance(b, _Net):
-                raise UnsupportedModelError(
-                    f"'Add' at node '{where}' adds two activations (a residual connection); "
-                    "residual Add is not supported yet")
-            net, c = (a, b) if isinstance(a, _Net) else (b, a)
-            if not isinstance(net, _Net) or not isinstance(c, np.ndarray):
-                raise UnsupportedModelError(
-                    f"'Add' at node '{where}' must add a constant bias to a layer output")
-            if net.phase != "linear" or net.layers[-1].kind in POOL_KINDS:
-                raise UnsupportedModelError(
-                    f"'Add' at node '{where}' must follow Gemm/MatMul/Conv (bias), not "
-                    f"{net.phase if net.phase != 'linear' else 'pooling'}")
-            last = net.layers[-1]
-            if last.kind == "conv" and net.rank != 4:
-                raise UnsupportedModelError(
-                    f"'Add' at node '{where}' must add a per-channel bias right after the Conv")
-            if last.kind == "conv":
-                extra = _channel_vector(c, last.weight.shape[0], where)
+                result = residual_add(a, b, where)
             else:
-                extra = _bias_vector(c, last.weight.shape[0], where)
-            bias = last.bias + extra
-            if not np.all(np.isfinite(bias)):
-                raise UnsupportedModelError(f"non-finite bias at node '{where}'")
-            result = _with_layer(net, len(net.layers) - 1, replace(last, bias=bias))
+                result = bias_add(a, b, where)
         elif op == "Relu":
             net = need_net(first, where, op)
             if net.phase == "input":
@@ -930,6 +964,10 @@ def _finish(g: Any, values: dict, input_shape_holder: dict) -> FloatNet:
         raise UnsupportedModelError(
             f"the network's output comes from {net.layers[-1].source}; the last layer must be "
             "dense (Gemm or MatMul) with [N, n_classes] logits")
+    if net.layers[-1].residual is not None:
+        raise UnsupportedModelError(
+            f"the last layer {net.layers[-1].source} has a residual branch; only hidden "
+            "layers (followed by a Relu) can")
     if net.rank != 2:
         raise UnsupportedModelError("the model's output must be [N, n_classes]")
     if net.phase == "relu":

@@ -20,11 +20,16 @@ Scheme (all scales symmetric, per tensor):
 * pooling keeps its input's scale.  Max-pooling commutes with the monotone requantization
   and the clamp, so pooling the integer activations equals quantizing the pooled float
   ones; average pooling of the integer activations (rounded half up, as the proof system
-  defines it) adds at most half a unit of rounding.
+  defines it) adds at most half a unit of rounding;
+* a residual branch (identity skip a_j added before the ReLU) is requantized with the layer:
+  ``q = (m*z + m_s*a_j + 2**(k-1)) >> k`` with ``m / 2**k ~= s_in * s_w / s_out`` and
+  ``m_s / 2**k ~= s_j / s_out`` sharing the shift k; both are lowered together when the
+  worst case (|z| at its bound, a_j = 127) would leave [-2**15, 2**15).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -32,7 +37,8 @@ import numpy as np
 from .errors import FormatError, UnsupportedModelError
 from .model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
                     POOL_KINDS, SHIFT_MIN, WEIGHT_MAX, AvgPoolLayer, ConvLayer, DenseLayer, Layer,
-                    MaxPoolLayer, QuantizedModel, Requant, requant_fits, row_bounds)
+                    MaxPoolLayer, QuantizedModel, Requant, requant_fits, requant_quotient,
+                    row_bounds)
 from .onnx_import import FloatLayer, FloatLayerAny, FloatNet, load_float_net, load_onnx_model
 
 PERCENTILES: tuple[float, ...] = (100.0, 99.99, 99.9, 99.5, 99.0)
@@ -40,8 +46,10 @@ PERCENTILES: tuple[float, ...] = (100.0, 99.99, 99.9, 99.5, 99.0)
 
 def fuse_linear(layers: Sequence[FloatLayerAny]) -> list[FloatLayerAny]:
     """Merge every hidden dense layer without ReLU into the dense layer after it (exact in
-    float); a hidden convolution without ReLU is refused."""
+    float); a hidden convolution (or residual layer) without ReLU is refused.  Residual
+    branches are renumbered to the fused layers."""
     out: list[FloatLayerAny] = []
+    number: dict[int, int] = {}  # 1-based layer number before fusing -> after
     pending: FloatLayer | None = None
     for i, l in enumerate(layers):
         if pending is not None:
@@ -49,21 +57,29 @@ def fuse_linear(layers: Sequence[FloatLayerAny]) -> list[FloatLayerAny]:
                 raise UnsupportedModelError(
                     f"the hidden layer {pending.source or i - 1} has no ReLU and is followed "
                     f"by a {l.kind} layer; every hidden layer must end in ReLU")
-            l = FloatLayer(l.weight @ pending.weight, l.weight @ pending.bias + l.bias, l.relu,
-                           l.source)
+            l = replace(l, weight=l.weight @ pending.weight, bias=l.weight @ pending.bias + l.bias)
             pending = None
+        residual = getattr(l, "residual", None)
         if l.kind in POOL_KINDS or l.relu or i == len(layers) - 1:
+            if residual is not None:
+                if residual not in number:
+                    raise UnsupportedModelError(
+                        f"the residual branch of {l.source or i} reads a layer without ReLU")
+                l = replace(l, residual=number[residual])
             out.append(l)
-        elif l.kind == "dense":
+            number[i + 1] = len(out)
+        elif l.kind == "dense" and residual is None:
             pending = l
         else:
             raise UnsupportedModelError(
-                f"the hidden convolution {l.source or i} has no ReLU; every hidden layer "
-                "must end in ReLU")
+                f"the hidden {'convolution' if l.kind == 'conv' else 'layer'} {l.source or i} "
+                "has no ReLU; every hidden layer must end in ReLU")
     if out[-1].kind != "dense":
         raise UnsupportedModelError("the last layer must be dense (the logits)")
     if out[-1].relu:
         raise UnsupportedModelError("a ReLU on the logits is not supported")
+    if out[-1].residual is not None:
+        raise UnsupportedModelError("the last layer cannot have a residual branch")
     return out
 
 
@@ -101,6 +117,38 @@ def _fit_requant(m: int, k: int, zmax: int, where: str) -> tuple[int, int]:
         f"scale; use fewer inputs per neuron or smaller weights")
 
 
+def _residual_fits(zmax: int, m: int, m_skip: int, k: int) -> bool:
+    """True when q = (m*z + m_skip*a + 2**(k-1)) >> k stays in [-2**15, 2**15) for every
+    |z| <= zmax and a in [0, 127] (the bound QuantizedModel.validate checks)."""
+    lo = requant_quotient(-m * zmax, 1, k)
+    hi = requant_quotient(m * zmax + m_skip * ACT_MAX, 1, k)
+    return lo >= -(1 << QUOTIENT_BITS) and hi < (1 << QUOTIENT_BITS)
+
+
+def choose_residual_requant(ratio: float, skip_ratio: float, zmax: int,
+                            where: str) -> tuple[int, int, int]:
+    """(m, m_skip, k): m / 2**k ~= ratio and m_skip / 2**k ~= skip_ratio with one shift k (as
+    large as both multipliers allow below 2**16); both ratios are lowered together (a coarser
+    output scale) until the worst-case quotient fits."""
+    if not all(np.isfinite(r) and r > 0 for r in (ratio, skip_ratio)):
+        raise UnsupportedModelError(f"{where}: requantization ratios are not positive")
+    need = (ratio * zmax + skip_ratio * ACT_MAX) / ((1 << QUOTIENT_BITS) - 2)
+    scale = max(1.0, need)
+    for _ in range(1000):
+        r, rs = ratio / scale, skip_ratio / scale
+        k = next((k for k in range(SHIFT_MAX, SHIFT_MIN - 1, -1)
+                  if max(round(r * 2.0 ** k), round(rs * 2.0 ** k)) < (1 << MULTIPLIER_BITS)), None)
+        m, m_skip = (0, 0) if k is None else (int(round(r * 2.0 ** k)), int(round(rs * 2.0 ** k)))
+        if m < 1 or m_skip < 1:
+            break
+        if _residual_fits(zmax, m, m_skip, k):
+            return m, m_skip, k
+        scale *= 1.01
+    raise UnsupportedModelError(
+        f"{where}: the layer and its residual branch cannot be requantized together with "
+        f"1 <= m, m_s < 2**16 and 1 <= k <= 32 (ratios {ratio:.3g} and {skip_ratio:.3g})")
+
+
 def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: float,
                     act_scales: Sequence[float | None]) -> QuantizedModel:
     """Quantize fused float layers given the input scale and the target activation scale of
@@ -126,12 +174,18 @@ def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: 
                 f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {s_in * s_w:.3g})")
         b_int = b_f.astype(np.int64)
         zmax = int(row_bounds(w_int.reshape(len(w_int), -1), b_int).max())
+        residual = getattr(l, "residual", None)
         if i < last:
             s_out = float(act_scales[i])  # type: ignore[arg-type]
-            m, k = choose_requant(s_in * s_w / s_out)
-            m, k = _fit_requant(m, k, zmax, where)
+            if residual is None:
+                m, k = choose_requant(s_in * s_w / s_out)
+                m, k = _fit_requant(m, k, zmax, where)
+                rq = Requant(int(m), int(k))
+            else:  # the skip a_j has the scale of layer j's output
+                m, m_skip, k = choose_residual_requant(s_in * s_w / s_out,
+                                                       scales[residual - 1] / s_out, zmax, where)
+                rq = Requant(int(m), int(k), residual=(int(residual), int(m_skip)))
             s_eff = s_in * s_w * 2.0 ** k / m
-            rq = Requant(int(m), int(k))
             qlayers.append(DenseLayer(w_int, b_int, rq) if l.kind == "dense" else
                            ConvLayer(w_int, b_int, tuple(l.stride), tuple(l.pads), rq))
             scales.append(s_eff)

@@ -103,13 +103,18 @@ TORCH_CNN_VARIANT_EXPORTS = ("variant_legacy_nofold", "variant_dynamo20_noopt",
 # A digits CNN with average pooling (AvgPool2d(2), AdaptiveAvgPool2d(1)): TorchScript
 # (AveragePool, GlobalAveragePool), dynamo opset 18 (ReduceMean) with / without optimizer.
 TORCH_CNN_AVG_EXPORTS = ("avg_legacy", "avg_dynamo", "avg_dynamo_noopt")
+# A digits CNN with a ResNet basic block (identity skip): TorchScript (BatchNormalization
+# folded) and dynamo opset 18 without optimizer (BatchNormalization kept).
+TORCH_CNN_RES_EXPORTS = ("res_legacy", "res_dynamo_noopt")
 
 
 def torch_cnn_onnx(name: str = "legacy") -> bytes:
     """A committed PyTorch export of a digits CNN taking [N, 1, 8, 8] images;
     ``name`` is one of :data:`TORCH_CNN_EXPORTS` (the LeNet-shaped network: Conv, Relu,
     MaxPool, Conv, [BatchNormalization], Relu, MaxPool, Flatten/Reshape, Gemm, Relu, Gemm)
-    or :data:`TORCH_CNN_VARIANT_EXPORTS` or :data:`TORCH_CNN_AVG_EXPORTS`."""
-    if name not in TORCH_CNN_EXPORTS + TORCH_CNN_VARIANT_EXPORTS + TORCH_CNN_AVG_EXPORTS:
+    or :data:`TORCH_CNN_VARIANT_EXPORTS`, :data:`TORCH_CNN_AVG_EXPORTS`,
+    :data:`TORCH_CNN_RES_EXPORTS`."""
+    if name not in (TORCH_CNN_EXPORTS + TORCH_CNN_VARIANT_EXPORTS + TORCH_CNN_AVG_EXPORTS
+                    + TORCH_CNN_RES_EXPORTS):
         raise ValueError(f"unknown export {name!r}")
     return (DATA_DIR / f"torch_digits_cnn_{name}.onnx").read_bytes()

@@ -193,6 +193,62 @@ def test_average_pooling_variants_match_onnxruntime(case):
     assert np.mean(model.predict(x) == fm.predict(x)) >= 0.9
 
 
+RESIDUAL_CASES = ("conv_bn_block", "skip_through_pool", "dense_block", "skip_first_operand")
+
+
+@pytest.mark.parametrize("case", RESIDUAL_CASES)
+def test_residual_blocks_match_onnxruntime(case):
+    rng = np.random.default_rng(13)
+    bn = {"gamma": rng.uniform(0.5, 2, 4), "beta": rng.normal(size=4),
+          "mean": rng.normal(size=4), "var": rng.uniform(0.2, 2, 4)}
+    inits = {"k1": rng.normal(size=(4, 1, 3, 3)), "k2": rng.normal(size=(4, 4, 3, 3)) * 0.3,
+             "k3": rng.normal(size=(4, 4, 3, 3)) * 0.3, **bn}
+    stem = [helper.make_node("Conv", ["x", "k1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["c1"], ["r1"], name="relu1")]
+    if case == "dense_block":   # an MLP residual block: Gemm, Relu, Gemm, + skip, Relu
+        inits = {"w1": rng.normal(size=(6, 10)), "w2": rng.normal(size=(6, 6)) * 0.3,
+                 "w3": rng.normal(size=(3, 6))}
+        nodes = [helper.make_node("Gemm", ["x", "w1"], ["h1"], name="fc1", transB=1),
+                 helper.make_node("Relu", ["h1"], ["a1"], name="relu1"),
+                 helper.make_node("Gemm", ["a1", "w2"], ["h2"], name="fc2", transB=1),
+                 helper.make_node("Add", ["h2", "a1"], ["s"], name="skip"),
+                 helper.make_node("Relu", ["s"], ["a2"], name="relu2"),
+                 helper.make_node("Gemm", ["a2", "w3"], ["out"], name="fc3", transB=1)]
+        in_shape, kinds, residual = (10,), ["dense", "dense", "dense"], (None, 1, None)
+    else:
+        src = "r1"
+        if case == "skip_through_pool":
+            stem.append(helper.make_node("MaxPool", ["r1"], ["p1"], name="pool1",
+                                         kernel_shape=[2, 2], strides=[2, 2]))
+            src = "p1"
+        first, second = ("c3", src) if case != "skip_first_operand" else (src, "c3")
+        nodes = stem + [
+            helper.make_node("Conv", [src, "k2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+            helper.make_node("BatchNormalization", ["c2", "gamma", "beta", "mean", "var"], ["n2"],
+                             name="bn2"),
+            helper.make_node("Relu", ["n2"], ["r2"], name="relu2"),
+            helper.make_node("Conv", ["r2", "k3"], ["c3"], name="conv3", pads=[1, 1, 1, 1]),
+            helper.make_node("Add", [first, second], ["s"], name="skip"),
+            helper.make_node("Relu", ["s"], ["r3"], name="relu3")]
+        side = 3 if case == "skip_through_pool" else 6
+        nodes += _head("r3", 4 * side * side, rng, inits)
+        in_shape = (1, 6, 6)
+        if case == "skip_through_pool":
+            kinds, residual = ["conv", "maxpool", "conv", "conv", "dense"], (None, None, None, 2, None)
+        else:
+            kinds, residual = ["conv", "conv", "conv", "dense"], (None, None, 1, None)
+    onx = _model(nodes, inits, ["N", *in_shape], opset=15)
+    fm = _check_matches_onnxruntime(onx, in_shape, n=200)
+    assert [l.kind for l in fm.layers] == kinds
+    assert tuple(getattr(l, "residual", None) for l in fm.layers) == residual
+    x = np.random.default_rng(14).normal(size=(300, *in_shape)).astype(np.float32)
+    model = quantize(onx, x)
+    got = [None if l.requant is None or l.requant.residual is None else l.requant.residual[0]
+           for l in model.layers]
+    assert tuple(got) == residual
+    assert np.mean(model.predict(x) == fm.predict(x)) >= 0.9
+
+
 def test_relu_before_or_after_pool_gives_the_same_model():
     def build(relu_first: bool) -> bytes:
         rng = np.random.default_rng(5)
@@ -365,14 +421,33 @@ def _refusal_graph(case: str) -> bytes:
                  helper.make_node("Flatten", ["m"], ["f"], name="flat"),
                  helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
         inits["w"] = rng.normal(size=(3, 36))
-    elif case == "residual_add":
+    elif case in ("two_branch_add", "skip_from_input", "residual_without_relu",
+                  "residual_shape_mismatch", "bn_after_residual"):
         inits["k2"] = rng.normal(size=(4, 4, 3, 3))
+        inits["k3"] = rng.normal(size=(4, 4, 3, 3))
+        first, second = {"two_branch_add": ("c2", "c3"), "skip_from_input": ("c2", "x"),
+                         "bn_after_residual": ("c2", "r"), "residual_without_relu": ("c2", "r"),
+                         "residual_shape_mismatch": ("c4", "r")}[case]
         nodes = [conv, relu,
                  helper.make_node("Conv", ["r", "k2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
-                 helper.make_node("Add", ["c2", "r"], ["s"], name="skip1"),
-                 helper.make_node("Relu", ["s"], ["r2"], name="relu2"),
-                 helper.make_node("Flatten", ["r2"], ["f"], name="flat"),
-                 helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
+                 helper.make_node("Conv", ["r", "k3"], ["c3"], name="conv3", pads=[1, 1, 1, 1]),
+                 helper.make_node("Conv", ["r", "k3"], ["c4"], name="conv4"),  # 4x4 output
+                 helper.make_node("Add", [first, second], ["s"], name="skip1")]
+        if case == "bn_after_residual":
+            for n, v in (("s1", 1.5), ("b1", 0.1), ("m1", 0.2), ("v1", 0.9)):
+                inits[n] = np.full(4, v)
+            nodes.append(helper.make_node("BatchNormalization", ["s", "s1", "b1", "m1", "v1"],
+                                          ["bn"], name="bn1"))
+            nodes.append(helper.make_node("Relu", ["bn"], ["r2"], name="relu2"))
+        elif case == "residual_without_relu":
+            nodes.append(helper.make_node("Identity", ["s"], ["r2"], name="ident"))
+        else:
+            nodes.append(helper.make_node("Relu", ["s"], ["r2"], name="relu2"))
+        if case == "skip_from_input":
+            in_shape = ["N", 4, 6, 6]
+            inits["k"] = rng.normal(size=(4, 4, 3, 3))
+        nodes += [helper.make_node("Flatten", ["r2"], ["f"], name="flat"),
+                  helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
     elif case == "bn_negative_variance":
         for n, v in (("s", 1.5), ("b", 0.1), ("m", 0.2), ("v", -0.9)):
             inits[n] = np.full(4, v)
@@ -427,7 +502,11 @@ REFUSALS = {
     "avg_pads_not_counted": ("'AveragePool'", "'pool1'", "count_include_pad"),
     "avg_before_relu": ("'GlobalAveragePool'", "'pool1'", "must come after the Relu"),
     "reduce_mean_channels": ("'ReduceMean'", "'mean1'", "spatial axes"),
-    "residual_add": ("'Add'", "'skip1'", "not supported yet"),
+    "two_branch_add": ("'Add'", "'skip1'", "identity skip"),
+    "skip_from_input": ("'Add'", "'skip1'", "identity skip"),
+    "residual_shape_mismatch": ("'Add'", "'skip1'", "equal shapes"),
+    "residual_without_relu": ("'Conv'", "'conv2'", "every hidden layer must end in ReLU"),
+    "bn_after_residual": ("'BatchNormalization'", "'bn1'", "directly after a Conv or Gemm"),
     "bn_after_relu": ("'BatchNormalization'", "'bn1'", "directly after a Conv or Gemm"),
     "bn_on_input": ("'BatchNormalization'", "'bn1'", "follows the input"),
     "bn_negative_variance": ("'BatchNormalization'", "'bn1'", "non-finite"),
@@ -509,3 +588,16 @@ def test_torch_cnn_average_pooling_exports_match_onnxruntime(digits, name):
     x = digits[2].reshape(-1, 1, 8, 8)
     logits = _ort_run(onx, x)
     assert np.allclose(fm.forward(x), logits, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", zkml_fixtures.TORCH_CNN_RES_EXPORTS)
+def test_torch_cnn_residual_exports_match_onnxruntime(digits, name):
+    onx = zkml_fixtures.torch_cnn_onnx(name)
+    assert len(onx) < 100_000
+    ops = [n.op_type for n in onnx.load_from_string(onx).graph.node]
+    assert ops.count("Add") == 1 and ("BatchNormalization" in ops) == (name == "res_dynamo_noopt")
+    fm = load_float_net(onx)
+    assert [l.kind for l in fm.layers] == ["conv", "conv", "conv", "maxpool", "dense"]
+    assert fm.layers[2].residual == 1 and fm.layers[2].relu
+    x = digits[2].reshape(-1, 1, 8, 8)
+    assert np.allclose(fm.forward(x), _ort_run(onx, x), atol=1e-4)

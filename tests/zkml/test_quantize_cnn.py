@@ -10,7 +10,8 @@ import zkml_fixtures
 from zkml.errors import UnsupportedModelError
 from zkml.model import NET_ARCH_FORMAT, QuantizedModel, row_bounds, requant_fits
 from zkml.onnx_import import FloatConv, FloatLayer, FloatMaxPool, FloatNet, load_float_net
-from zkml.quantize import choose_requant, float_accuracy, fuse_linear, int_accuracy, quantize
+from zkml.quantize import (choose_requant, choose_residual_requant, float_accuracy, fuse_linear,
+                           int_accuracy, quantize)
 
 
 def _images(x: np.ndarray) -> np.ndarray:
@@ -18,7 +19,7 @@ def _images(x: np.ndarray) -> np.ndarray:
 
 
 ALL_EXPORTS = (zkml_fixtures.TORCH_CNN_EXPORTS + zkml_fixtures.TORCH_CNN_VARIANT_EXPORTS
-               + zkml_fixtures.TORCH_CNN_AVG_EXPORTS)
+               + zkml_fixtures.TORCH_CNN_AVG_EXPORTS + zkml_fixtures.TORCH_CNN_RES_EXPORTS)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,14 @@ def test_torch_cnn_within_one_point(digits, cnn_models, name):
     assert fa - ia <= 0.01, f"integer accuracy {ia:.4f} is more than 1 pp below float {fa:.4f}"
     assert model.input_shape == (1, 8, 8) and model.n_classes == 10
     assert QuantizedModel.from_bytes(model.to_bytes()) == model
+    if name.startswith("res"):
+        assert model.shapes() == [(1, 8, 8), (8, 8, 8), (8, 8, 8), (8, 8, 8), (8, 4, 4), (10,)]
+        assert [l.kind for l in model.layers] == ["conv", "conv", "conv", "maxpool", "dense"]
+        assert [l.requant.residual is not None for l in model.layers[:3]] == [False, False, True]
+        assert model.layers[2].requant.residual[0] == 1   # the stem's output
+        from zkml.__main__ import describe
+        assert "conv3x3 8x8x8 (+ layer 1)" in describe(model)
+        return
     if name.startswith("avg"):
         assert model.shapes() == [(1, 8, 8), (8, 8, 8), (8, 4, 4), (32, 4, 4), (32, 1, 1),
                                   (10,)]
@@ -139,3 +148,29 @@ def test_quantize_command_reports_cnn_accuracy(tmp_path, capsys, digits):
                  str(tmp_path / "cal_x.npz"), "--out", str(out_file)]) == 0
     out = capsys.readouterr().out
     assert "no labels" in out and "agree on" in out
+
+
+def test_residual_requant_fits_the_worst_case_and_tracks_the_scales():
+    # a 31x31 all-ones kernel: the worst case (every input and the skip at 127) is far above
+    # the calibration range (one lit pixel), so m and m_s must be lowered together
+    c1 = FloatConv(np.ones((1, 1, 1, 1)), np.zeros(1), (1, 1), (0, 0, 0, 0), True)
+    c2 = FloatConv(np.ones((1, 1, 31, 31)), np.zeros(1), (1, 1), (15, 15, 15, 15), True,
+                   residual=1)
+    fm = FloatNet([c1, c2, FloatLayer(np.eye(2, 31 * 31), np.zeros(2), False)], (1, 31, 31), 2)
+    cal = np.zeros((8, 1, 31, 31))
+    cal[np.arange(8), 0, 3 * np.arange(8), 15] = 1.0
+    model = quantize(fm, cal)   # validate() inside checks the residual quotient bound
+    rq = model.layers[1].requant
+    assert rq.residual[0] == 1
+    m, k, m_skip = rq.multiplier, rq.shift, rq.residual[1]
+    zmax = int(row_bounds(model.layers[1].weight.reshape(1, -1), model.layers[1].bias).max())
+    worst = (m * zmax + m_skip * 127 + 2 ** (k - 1)) >> k
+    assert 2 ** 14 <= worst < 2 ** 15, "lowered just enough"
+    s_out_calibrated = fm.hidden(cal)[1].max() / 127      # what calibration alone picks
+    calibrated = model.scales[0] * (1 / 127) / s_out_calibrated   # s_in * s_w / s_out
+    assert m / 2 ** k < calibrated / 1.5, "the calibrated ratio had to be lowered"
+    # m_s / 2**k is the ratio of the skip's scale to the output's
+    ratio = model.scales[0] / model.scales[1]
+    assert abs(m_skip / 2 ** k - ratio) / ratio < 1e-3
+    with pytest.raises(UnsupportedModelError, match="residual"):
+        choose_residual_requant(1e-3, 1e9, 100, "layer 1")

@@ -25,6 +25,12 @@ Linear 32->10; exported with the TorchScript exporter (``avg_legacy``: AveragePo
 GlobalAveragePool) and with dynamo at opset 18 (``avg_dynamo``: ReduceMean for the global
 pooling) and without its optimizer (``avg_dynamo_noopt``).
 
+A fourth network, ``torch_digits_cnn_res_*.onnx``, has a ResNet basic block: Conv 3x3 1->8
+pad 1, BatchNorm2d, ReLU, then Conv 3x3 8->8, BatchNorm2d, ReLU, Conv 3x3 8->8, BatchNorm2d,
+``+ x`` (identity skip), ReLU, then MaxPool 2, Flatten, Linear 128->10; exported with the
+TorchScript exporter (``res_legacy``) and with dynamo at opset 18 without its optimizer
+(``res_dynamo_noopt``: BatchNormalization nodes kept).
+
 All take ``[N, 1, 8, 8]`` float inputs with a dynamic batch axis (except ``dynamo_static``)
 and output ``[N, 10]`` logits.  Needs torch (CPU), onnx and onnxscript, which are not project requirements::
 
@@ -76,6 +82,22 @@ def avg_net() -> nn.Module:
         nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
         nn.Conv2d(8, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
         nn.Flatten(), nn.Linear(32, 10))
+
+
+class ResNetBlockNet(nn.Module):
+    """The residual network (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.conv1 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.conv2 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8))
+        self.head = nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(128, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = torch.relu(self.conv2(self.conv1(x)) + x)
+        return self.head(x)
 
 
 def train(make_net) -> nn.Module:
@@ -140,6 +162,9 @@ def main() -> None:
     export(net, "avg_legacy", dynamo=False, opset_version=17, do_constant_folding=True)
     export(net, "avg_dynamo", dynamo=True, opset_version=18, optimize=True)
     export(net, "avg_dynamo_noopt", dynamo=True, opset_version=18, optimize=False)
+    net = train(ResNetBlockNet)
+    export(net, "res_legacy", dynamo=False, opset_version=17, do_constant_folding=True)
+    export(net, "res_dynamo_noopt", dynamo=True, opset_version=18, optimize=False)
 
 
 if __name__ == "__main__":
