@@ -6,7 +6,9 @@ import os
 import sys
 import time
 
-from .errors import ZkmlError
+import numpy as np
+
+from .errors import FormatError, ZkmlError
 
 
 def _progress(stage: str, fraction: float) -> None:
@@ -15,18 +17,62 @@ def _progress(stage: str, fraction: float) -> None:
         print(file=sys.stderr)
 
 
+def _load_calibration(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The calibration inputs x and, when the .npz has them, the labels y (optional here)."""
+    import zipfile
+
+    from .data import load_dataset, validate_arrays
+    try:
+        with zipfile.ZipFile(path) as zf:
+            has_labels = "y.npy" in zf.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        has_labels = True  # let load_dataset explain what is wrong with the file
+    if has_labels:
+        cal = load_dataset(path)
+        return cal.x, cal.y
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            x = f["x"]
+    except KeyError:
+        raise FormatError(f"calibration file {path} has no array 'x'") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise FormatError(f"calibration array 'x' is malformed: {e}") from None
+    return validate_arrays(x, np.zeros(x.shape[0] if x.ndim else 0, np.int64)).x, None
+
+
+def describe(model) -> str:
+    """One line naming the layers, e.g. ``64->32->10 MLP`` or
+    ``CNN 1x8x8 -> conv3x3 6x8x8 -> maxpool2x2 6x4x4 -> dense 10``."""
+    if model.is_mlp:
+        dims = [model.layers[0].in_dim] + [layer.out_dim for layer in model.layers]
+        return f"{'->'.join(map(str, dims))} MLP"
+    shapes = model.shapes()
+    parts = ["x".join(map(str, shapes[0]))]
+    for layer, shape in zip(model.layers, shapes[1:]):
+        kernel = "" if layer.kind == "dense" else "x".join(map(str, layer.kernel))
+        skip = "" if layer.requant is None or layer.requant.residual is None else \
+            f" (+ layer {layer.requant.residual[0]})"
+        parts.append(f"{layer.kind}{kernel} {'x'.join(map(str, shape))}{skip}")
+    return "CNN " + " -> ".join(parts)
+
+
 def cmd_quantize(args) -> int:
-    from .data import load_dataset
-    from .quantize import float_accuracy, int_accuracy, quantize
+    from .quantize import float_predict, quantize
     with open(args.model, "rb") as f:
         onnx_bytes = f.read()
-    cal = load_dataset(args.calibration)
-    model = quantize(onnx_bytes, cal.x)
+    x, y = _load_calibration(args.calibration)
+    model = quantize(onnx_bytes, x)
     model.save(args.out)
-    float_acc = float_accuracy(onnx_bytes, cal.x, cal.y)
-    int_acc = int_accuracy(model, cal.x, cal.y)
-    dims = [model.layers[0].in_dim] + [layer.out_dim for layer in model.layers]
-    print(f"quantized {'->'.join(map(str, dims))} MLP ({model.parameter_count()} parameters) to {args.out}")
+    print(f"quantized {describe(model)} ({model.parameter_count()} parameters) to {args.out}")
+    float_pred = float_predict(onnx_bytes, x)
+    int_pred = model.predict(x)
+    if y is None:
+        agree = float(np.mean(float_pred == int_pred))
+        print(f"the calibration data has no labels (y): integer and float (onnxruntime) "
+              f"predictions agree on {agree * 100:.2f}% of it")
+        return 0
+    float_acc = float(np.mean(float_pred == y))
+    int_acc = float(np.mean(int_pred == y))
     print(f"accuracy on the calibration data: float (onnxruntime) {float_acc * 100:.2f}%, "
           f"integer {int_acc * 100:.2f}% (gap {(float_acc - int_acc) * 100:+.2f} pp)")
     return 0
@@ -81,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zkml",
                                      description="Zero-knowledge proofs of a quantized model's accuracy.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("quantize", help="quantize a float ONNX MLP into a private .zkm model file")
+    p = sub.add_parser("quantize", help="quantize a float ONNX MLP or CNN into a private .zkm model file")
     p.add_argument("model")
-    p.add_argument("--calibration", required=True, help=".npz with x (and y, for the accuracy report)")
+    p.add_argument("--calibration", required=True, help=".npz with x (and optionally y, for the accuracy report)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_quantize)
     p = sub.add_parser("commit", help="commit to a model's weights (public COMMIT.json)")

@@ -1,12 +1,13 @@
-"""Post-training quantization of a float MLP into a :class:`~zkml.model.QuantizedModel`.
+"""Post-training quantization of a float MLP or CNN into a :class:`~zkml.model.QuantizedModel`.
 
-Scheme (all scales symmetric, per layer):
+Scheme (all scales symmetric, per tensor):
 
 * input: ``input_scale = max|calibration_x| / 127`` (so the calibration range maps onto
   [-127, 127] exactly; larger test values are clamped); ``x_int = clamp(rint(x / s), ±127)``;
-* weights: ``s_w = max|W| / 127``, ``W_int = rint(W / s_w)`` (int8, [-127, 127]);
-* biases: ``b_int = rint(b / (s_in * s_w))``, so ``z = x_int @ W_int.T + b_int`` has scale
-  ``s_in * s_w``;
+* weights (dense and convolution kernels alike; BatchNormalization is already folded in by
+  the importer): ``s_w = max|W| / 127``, ``W_int = rint(W / s_w)`` (int8, [-127, 127]);
+* biases: ``b_int = rint(b / (s_in * s_w))``, so ``z = x_int @ W_int.T + b_int`` (or the
+  convolution) has scale ``s_in * s_w``;
 * hidden activations: ``s_out = percentile(float post-ReLU activations on the calibration
   data, p) / 127``; the percentile p is chosen among :data:`PERCENTILES` by the agreement
   of integer and float predictions on the calibration data (no labels needed; ties go to
@@ -15,40 +16,70 @@ Scheme (all scales symmetric, per layer):
   ``m < 2**16`` (the most precise multiplier).  The effective activation scale
   ``s_in * s_w * 2**k / m`` is what the next layer's bias uses.  When the worst-case
   quotient would leave [-2**15, 2**15), ``m / 2**k`` is lowered (coarser activations)
-  until it fits.
+  until it fits;
+* pooling keeps its input's scale.  Max-pooling commutes with the monotone requantization
+  and the clamp, so pooling the integer activations equals quantizing the pooled float
+  ones; average pooling of the integer activations (rounded half up, as the proof system
+  defines it) adds at most half a unit of rounding;
+* a residual branch (identity skip a_j added before the ReLU) is requantized with the layer:
+  ``q = (m*z + m_s*a_j + 2**(k-1)) >> k`` with ``m / 2**k ~= s_in * s_w / s_out`` and
+  ``m_s / 2**k ~= s_j / s_out`` sharing the shift k; both are lowered together when the
+  worst case (|z| at its bound, a_j = 127) would leave [-2**15, 2**15).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import FormatError, UnsupportedModelError
 from .model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
-                    SHIFT_MIN, WEIGHT_MAX, DenseLayer, QuantizedModel, Requant, requant_fits,
+                    POOL_KINDS, SHIFT_MIN, WEIGHT_MAX, AvgPoolLayer, ConvLayer, DenseLayer, Layer,
+                    MaxPoolLayer, QuantizedModel, Requant, requant_fits, requant_quotient,
                     row_bounds)
-from .onnx_import import FloatLayer, FloatMLP, load_float_mlp, load_onnx_model
+from .onnx_import import FloatLayer, FloatLayerAny, FloatNet, load_float_net, load_onnx_model
 
 PERCENTILES: tuple[float, ...] = (100.0, 99.99, 99.9, 99.5, 99.0)
 
 
-def fuse_linear(layers: Sequence[FloatLayer]) -> list[FloatLayer]:
-    """Merge every hidden layer without ReLU into the layer after it (exact in float)."""
-    out: list[FloatLayer] = []
+def fuse_linear(layers: Sequence[FloatLayerAny]) -> list[FloatLayerAny]:
+    """Merge every hidden dense layer without ReLU into the dense layer after it (exact in
+    float); a hidden convolution (or residual layer) without ReLU is refused.  Residual
+    branches are renumbered to the fused layers."""
+    out: list[FloatLayerAny] = []
+    number: dict[int, int] = {}  # 1-based layer number before fusing -> after
     pending: FloatLayer | None = None
     for i, l in enumerate(layers):
         if pending is not None:
-            l = FloatLayer(l.weight @ pending.weight, l.weight @ pending.bias + l.bias, l.relu)
+            if l.kind != "dense":
+                raise UnsupportedModelError(
+                    f"the hidden layer {pending.source or i - 1} has no ReLU and is followed "
+                    f"by a {l.kind} layer; every hidden layer must end in ReLU")
+            l = replace(l, weight=l.weight @ pending.weight, bias=l.weight @ pending.bias + l.bias)
             pending = None
-        if not l.relu and i < len(layers) - 1:
+        residual = getattr(l, "residual", None)
+        if l.kind in POOL_KINDS or l.relu or i == len(layers) - 1:
+            if residual is not None:
+                if residual not in number:
+                    raise UnsupportedModelError(
+                        f"the residual branch of {l.source or i} reads a layer without ReLU")
+                l = replace(l, residual=number[residual])
+            out.append(l)
+            number[i + 1] = len(out)
+        elif l.kind == "dense" and residual is None:
             pending = l
         else:
-            out.append(l)
+            raise UnsupportedModelError(
+                f"the hidden {'convolution' if l.kind == 'conv' else 'layer'} {l.source or i} "
+                "has no ReLU; every hidden layer must end in ReLU")
+    if out[-1].kind != "dense":
+        raise UnsupportedModelError("the last layer must be dense (the logits)")
     if out[-1].relu:
         raise UnsupportedModelError("a ReLU on the logits is not supported")
-    if any(not l.relu for l in out[:-1]):  # pragma: no cover - fused above
-        raise UnsupportedModelError("every hidden layer must end in ReLU")
+    if out[-1].residual is not None:
+        raise UnsupportedModelError("the last layer cannot have a residual branch")
     return out
 
 
@@ -86,15 +117,53 @@ def _fit_requant(m: int, k: int, zmax: int, where: str) -> tuple[int, int]:
         f"scale; use fewer inputs per neuron or smaller weights")
 
 
-def build_quantized(fm: FloatMLP, layers: Sequence[FloatLayer], input_scale: float,
-                    act_scales: Sequence[float]) -> QuantizedModel:
-    """Quantize fused float layers given the input scale and target hidden activation scales."""
+def _residual_fits(zmax: int, m: int, m_skip: int, k: int) -> bool:
+    """True when q = (m*z + m_skip*a + 2**(k-1)) >> k stays in [-2**15, 2**15) for every
+    |z| <= zmax and a in [0, 127] (the bound QuantizedModel.validate checks)."""
+    lo = requant_quotient(-m * zmax, 1, k)
+    hi = requant_quotient(m * zmax + m_skip * ACT_MAX, 1, k)
+    return lo >= -(1 << QUOTIENT_BITS) and hi < (1 << QUOTIENT_BITS)
+
+
+def choose_residual_requant(ratio: float, skip_ratio: float, zmax: int,
+                            where: str) -> tuple[int, int, int]:
+    """(m, m_skip, k): m / 2**k ~= ratio and m_skip / 2**k ~= skip_ratio with one shift k (as
+    large as both multipliers allow below 2**16); both ratios are lowered together (a coarser
+    output scale) until the worst-case quotient fits."""
+    if not all(np.isfinite(r) and r > 0 for r in (ratio, skip_ratio)):
+        raise UnsupportedModelError(f"{where}: requantization ratios are not positive")
+    need = (ratio * zmax + skip_ratio * ACT_MAX) / ((1 << QUOTIENT_BITS) - 2)
+    scale = max(1.0, need)
+    for _ in range(1000):
+        r, rs = ratio / scale, skip_ratio / scale
+        k = next((k for k in range(SHIFT_MAX, SHIFT_MIN - 1, -1)
+                  if max(round(r * 2.0 ** k), round(rs * 2.0 ** k)) < (1 << MULTIPLIER_BITS)), None)
+        m, m_skip = (0, 0) if k is None else (int(round(r * 2.0 ** k)), int(round(rs * 2.0 ** k)))
+        if m < 1 or m_skip < 1:
+            break
+        if _residual_fits(zmax, m, m_skip, k):
+            return m, m_skip, k
+        scale *= 1.01
+    raise UnsupportedModelError(
+        f"{where}: the layer and its residual branch cannot be requantized together with "
+        f"1 <= m, m_s < 2**16 and 1 <= k <= 32 (ratios {ratio:.3g} and {skip_ratio:.3g})")
+
+
+def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: float,
+                    act_scales: Sequence[float | None]) -> QuantizedModel:
+    """Quantize fused float layers given the input scale and the target activation scale of
+    every hidden dense/conv layer (``act_scales[i]``; ignored for pooling and the last layer)."""
     s_in = float(input_scale)
-    qlayers: list[DenseLayer] = []
+    qlayers: list[Layer] = []
     scales: list[float] = []
     last = len(layers) - 1
     for i, l in enumerate(layers):
-        where = f"layer {i}"
+        where = f"layer {i}" + (f" ({l.source})" if l.source else "")
+        if l.kind in POOL_KINDS:
+            pool = MaxPoolLayer if l.kind == "maxpool" else AvgPoolLayer
+            qlayers.append(pool(tuple(l.kernel), tuple(l.stride), tuple(l.pads)))
+            scales.append(s_in)
+            continue
         wmax = float(np.abs(l.weight).max()) if l.weight.size else 0.0
         s_w = wmax / WEIGHT_MAX if wmax > 0 else 1.0
         w_int = np.clip(np.rint(l.weight / s_w), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
@@ -104,13 +173,21 @@ def build_quantized(fm: FloatMLP, layers: Sequence[FloatLayer], input_scale: flo
                 f"{where}: a bias is more than 2**23 times the integer accumulator's unit "
                 f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {s_in * s_w:.3g})")
         b_int = b_f.astype(np.int64)
-        zmax = int(row_bounds(w_int, b_int).max())
+        zmax = int(row_bounds(w_int.reshape(len(w_int), -1), b_int).max())
+        residual = getattr(l, "residual", None)
         if i < last:
-            s_out = float(act_scales[i])
-            m, k = choose_requant(s_in * s_w / s_out)
-            m, k = _fit_requant(m, k, zmax, where)
+            s_out = float(act_scales[i])  # type: ignore[arg-type]
+            if residual is None:
+                m, k = choose_requant(s_in * s_w / s_out)
+                m, k = _fit_requant(m, k, zmax, where)
+                rq = Requant(int(m), int(k))
+            else:  # the skip a_j has the scale of layer j's output
+                m, m_skip, k = choose_residual_requant(s_in * s_w / s_out,
+                                                       scales[residual - 1] / s_out, zmax, where)
+                rq = Requant(int(m), int(k), residual=(int(residual), int(m_skip)))
             s_eff = s_in * s_w * 2.0 ** k / m
-            qlayers.append(DenseLayer(w_int, b_int, Requant(int(m), int(k))))
+            qlayers.append(DenseLayer(w_int, b_int, rq) if l.kind == "dense" else
+                           ConvLayer(w_int, b_int, tuple(l.stride), tuple(l.pads), rq))
             scales.append(s_eff)
             s_in = s_eff
         else:
@@ -125,7 +202,7 @@ def build_quantized(fm: FloatMLP, layers: Sequence[FloatLayer], input_scale: flo
     return model
 
 
-def _check_calibration(x: Any, fm: FloatMLP) -> np.ndarray:
+def _check_calibration(x: Any, fm: FloatNet) -> np.ndarray:
     x = np.asarray(getattr(x, "x", x))
     if x.ndim < 2 or x.shape[0] == 0:
         raise FormatError(f"calibration data must have shape [N, ...] with N >= 1, got {x.shape}")
@@ -140,14 +217,15 @@ def _check_calibration(x: Any, fm: FloatMLP) -> np.ndarray:
 
 def quantize(onnx_model: Any, calibration_x: np.ndarray,
              percentiles: Sequence[float] = PERCENTILES) -> QuantizedModel:
-    """Quantize an ONNX MLP (bytes, path, ModelProto or FloatMLP) using calibration inputs."""
-    fm = onnx_model if isinstance(onnx_model, FloatMLP) else load_float_mlp(onnx_model)
+    """Quantize an ONNX MLP or CNN (bytes, path, ModelProto or FloatNet) using calibration
+    inputs (float [N, ...] with the model's per-sample size)."""
+    fm = onnx_model if isinstance(onnx_model, FloatNet) else load_float_net(onnx_model)
     layers = fuse_linear(fm.layers)
     x = _check_calibration(calibration_x, fm)
     xmax = float(np.abs(x).max())
     input_scale = xmax / ACT_MAX if xmax > 0 else 1.0
 
-    fused = FloatMLP(layers=layers, input_shape=fm.input_shape, n_classes=fm.n_classes)
+    fused = FloatNet(layers=layers, input_shape=fm.input_shape, n_classes=fm.n_classes)
     acts = fused.hidden(x)
     float_logits = acts[-1]
     float_pred = np.argmax(float_logits, axis=1)
@@ -155,8 +233,11 @@ def quantize(onnx_model: Any, calibration_x: np.ndarray,
 
     best: tuple[tuple[int, float], QuantizedModel] | None = None
     for p in percentiles:
-        act_scales = []
-        for a in acts[:-1]:
+        act_scales: list[float | None] = []
+        for l, a in zip(layers[:-1], acts[:-1]):
+            if l.kind in POOL_KINDS:
+                act_scales.append(None)
+                continue
             top = float(np.percentile(a, p)) if p < 100 else float(a.max())
             if top <= 0:
                 top = float(a.max())
@@ -212,8 +293,14 @@ def float_predict(onnx_model: Any, x: np.ndarray) -> np.ndarray:
             return np.asarray(res[label_idx]).reshape(len(batch)).astype(np.int64)
         return np.argmax(np.asarray(res[score_idx]).reshape(len(batch), -1), axis=1)
 
-    if fixed_batch:
-        return np.concatenate([run(x[i:i + shape[0]]) for i in range(0, len(x), shape[0])])
+    if fixed_batch:  # a static batch size: run in chunks, zero-padding the last one
+        size = shape[0]
+        chunks = []
+        for i in range(0, len(x), size):
+            part = x[i:i + size]
+            pad = np.zeros((size - len(part), *part.shape[1:]), dtype=part.dtype)
+            chunks.append(run(np.concatenate([part, pad]))[:len(part)])
+        return np.concatenate(chunks)
     return run(x)
 
 

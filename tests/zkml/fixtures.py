@@ -89,3 +89,32 @@ def torch_mlp_onnx() -> bytes:
     """The committed PyTorch export (Flatten, Gemm transB=1, Relu, Gemm) of a 64-32-10 MLP
     taking [N, 1, 8, 8] digits images; regenerate with data/make_torch_fixture.py."""
     return TORCH_ONNX.read_bytes()
+
+
+# The LeNet-shaped digits CNN exported four ways (data/make_torch_cnn_fixture.py):
+# TorchScript opset 17 with / without constant folding, dynamo opset 18 with / without
+# the ONNX optimizer.
+TORCH_CNN_EXPORTS = ("legacy", "legacy_nofold", "dynamo", "dynamo_noopt")
+# A second digits CNN (strided conv, pool before ReLU, bias-less conv, x.view(x.size(0), -1),
+# BatchNorm1d) exported without folding, with dynamo opset 20 unoptimized, and with a
+# static batch of 4.
+TORCH_CNN_VARIANT_EXPORTS = ("variant_legacy_nofold", "variant_dynamo20_noopt",
+                             "variant_dynamo_static")
+# A digits CNN with average pooling (AvgPool2d(2), AdaptiveAvgPool2d(1)): TorchScript
+# (AveragePool, GlobalAveragePool), dynamo opset 18 (ReduceMean) with / without optimizer.
+TORCH_CNN_AVG_EXPORTS = ("avg_legacy", "avg_dynamo", "avg_dynamo_noopt")
+# A digits CNN with a ResNet basic block (identity skip): TorchScript (BatchNormalization
+# folded) and dynamo opset 18 without optimizer (BatchNormalization kept).
+TORCH_CNN_RES_EXPORTS = ("res_legacy", "res_dynamo_noopt")
+
+
+def torch_cnn_onnx(name: str = "legacy") -> bytes:
+    """A committed PyTorch export of a digits CNN taking [N, 1, 8, 8] images;
+    ``name`` is one of :data:`TORCH_CNN_EXPORTS` (the LeNet-shaped network: Conv, Relu,
+    MaxPool, Conv, [BatchNormalization], Relu, MaxPool, Flatten/Reshape, Gemm, Relu, Gemm)
+    or :data:`TORCH_CNN_VARIANT_EXPORTS`, :data:`TORCH_CNN_AVG_EXPORTS`,
+    :data:`TORCH_CNN_RES_EXPORTS`."""
+    if name not in (TORCH_CNN_EXPORTS + TORCH_CNN_VARIANT_EXPORTS + TORCH_CNN_AVG_EXPORTS
+                    + TORCH_CNN_RES_EXPORTS):
+        raise ValueError(f"unknown export {name!r}")
+    return (DATA_DIR / f"torch_digits_cnn_{name}.onnx").read_bytes()

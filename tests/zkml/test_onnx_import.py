@@ -133,14 +133,13 @@ def test_gemm_attributes_reshape_and_passthrough_ops():
 
 
 def test_unsupported_operator_names_op_and_node():
-    nodes = [helper.make_node("Conv", ["x", "k"], ["c"], name="conv1"),
-             helper.make_node("Flatten", ["c"], ["f"], name="flat"),
-             helper.make_node("Gemm", ["f", "w"], ["out"], name="fc", transB=1)]
-    onx = _graph(nodes, {"k": np.ones((2, 1, 3, 3)), "w": np.ones((3, 8))},
-                 in_shape=("N", 1, 2, 6))
+    nodes = [helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1", transB=1),
+             helper.make_node("Tanh", ["h"], ["t"], name="tanh1"),
+             helper.make_node("Gemm", ["t", "w"], ["out"], name="fc", transB=1)]
+    onx = _graph(nodes, {"w1": np.ones((8, 4)), "w": np.ones((3, 8))})
     with pytest.raises(UnsupportedModelError) as e:
         load_float_mlp(onx)
-    assert "'Conv'" in str(e.value) and "'conv1'" in str(e.value)
+    assert "'Tanh'" in str(e.value) and "'tanh1'" in str(e.value)
 
 
 @pytest.mark.parametrize("case", ["residual", "chain", "relu_logits", "single_logit",
