@@ -1,11 +1,16 @@
 """Post-training quantization of a float MLP or CNN into a :class:`~zkml.model.QuantizedModel`.
 
-Scheme (all scales symmetric, per tensor):
+Scheme (all scales symmetric; per output channel for hidden convolutions, per tensor otherwise):
 
 * input: ``input_scale = max|calibration_x| / 127`` (so the calibration range maps onto
   [-127, 127] exactly; larger test values are clamped); ``x_int = clamp(rint(x / s), ±127)``;
 * weights (dense and convolution kernels alike; BatchNormalization is already folded in by
-  the importer): ``s_w = max|W| / 127``, ``W_int = rint(W / s_w)`` (int8, [-127, 127]);
+  the importer): ``s_w = max|W| / 127``, ``W_int = rint(W / s_w)`` (int8, [-127, 127]); a
+  hidden convolution without a residual branch takes one scale per output channel,
+  ``s_w[o] = max|W[o]| / 127`` (folded BatchNormalization makes channels' ranges differ a lot),
+  and one multiplier per channel ``m[o] / 2**k ~= s_in * s_w[o] / s_out`` (one shift k, the
+  largest that keeps every m[o] < 2**16); dense layers keep one scale (the logits need a common
+  scale, and MLPs quantize as before);
 * biases: ``b_int = rint(b / (s_in * s_w))``, so ``z = x_int @ W_int.T + b_int`` (or the
   convolution) has scale ``s_in * s_w``;
 * hidden activations: ``s_out = percentile(float post-ReLU activations on the calibration
@@ -149,10 +154,42 @@ def choose_residual_requant(ratio: float, skip_ratio: float, zmax: int,
         f"1 <= m, m_s < 2**16 and 1 <= k <= 32 (ratios {ratio:.3g} and {skip_ratio:.3g})")
 
 
+def _weight_scales(weight: np.ndarray, per_channel: bool):
+    """max|W| / 127 for the tensor, or per output channel (1.0 where the weights are all 0)."""
+    if not per_channel:
+        wmax = float(np.abs(weight).max()) if weight.size else 0.0
+        return wmax / WEIGHT_MAX if wmax > 0 else 1.0
+    wmax = np.abs(weight.reshape(len(weight), -1)).max(axis=1)
+    return np.where(wmax > 0, wmax / WEIGHT_MAX, 1.0)
+
+
+def choose_channel_requant(ratios: np.ndarray, bounds: np.ndarray, s_out: float,
+                           where: str) -> tuple[tuple[int, ...], int, float]:
+    """(m per channel, k, output scale): m[o] / 2**k ~= ratios[o] with one shift k, the largest
+    that keeps every m[o] < 2**16. When a channel's worst-case quotient would leave
+    [-2**15, 2**15), the output scale is made coarser for all channels together (the next
+    layer needs one scale) until every channel fits."""
+    scale = 1.0
+    for _ in range(2000):
+        r = np.asarray(ratios, dtype=np.float64) / scale
+        k = next((k for k in range(SHIFT_MAX, SHIFT_MIN - 1, -1)
+                  if int(np.round(r.max() * 2.0 ** k)) < (1 << MULTIPLIER_BITS)), None)
+        if k is None:
+            break
+        ms = tuple(max(1, int(v)) for v in np.round(r * 2.0 ** k))
+        if all(requant_fits(int(zm), m, k) for zm, m in zip(bounds, ms)):
+            return ms, k, s_out * scale
+        scale *= 1.01
+    raise UnsupportedModelError(
+        f"{where}: the worst-case pre-activation is too large for the proof system's "
+        f"requantization range [-2**15, 2**15) even with the coarsest activation scale")
+
+
 def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: float,
-                    act_scales: Sequence[float | None]) -> QuantizedModel:
+                    act_scales: Sequence[float | None], per_channel_conv: bool = True) -> QuantizedModel:
     """Quantize fused float layers given the input scale and the target activation scale of
-    every hidden dense/conv layer (``act_scales[i]``; ignored for pooling and the last layer)."""
+    every hidden dense/conv layer (``act_scales[i]``; ignored for pooling and the last layer).
+    Hidden convolutions get per-channel weight scales unless per_channel_conv is False."""
     s_in = float(input_scale)
     qlayers: list[Layer] = []
     scales: list[float] = []
@@ -164,19 +201,28 @@ def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: 
             qlayers.append(pool(tuple(l.kernel), tuple(l.stride), tuple(l.pads)))
             scales.append(s_in)
             continue
-        wmax = float(np.abs(l.weight).max()) if l.weight.size else 0.0
-        s_w = wmax / WEIGHT_MAX if wmax > 0 else 1.0
-        w_int = np.clip(np.rint(l.weight / s_w), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
+        residual = getattr(l, "residual", None)
+        per_channel = per_channel_conv and l.kind == "conv" and i < last and residual is None and len(l.weight) > 1
+        s_w = _weight_scales(l.weight, per_channel)
+        shape = (-1,) + (1,) * (l.weight.ndim - 1)
+        w_int = np.clip(np.rint(l.weight / np.reshape(s_w, shape)), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
         b_f = np.rint(l.bias / (s_in * s_w))
         if np.any(np.abs(b_f) >= 2.0 ** BIAS_BITS):
             raise UnsupportedModelError(
                 f"{where}: a bias is more than 2**23 times the integer accumulator's unit "
-                f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {s_in * s_w:.3g})")
+                f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {float(np.min(s_in * s_w)):.3g})")
         b_int = b_f.astype(np.int64)
-        zmax = int(row_bounds(w_int.reshape(len(w_int), -1), b_int).max())
-        residual = getattr(l, "residual", None)
+        bounds = row_bounds(w_int.reshape(len(w_int), -1), b_int)
+        zmax = int(bounds.max())
         if i < last:
             s_out = float(act_scales[i])  # type: ignore[arg-type]
+            if per_channel:
+                ms, k, s_out = choose_channel_requant(s_in * s_w / s_out, bounds, s_out, where)
+                rq = Requant(ms, k)
+                qlayers.append(ConvLayer(w_int, b_int, tuple(l.stride), tuple(l.pads), rq))
+                scales.append(s_out)
+                s_in = s_out
+                continue
             if residual is None:
                 m, k = choose_requant(s_in * s_w / s_out)
                 m, k = _fit_requant(m, k, zmax, where)
@@ -216,7 +262,7 @@ def _check_calibration(x: Any, fm: FloatNet) -> np.ndarray:
 
 
 def quantize(onnx_model: Any, calibration_x: np.ndarray,
-             percentiles: Sequence[float] = PERCENTILES) -> QuantizedModel:
+             percentiles: Sequence[float] = PERCENTILES, per_channel: bool = True) -> QuantizedModel:
     """Quantize an ONNX MLP or CNN (bytes, path, ModelProto or FloatNet) using calibration
     inputs (float [N, ...] with the model's per-sample size)."""
     fm = onnx_model if isinstance(onnx_model, FloatNet) else load_float_net(onnx_model)
@@ -242,7 +288,7 @@ def quantize(onnx_model: Any, calibration_x: np.ndarray,
             if top <= 0:
                 top = float(a.max())
             act_scales.append(top / ACT_MAX if top > 0 else 1.0)
-        model = build_quantized(fm, layers, input_scale, act_scales)
+        model = build_quantized(fm, layers, input_scale, act_scales, per_channel)
         logits = model.forward_int(model.quantize_input(x))
         agree = int(np.sum(np.argmax(logits, axis=1) == float_pred))
         err = float(np.mean((logits * model.scales[-1] - float_logits) ** 2)) / logit_norm

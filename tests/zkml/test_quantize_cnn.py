@@ -98,7 +98,8 @@ def test_quantize_cnn_is_deterministic(digits, cnn_models):
     assert quantize(onx, _images(digits[0])).to_bytes() == model.to_bytes()
 
 
-def test_conv_requant_is_lowered_when_the_quotient_could_overflow():
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_conv_requant_is_lowered_when_the_quotient_could_overflow(per_channel):
     # 32 channels x 5x5 equal weights: calibration activations are tiny compared with the
     # worst case (every input at 127), so the naive multiplier would overflow q.
     conv = FloatConv(np.ones((2, 32, 5, 5)), np.zeros(2), (1, 1), (2, 2, 2, 2), True)
@@ -106,13 +107,16 @@ def test_conv_requant_is_lowered_when_the_quotient_could_overflow():
                    FloatLayer(np.eye(2, 2 * 3 * 3), np.zeros(2), False)], (32, 6, 6), 2)
     cal = np.zeros((8, 32, 6, 6))
     cal[np.arange(8), np.arange(8), 3, 3] = 1.0
-    model = quantize(fm, cal)
+    model = quantize(fm, cal, per_channel=per_channel)
     layer = model.layers[0]
     zmax = int(row_bounds(layer.weight.reshape(2, -1), layer.bias).max())
-    assert requant_fits(zmax, layer.requant.multiplier, layer.requant.shift)
+    multipliers = layer.requant.multiplier if per_channel else (layer.requant.multiplier,)
+    assert isinstance(layer.requant.multiplier, tuple) == per_channel
     naive_m, naive_k = choose_requant(model.input_scale * (1 / 127) / (1 / 127))
     assert not requant_fits(zmax, naive_m, naive_k)
-    assert layer.requant.multiplier / 2 ** layer.requant.shift < naive_m / 2 ** naive_k
+    for m in multipliers:
+        assert requant_fits(zmax, m, layer.requant.shift)
+        assert m / 2 ** layer.requant.shift < naive_m / 2 ** naive_k
 
 
 def test_hidden_conv_without_relu_is_refused():
