@@ -64,3 +64,27 @@ def test_cli_errors_are_clear(tmp_path):
     (tmp_path / "junk.json").write_text("{not json")
     out = run("verify", "--commitment", "junk.json", "--dataset", "cal.npz", "--proof", "p.bin", cwd=tmp_path)
     assert out.returncode != 0 and "not valid JSON" in out.stderr
+
+
+@pytest.mark.parametrize("fixture", ["torch_digits_cnn_dynamo.onnx", "torch_digits_cnn_res_legacy.onnx"])
+def test_cnn_through_the_four_cli_steps(tmp_path, digits, fixture):
+    """A PyTorch LeNet-shaped CNN and a residual CNN (images [1, 8, 8]): quantize, commit,
+    prove, verify from the command line; the verified count is the integer model's."""
+    import zkml
+    import zkml_fixtures
+    x_train, y_train, x_test, y_test = digits
+    (tmp_path / "model.onnx").write_bytes((zkml_fixtures.DATA_DIR / fixture).read_bytes())
+    save_dataset(tmp_path / "cal.npz", x_train.reshape(-1, 1, 8, 8), y_train)
+    save_dataset(tmp_path / "test.npz", x_test[:100].reshape(-1, 1, 8, 8), y_test[:100])
+    out = run("quantize", "model.onnx", "--calibration", "cal.npz", "--out", "m.zkm", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "conv3x3" in out.stdout and "integer" in out.stdout
+    assert run("commit", "m.zkm", "--out", "c.json", cwd=tmp_path).returncode == 0
+    out = run("prove", "m.zkm", "--dataset", "test.npz", "--out", "p.bin", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = run("verify", "--commitment", "c.json", "--dataset", "test.npz", "--proof", "p.bin", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    model = zkml.QuantizedModel.load(tmp_path / "m.zkm")
+    expected = int(np.sum(model.predict(x_test[:100].reshape(-1, 1, 8, 8)) == y_test[:100]))
+    assert expected >= 85
+    assert f"verified: {expected}/100 correct" in out.stdout
