@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""One command demo: seed a digits challenge with proven, verified entries, then serve it.
+"""One command demo: seed a digits challenge (MLPs) and a digit-images challenge (CNNs) with
+proven, verified entries, then serve it.
 
     python scripts/demo.py            # migrate, seed (idempotent), runserver on 127.0.0.1:8000
     python scripts/demo.py --no-serve # seed only
@@ -38,6 +39,16 @@ DESCRIPTION = """Classify 8×8 handwritten digits (scikit-learn's bundled `load_
 * **Score:** the number of test samples your *committed* model classifies correctly, proven in zero knowledge.
 * Your weights never leave your machine in self-hosted mode.
 """
+
+
+IMAGES_DESCRIPTION = """Classify the same 8×8 digits as images: `x` is float32 [200, 1, 8, 8] ([C, H, W], raw pixel values 0–16), `y` int64 [200].
+
+* A place for convolutional networks (Conv, BatchNorm, max/average pooling, residual blocks) exported from PyTorch.
+* **Score:** the number of test samples your *committed* model classifies correctly, proven in zero knowledge.
+"""
+# CNNs exported once from PyTorch (tests/zkml/data/make_torch_cnn_fixture.py: trained on the
+# first 1,000 digits, raw pixels); the demo needs no torch.
+CNN_DIR = REPO / "tests" / "zkml" / "data"
 
 
 def log(msg: str) -> None:
@@ -93,51 +104,63 @@ def seed() -> None:
         users[name] = user
 
     train_x, train_y, test_x, test_y = digits_split()
-    buffer = io.BytesIO()
-    np.savez(buffer, x=test_x, y=test_y)
-    test_bytes = buffer.getvalue()
     now = timezone.now()
-    challenge = Challenge.objects.filter(slug="digits").first()
-    if challenge is None:
-        info = validate_test_set(test_bytes, 10, [64])
+
+    def make_challenge(slug, title, description, shape, x, y):
+        existing = Challenge.objects.filter(slug=slug).first()
+        if existing is not None:
+            log(f"challenge '{slug}' already exists")
+            return existing
+        buffer = io.BytesIO()
+        np.savez(buffer, x=x, y=y)
+        test_bytes = buffer.getvalue()
+        info = validate_test_set(test_bytes, 10, shape)
         challenge = Challenge(
-            title="Handwritten digits", slug="digits", description=DESCRIPTION, n_classes=10, input_shape=[64],
+            title=title, slug=slug, description=description, n_classes=10, input_shape=shape,
             test_set_sha256=info.sha256, test_set_size=info.n_samples, opens_at=now - timedelta(days=7),
             reveal_at=now - timedelta(hours=1), proving_deadline=now + timedelta(days=30),
             max_submissions_per_day=5, created_by=users["host"],
         )
-        challenge.test_set.save("digits-test.npz", ContentFile(test_bytes), save=False)
+        challenge.test_set.save(f"{slug}-test.npz", ContentFile(test_bytes), save=False)
         challenge.save()
-        log(f"challenge 'digits' created (test set sha256 {info.sha256[:16]}…, already revealed)")
-    else:
-        log("challenge 'digits' already exists")
+        log(f"challenge '{slug}' created (test set sha256 {info.sha256[:16]}…, already revealed)")
+        return challenge
 
-    def has_verified(user, late=False, baseline=False) -> bool:
-        return Submission.objects.filter(challenge=challenge, participant=user, state="verified", late=late,
+    challenge = make_challenge("digits", "Handwritten digits", DESCRIPTION, [64], test_x, test_y)
+    raw = lambda a: (a * 16.0).reshape(-1, 1, 8, 8).astype(np.float32)  # noqa: E731 (pixels 0–16, images)
+    images = make_challenge("digit-images", "Digit images (CNN)", IMAGES_DESCRIPTION, [1, 8, 8],
+                            raw(test_x), test_y)
+
+    def has_verified(user, late=False, baseline=False, board=challenge) -> bool:
+        return Submission.objects.filter(challenge=board, participant=user, state="verified", late=late,
                                          is_baseline=baseline).exists()
 
     work = VAR / "demo-models"
     work.mkdir(parents=True, exist_ok=True)
     before_reveal = challenge.reveal_at - timedelta(hours=2)  # the seeded commitments predate the reveal
 
-    def participant_entry(user, hidden, seed_, mode, label, committed_at, late=False):
-        if has_verified(user, late=late):
+    def participant_entry(user, hidden, seed_, mode, label, committed_at, late=False, board=challenge):
+        if has_verified(user, late=late, board=board):
             log(f"{user.username}: {label} already verified")
             return
-        log(f"{user.username}: training {64}→{'→'.join(map(str, hidden))}→10, quantizing, committing…")
-        model = zkml.quantize(train_onnx(hidden, seed_, train_x, train_y), train_x[:300])
+        if board is challenge:
+            log(f"{user.username}: training {64}→{'→'.join(map(str, hidden))}→10, quantizing, committing…")
+            model = zkml.quantize(train_onnx(hidden, seed_, train_x, train_y), train_x[:300])
+        else:  # hidden names a PyTorch CNN export
+            log(f"{user.username}: quantizing the PyTorch CNN {hidden}, committing…")
+            model = zkml.quantize((CNN_DIR / hidden).read_bytes(), raw(train_x[:300]))
         commitment = zkml.commit(model)
         model_path = work / f"{user.username}-{label}.zkm"
         model.save(str(model_path))  # the private MODEL.zkm (weights + opening)
         with dispatch.suppressed():  # the demo runs the worker steps itself, synchronously
             entry = services.create_submission(
-                user, challenge, commitment.to_bytes(), proof_mode=mode,
+                user, board, commitment.to_bytes(), proof_mode=mode,
                 model_bytes=model_path.read_bytes() if mode == "hosted" else None, label=label, now=committed_at)
             if mode == "hosted":
                 log(f"{user.username}: hosted proving of #{entry.pk}: {services.run_hosted_proving(entry.pk)}")
             else:
                 started = time.monotonic()
-                dataset = zkml.load_dataset(challenge.test_set.path)
+                dataset = zkml.load_dataset(board.test_set.path)
                 proof = zkml.prove(zkml.QuantizedModel.load(str(model_path)), dataset,
                                    context=entry.proof_context)
                 services.upload_proof(user, entry, proof.to_bytes(), prove_seconds=time.monotonic() - started)
@@ -149,6 +172,11 @@ def seed() -> None:
     participant_entry(users["alice"], (32,), 1, "self_hosted", "mlp-32", before_reveal)
     participant_entry(users["bob"], (16,), 2, "hosted", "mlp-16", before_reveal + timedelta(minutes=30))
     participant_entry(users["bob"], (24,), 3, "self_hosted", "mlp-24-late", None, late=True)
+    cnn_time = images.reveal_at - timedelta(hours=2)
+    participant_entry(users["alice"], "torch_digits_cnn_legacy.onnx", 0, "self_hosted", "lenet-cnn", cnn_time,
+                      board=images)
+    participant_entry(users["bob"], "torch_digits_cnn_res_legacy.onnx", 0, "hosted", "resnet-block-cnn",
+                      cnn_time + timedelta(minutes=30), board=images)
 
     if has_verified(users["host"], baseline=True):
         log("host: baseline already verified")
@@ -185,7 +213,7 @@ def main() -> int:
     seed()
     url = f"http://127.0.0.1:{args.port}/"
     print(f"""
-Proofboard demo is ready: {url}challenges/digits/
+Proofboard demo is ready: {url}challenges/digits/ and {url}challenges/digit-images/
   logins: host / {USERS['host'][0]} (staff, /admin/) · alice / {USERS['alice'][0]} · bob / {USERS['bob'][0]}
   alice's API token (shown once): {os.environ['PROOFBOARD_DEMO_TOKEN']}
   offline check of any entry: download its proof bundle and run
