@@ -7,16 +7,33 @@
 
 See docs/protocol.md for the protocol and file formats.
 """
-from .api import check_model_commitment, check_statement, commit, input_ints, prove, verify
-from .commitment import Commitment
-from .data import Dataset, load_dataset, save_dataset, sha256_file
-from .errors import (CommitmentMismatchError, FormatError, StatementMismatchError, UnsupportedModelError,
-                     VerificationError, ZkmlError)
-from .model import QuantizedModel
-from .proof import Proof
-from .quantize import float_accuracy, int_accuracy, quantize
+from importlib import import_module
 
-__all__ = ["Commitment", "CommitmentMismatchError", "Dataset", "FormatError", "Proof", "QuantizedModel",
-           "StatementMismatchError", "UnsupportedModelError", "VerificationError", "ZkmlError",
-           "check_model_commitment", "check_statement", "commit", "float_accuracy", "input_ints", "int_accuracy",
-           "load_dataset", "prove", "quantize", "save_dataset", "sha256_file", "verify"]
+# `quantize` is both a submodule and a function: bound now, so that importing the submodule
+# later cannot leave `zkml.quantize` naming the module (the module loads numpy only; onnx and
+# onnxruntime are imported when used).
+from .quantize import float_accuracy, int_accuracy, quantize  # noqa: E402
+
+# Other names are loaded on first use (PEP 562), so `import zkml.verifier` or `zkml verify`
+# loads no prover module (tests/zkml/test_import_rule.py).
+_EXPORTS = {
+    "check_model_commitment": "api", "check_statement": "api", "commit": "api", "input_ints": "api",
+    "prove": "api", "verify": "api", "Commitment": "commitment", "Dataset": "data",
+    "load_dataset": "data", "save_dataset": "data", "sha256_file": "data",
+    "CommitmentMismatchError": "errors", "FormatError": "errors", "StatementMismatchError": "errors",
+    "UnsupportedModelError": "errors", "VerificationError": "errors", "ZkmlError": "errors",
+    "QuantizedModel": "model", "Proof": "proof",
+}
+__all__ = sorted(list(_EXPORTS) + ["float_accuracy", "int_accuracy", "quantize"])
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'zkml' has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -45,3 +45,10 @@ class Term:
 def committed_names(terms: list[Term]) -> list[str]:
     return sorted({n for t in terms for a in t.affines for n in a.names()})
 
+
+
+def fraction_layer_terms(lam: int) -> list[Term]:
+    """The polynomial of one layer's sumcheck in the lookup argument's fraction tree
+    (logup_prover / logup_verifier): eq(rho, x) [p0 q1 + p1 q0 + lam q0 q1] sums to P + lam Q."""
+    return [Term(1, ("eq",), (aff("p0"), aff("q1"))), Term(1, ("eq",), (aff("p1"), aff("q0"))),
+            Term(lam % P, ("eq",), (aff("q0"), aff("q1")))]

@@ -17,17 +17,10 @@ import numpy as np
 
 from . import pedersen
 from .circuit import Circuit
-from .expr import Term, aff
+from .expr import fraction_layer_terms as layer_terms
 from .field import P, inv
 from .frvec import FrVec
 from .sumcheck_prover import prove_final, send_round
-
-
-def layer_terms(lam: int) -> list[Term]:
-    """The polynomial of a layer's sumcheck (shared with the verifier):
-    eq(rho, x) [p0 q1 + p1 q0 + lam q0 q1] summed over x is P + lam Q."""
-    return [Term(1, ("eq",), (aff("p0"), aff("q1"))), Term(1, ("eq",), (aff("p1"), aff("q0"))),
-            Term(lam % P, ("eq",), (aff("q0"), aff("q1")))]
 
 
 def leaves(circuit: Circuit, keys: dict, mult: np.ndarray, alpha: int, beta: int):

@@ -3,7 +3,7 @@ proof that the leaves' fractions sum to zero, layer by layer from the root."""
 from __future__ import annotations
 
 from .field import P, eq_eval
-from .logup_prover import layer_terms
+from .expr import fraction_layer_terms as layer_terms
 from .sumcheck_verifier import Combination, verify_final, verify_round
 
 
