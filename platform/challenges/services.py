@@ -10,7 +10,21 @@ import nh3
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils.safestring import SafeString, mark_safe
+
+
+def leaderboard_changed(challenge_id: int | None = None, submission_id: int | None = None) -> None:
+    """Bump the challenge's board_version (given directly or as the challenge of a submission): the
+    leaderboard cache keys carry it (submissions.selectors), so every cached page goes stale at once.
+    Called when an entry becomes verified, is disqualified, or a verified entry is saved or deleted."""
+    from .models import Challenge
+
+    if challenge_id is not None:
+        rows = Challenge.objects.filter(pk=challenge_id)
+    else:
+        rows = Challenge.objects.filter(submissions__pk=submission_id)
+    rows.update(board_version=F("board_version") + 1)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Public challenge pages, the gated test-set download and the staff create/edit page."""
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -23,13 +23,18 @@ def challenge_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    """Description, test-set digest/download, leaderboard, chart and the user's entries."""
+    """Description, test-set digest/download, one page of the leaderboard (?page=), chart and the
+    user's entries."""
     challenge = get_object_or_404(Challenge, slug=slug)
+    try:
+        board = entry_selectors.leaderboard_page(challenge, entry_selectors.page_number(request.GET.get("page")))
+    except entry_selectors.PageNotFound as exc:
+        raise Http404(str(exc)) from None
     context = {
         "challenge": challenge,
         "description_html": services.render_markdown(challenge.description),
-        "board": entry_selectors.leaderboard(challenge),
-        "chart": accuracy_chart_svg(entry_selectors.accuracy_history(challenge)),
+        "board": board,
+        "chart": accuracy_chart_svg(entry_selectors.cached_accuracy_history(challenge)),
         "revealed": challenge.is_revealed(),
     }
     if request.user.is_authenticated:

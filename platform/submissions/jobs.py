@@ -29,6 +29,8 @@ from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from challenges.services import leaderboard_changed
+
 from . import dispatch
 from .models import Submission
 
@@ -212,6 +214,8 @@ class Lease:
         done = self.update(**fields)
         if not done:
             self.lost.set()
+        elif fields.get("state") == "verified":  # a new leaderboard row: cached pages are stale
+            db_retry(lambda: leaderboard_changed(submission_id=self.submission_id) or 1)
         return done
 
     def fail(self, stage: str, exc: BaseException) -> bool:
