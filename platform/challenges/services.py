@@ -33,6 +33,19 @@ class TestSetInfo:
     n_samples: int
 
 
+def description_html(challenge) -> SafeString:
+    """The challenge's rendered description, cached until the challenge is edited (updated_at)."""
+    from django.core.cache import cache
+
+    stamp = int(challenge.updated_at.timestamp() * 1e6) if challenge.updated_at else 0
+    key = f"challenge:description:{challenge.pk}:{stamp}"
+    html = cache.get(key)
+    if html is None:
+        html = str(render_markdown(challenge.description))
+        cache.set(key, html, settings.LEADERBOARD_CACHE_SECONDS)
+    return mark_safe(html)
+
+
 def render_markdown(text: str) -> SafeString:
     """Markdown to HTML, sanitised with nh3 (no scripts, styles or event handlers)."""
     html = md.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])

@@ -109,7 +109,8 @@ def page_number(requested: Any = None) -> int:
     return number
 
 
-def _cache_key(kind: str, challenge: Challenge, *parts: Any) -> str:
+def board_cache_key(kind: str, challenge: Challenge, *parts: Any) -> str:
+    """A cache key of something derived from the board: stale as soon as the board changes."""
     # The challenge's id and creation time (an id is never reused with the same timestamp) and its
     # board_version: a new final entry, or a re-created challenge, never meets an old page.
     stamp = int(challenge.created_at.timestamp() * 1e6) if challenge.created_at else 0
@@ -125,7 +126,7 @@ def leaderboard_page(challenge: Challenge, number: int = 1, per_page: int | None
     """Page `number` of the board, from the cache or from three LIMIT/OFFSET queries and one count.
     PageNotFound past the last page (page 1 always exists, even for an empty board)."""
     per_page = per_page or settings.LEADERBOARD_PAGE_SIZE
-    key = _cache_key("page", challenge, number, per_page)
+    key = board_cache_key("page", challenge, number, per_page)
     page = cache.get(key)
     if page is None:
         page = _board_page(challenge, number, per_page)
@@ -156,7 +157,7 @@ def leaderboard_page_json(challenge: Challenge, number: int = 1, per_page: int |
     """One page of the public leaderboard as a JSON-ready dict (cached like leaderboard_page; the
     caller adds the next/previous links, which depend on the request's host)."""
     per_page = per_page or settings.LEADERBOARD_PAGE_SIZE
-    key = _cache_key("json", challenge, number, per_page)
+    key = board_cache_key("json", challenge, number, per_page)
     body = cache.get(key)
     if body is None:
         page = leaderboard_page(challenge, number, per_page)
@@ -179,7 +180,7 @@ def leaderboard_page_json(challenge: Challenge, number: int = 1, per_page: int |
 
 def cached_accuracy_history(challenge: Challenge) -> list[tuple[datetime, float]]:
     """accuracy_history, cached under the board version (it changes only with the board)."""
-    key = _cache_key("history", challenge)
+    key = board_cache_key("history", challenge)
     points = cache.get(key)
     if points is None:
         points = accuracy_history(challenge)
