@@ -34,7 +34,8 @@ def verified_entries(challenge: Challenge) -> QuerySet[Submission]:
 
 
 def leaderboard(challenge: Challenge) -> Leaderboard:
-    """Ranked main board, separately ranked late board, and disqualified entries with reasons."""
+    """The whole board, uncached: ranked main board, separately ranked late board, and disqualified
+    entries with reasons. Pages and the API use leaderboard_page (paginated, cached) instead."""
     board = Leaderboard()
     for entry in verified_entries(challenge):
         if entry.disqualified:
@@ -211,18 +212,6 @@ def entry_json(entry: Submission) -> dict[str, Any]:
         "verified_at": entry.verified_at.isoformat() if entry.verified_at else None,
         "disqualified": entry.disqualified,
         "disqualified_reason": entry.disqualified_reason or None,
-    }
-
-
-def leaderboard_json(challenge: Challenge) -> dict[str, Any]:
-    """The public leaderboard as a JSON-ready dict."""
-    board = leaderboard(challenge)
-    return {
-        "challenge": challenge.slug,
-        "test_set_sha256": challenge.test_set_sha256,
-        "ranking": [entry_json(e) for e in board.main],
-        "late": [entry_json(e) for e in board.late],
-        "disqualified": [entry_json(e) for e in board.disqualified],
     }
 
 
