@@ -225,3 +225,18 @@ def test_api_csrf(users, challenge, zk, token_for):
     assert "CSRF" in response.json()["error"]
     page = strict.post(reverse("accounts:tokens"), {"name": "x"})
     assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
+
+
+def test_migration_restricts_files_written_before(private_dirs, settings, tmp_path):
+    import importlib
+
+    migration = importlib.import_module("migrations.challenges.0003_private_file_modes")
+    root = tmp_path / "old-private"
+    (root / "testsets").mkdir(parents=True, mode=0o755)
+    old = root / "testsets" / "old.npz"
+    old.write_bytes(b"x")
+    old.chmod(0o644)
+    root.chmod(0o755)
+    settings.PRIVATE_DIR = root
+    migration.restrict_private_dir(None, None)
+    assert [p.stat().st_mode & 0o777 for p in (root, root / "testsets", old)] == [0o700, 0o700, 0o600]
