@@ -6,12 +6,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from proofboard.ratelimit import rate_limited
+
 from . import services
 from .forms import SignUpForm, TokenForm
 
 NEW_TOKEN_KEY = "accounts.new_token"
 
 
+@rate_limited("signup")
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and log in."""
@@ -27,6 +30,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@rate_limited("token")
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """List, create (shown once) and revoke API tokens."""

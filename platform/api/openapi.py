@@ -68,6 +68,12 @@ def openapi_document(server_url: str) -> dict:
                     "disqualified_reason": {"type": "string", "nullable": True}}},
                 "Leaderboard": {"type": "object", "properties": {
                     "challenge": {"type": "string"}, "test_set_sha256": {"type": "string"},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"}, "pages": {"type": "integer"},
+                    "counts": {"type": "object", "properties": {
+                        "ranking": {"type": "integer"}, "late": {"type": "integer"},
+                        "disqualified": {"type": "integer"}}},
+                    "next": {"type": "string", "nullable": True, "description": "URL of the next page"},
+                    "previous": {"type": "string", "nullable": True, "description": "URL of the previous page"},
                     "ranking": {"type": "array", "items": {"$ref": "#/components/schemas/LeaderboardEntry"}},
                     "late": {"type": "array", "items": {"$ref": "#/components/schemas/LeaderboardEntry"}},
                     "disqualified": {"type": "array",
@@ -86,9 +92,14 @@ def openapi_document(server_url: str) -> dict:
                                       "content": {"application/octet-stream": {"schema": {
                                           "type": "string", "format": "binary"}}}},
                               "403": _json(ERROR, "Not revealed yet"), "404": _json(ERROR, "Not found")}}},
-            "/challenges/{slug}/leaderboard": {"get": {"summary": "Public leaderboard", "parameters": [_slug()],
-                                                       "responses": {"200": _json(
-                                                           {"$ref": "#/components/schemas/Leaderboard"})}}},
+            "/challenges/{slug}/leaderboard": {"get": {
+                "summary": "Public leaderboard, one page of each section (follow `next`)",
+                "parameters": [_slug(),
+                               {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                               {"name": "per_page", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+                "responses": {"200": _json({"$ref": "#/components/schemas/Leaderboard"}),
+                              "404": _json(ERROR, "No such challenge or page")}}},
             "/challenges/{slug}/submissions": {"post": {
                 "summary": "Commit: upload COMMIT.json (and MODEL.zkm for hosted proving)",
                 "security": secured, "parameters": [_slug()],
@@ -102,7 +113,8 @@ def openapi_document(server_url: str) -> dict:
                               "400": _json(ERROR, "Invalid commitment, too large, already used by another "
                                                   "participant, or the daily limit is used"),
                               "401": _json(ERROR, "No token"),
-                              "413": _json(ERROR, "Request too large")}}},
+                              "413": _json(ERROR, "Request too large"),
+                              "429": _json(ERROR, "Too many uploads (per IP and per account; see Retry-After)")}}},
             "/submissions/{id}": {"get": {"summary": "Status of one of your submissions", "security": secured,
                                           "parameters": [_id()],
                                           "responses": {"200": _json(STATUS), "404": _json(ERROR, "Not found")}}},
@@ -122,6 +134,7 @@ def openapi_document(server_url: str) -> dict:
                                                   "entry, model or dataset (the message names the fix; the "
                                                   "entry stays open)"),
                               "409": _json(ERROR, "Wrong state"), "413": _json(ERROR, "Request too large"),
+                              "429": _json(ERROR, "Too many uploads (per IP and per account; see Retry-After)"),
                               "503": _json(ERROR, "The platform cannot check proofs right now; try again")}}},
             "/submissions/{id}/progress": {"post": {
                 "summary": "Report self-hosted proving progress", "security": secured, "parameters": [_id()],

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from challenges.models import Challenge
 from challenges.views import test_set_response
 from proofboard.middleware import accepts_uploads
+from proofboard.ratelimit import rate_limited
 from submissions import selectors, services
 from submissions.checks import CheckUnavailable
 from submissions.models import Submission
@@ -78,11 +79,20 @@ def test_set(request: HttpRequest, slug: str):
 
 @require_GET
 def leaderboard(request: HttpRequest, slug: str) -> JsonResponse:
-    """GET /api/challenges/<slug>/leaderboard (public)."""
+    """GET /api/challenges/<slug>/leaderboard?page=N&per_page=M (public, paginated, cached)."""
     c = _get_challenge(slug)
     if c is None:
         return error(404, "No such challenge.")
-    return JsonResponse(selectors.leaderboard_json(c))
+    try:
+        number = selectors.page_number(request.GET.get("page"))
+        per_page = selectors.page_size(request.GET.get("per_page"))
+        body = dict(selectors.leaderboard_page_json(c, number, per_page))
+    except selectors.PageNotFound as exc:
+        return error(404, str(exc))
+    base = request.build_absolute_uri(reverse("api:leaderboard", args=[c.slug]))
+    body["next"] = f"{base}?page={number + 1}&per_page={per_page}" if number < body["pages"] else None
+    body["previous"] = f"{base}?page={number - 1}&per_page={per_page}" if number > 1 else None
+    return JsonResponse(body)
 
 
 def _upload(request: HttpRequest, field: str) -> bytes | None:
@@ -104,6 +114,7 @@ def _upload(request: HttpRequest, field: str) -> bytes | None:
 @csrf_exempt
 @require_POST
 @token_required
+@rate_limited("upload")
 def create_submission(request: HttpRequest, slug: str) -> JsonResponse:
     """POST /api/challenges/<slug>/submissions: multipart `commitment` (+ `model`, `proof_mode`) or a JSON body."""
     c = _get_challenge(slug)
@@ -142,6 +153,7 @@ def submission(request: HttpRequest, pk: int) -> JsonResponse:
 @csrf_exempt
 @require_POST
 @token_required
+@rate_limited("upload")
 def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
     """POST /api/submissions/<id>/proof: multipart `proof` or an application/octet-stream body."""
     entry = _own_entry(request, pk, staff_may_read=False)

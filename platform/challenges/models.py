@@ -31,6 +31,10 @@ class Challenge(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped (submissions.services.leaderboard_changed) whenever an entry becomes verified or is
+    # disqualified; the leaderboard cache keys carry it, so a new final entry invalidates every
+    # cached page of this challenge at once, in every process.
+    board_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-opens_at", "title"]

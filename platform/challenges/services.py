@@ -10,13 +10,40 @@ import nh3
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils.safestring import SafeString, mark_safe
+
+
+def leaderboard_changed(challenge_id: int | None = None, submission_id: int | None = None) -> None:
+    """Bump the challenge's board_version (given directly or as the challenge of a submission): the
+    leaderboard cache keys carry it (submissions.selectors), so every cached page goes stale at once.
+    Called when an entry becomes verified, is disqualified, or a verified entry is saved or deleted."""
+    from .models import Challenge
+
+    if challenge_id is not None:
+        rows = Challenge.objects.filter(pk=challenge_id)
+    else:
+        rows = Challenge.objects.filter(submissions__pk=submission_id)
+    rows.update(board_version=F("board_version") + 1)
 
 
 @dataclass(frozen=True)
 class TestSetInfo:
     sha256: str
     n_samples: int
+
+
+def description_html(challenge) -> SafeString:
+    """The challenge's rendered description, cached until the challenge is edited (updated_at)."""
+    from django.core.cache import cache
+
+    stamp = int(challenge.updated_at.timestamp() * 1e6) if challenge.updated_at else 0
+    key = f"challenge:description:{challenge.pk}:{stamp}"
+    html = cache.get(key)
+    if html is None:
+        html = str(render_markdown(challenge.description))
+        cache.set(key, html, settings.LEADERBOARD_CACHE_SECONDS)
+    return mark_safe(html)
 
 
 def render_markdown(text: str) -> SafeString:

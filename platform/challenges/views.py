@@ -1,8 +1,12 @@
 """Public challenge pages, the gated test-set download and the staff create/edit page."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.core.cache import cache
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from proofboard.middleware import accepts_uploads
@@ -21,15 +25,35 @@ def challenge_list(request: HttpRequest) -> HttpResponse:
     return render(request, "challenges/list.html", {"challenges": Challenge.objects.all()})
 
 
+def leaderboard_html(challenge: Challenge, number: int) -> SafeString:
+    """The public leaderboard section (page `number`, the chart, late and disqualified entries),
+    rendered once per board version and cached: a busy challenge page costs one cache read, not a
+    hundred table rows. Raises PageNotFound past the last page."""
+    key = entry_selectors.board_cache_key("html", challenge, number, settings.LEADERBOARD_PAGE_SIZE)
+    html = cache.get(key)
+    if html is None:
+        board = entry_selectors.leaderboard_page(challenge, number)
+        html = render_to_string("challenges/_leaderboard.html", {
+            "challenge": challenge, "board": board,
+            "chart": accuracy_chart_svg(entry_selectors.cached_accuracy_history(challenge)) if number == 1 else "",
+        })
+        cache.set(key, html, settings.LEADERBOARD_CACHE_SECONDS)
+    return mark_safe(html)
+
+
 @require_GET
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    """Description, test-set digest/download, leaderboard, chart and the user's entries."""
+    """Description, test-set digest/download, one page of the leaderboard (?page=), chart and the
+    user's entries."""
     challenge = get_object_or_404(Challenge, slug=slug)
+    try:
+        board_html = leaderboard_html(challenge, entry_selectors.page_number(request.GET.get("page")))
+    except entry_selectors.PageNotFound as exc:
+        raise Http404(str(exc)) from None
     context = {
         "challenge": challenge,
-        "description_html": services.render_markdown(challenge.description),
-        "board": entry_selectors.leaderboard(challenge),
-        "chart": accuracy_chart_svg(entry_selectors.accuracy_history(challenge)),
+        "description_html": services.description_html(challenge),
+        "leaderboard_html": board_html,
         "revealed": challenge.is_revealed(),
     }
     if request.user.is_authenticated:

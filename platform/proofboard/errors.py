@@ -41,3 +41,18 @@ def request_too_large(request: HttpRequest, limit: int, uploads: bool = True) ->
                                       f"({_size(limit)}).")
     return _respond(request, 413, f"The request body is too large: this address takes no file uploads, "
                                   f"and its requests are limited to {limit} bytes ({_size(limit)}).")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: JSON under /api/ (token-authenticated API views are csrf-exempt; a session
+    POST to the API without a token fails here), the 403 page elsewhere."""
+    return _respond(request, 403, "CSRF verification failed: reload the page and try again."
+                    if not request.path.startswith("/api/") else
+                    "CSRF verification failed: API requests authenticate with 'Authorization: Token <key>'.")
+
+
+def too_many_requests(request: HttpRequest, retry_after: int, what: str) -> HttpResponse:
+    """429 with Retry-After (seconds), JSON under /api/, the 429 page elsewhere."""
+    response = _respond(request, 429, f"Too many {what}: try again in {retry_after} s.")
+    response["Retry-After"] = str(retry_after)
+    return response

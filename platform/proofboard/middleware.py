@@ -8,7 +8,7 @@ which only ever receive a few form fields or a small JSON object.
 from typing import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .errors import request_too_large
 
@@ -56,3 +56,52 @@ class RequestSizeLimitMiddleware:
             return bool(getattr(view_func, "csrf_exempt", False) or request.user.is_authenticated)
         match = request.resolver_match
         return bool(match and match.namespace == "admin" and request.user.is_active and request.user.is_staff)
+
+
+class ApiJsonErrorMiddleware:
+    """Every error answer under /api/ is JSON ({"error": ...}), whoever produced it: Django's 405 of
+    require_GET/require_POST, the CSRF 403, a 404 from the resolver, the 413 and 429 of our own
+    guards. A response that is already JSON (or a success, or a file) passes through untouched;
+    headers such as Allow and Retry-After are kept."""
+
+    MESSAGES = {
+        400: "Bad request.",
+        401: "Authentication required.",
+        403: "Forbidden.",
+        404: "Not found.",
+        405: "Method not allowed.",
+        413: "The request body is too large.",
+        429: "Too many requests.",
+    }
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (response.status_code < 400 or not request.path.startswith("/api/")
+                or response.get("Content-Type", "").startswith("application/json")):
+            return response
+        message = self.MESSAGES.get(response.status_code, "Server error." if response.status_code >= 500 else "Error.")
+        if response.status_code == 405 and response.has_header("Allow"):
+            message = f"Method {request.method} not allowed; allowed: {response['Allow']}."
+        json_response = JsonResponse({"error": message}, status=response.status_code)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if response.has_header(header):
+                json_response[header] = response[header]
+        return json_response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send settings.CONTENT_SECURITY_POLICY on every response that has none (HTML pages, and JSON
+    for good measure: a policy on a non-document is harmless)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+        if policy and not response.has_header("Content-Security-Policy"):
+            response["Content-Security-Policy"] = policy
+        return response

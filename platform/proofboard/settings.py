@@ -77,7 +77,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "proofboard.middleware.RequestSizeLimitMiddleware",  # first: before anything reads the body
+    "proofboard.middleware.ApiJsonErrorMiddleware",  # every error under /api/ is JSON (405, 413, 429, ...)
     "django.middleware.security.SecurityMiddleware",
+    "proofboard.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -151,6 +153,9 @@ MAX_REQUEST_BYTES = int(os.environ.get(
 # Views that take no file (log-in, sign-up, tokens, progress reports, ...) accept at most this
 # much (RequestSizeLimitMiddleware; views marked `accepts_uploads` get MAX_REQUEST_BYTES).
 MAX_FORM_BYTES = int(os.environ.get("PROOFBOARD_MAX_FORM_BYTES", 64 << 10))
+# Every file the platform writes from an upload is private to its user: 0600 in 0700 directories.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_MEMORY_SIZE = 80 << 20
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 << 20
 
@@ -216,10 +221,76 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for the broker to 
 # restored, after a broker reconnect) message never runs a job whose lease is alive.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(PROVING_TIMEOUT, VERIFYING_TIMEOUT) + 600}
 
+# ---------------------------------------------------------------- cache
+# The leaderboard cache and the rate-limit counters. Several gunicorn workers (and hosts) must share
+# them, so a deployment with Redis uses Redis: PROOFBOARD_CACHE_URL, else CELERY_BROKER_URL when it is
+# a redis:// URL (keys under the "proofboard" prefix). Without Redis (the demo) each process has its
+# own in-memory cache: correct, but rate limits then count per process.
+CACHE_URL = os.environ.get("PROOFBOARD_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": os.environ.get("PROOFBOARD_CACHE_PREFIX", "proofboard"), "TIMEOUT": 300}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "proofboard",
+                          "TIMEOUT": 300}}
+# Leaderboard pages (HTML and JSON): rows per page, and how long a rendered page stays cached (its
+# key carries the challenge's board_version, bumped when an entry becomes verified or is
+# disqualified, so the timeout only bounds memory, never staleness).
+LEADERBOARD_PAGE_SIZE = int(os.environ.get("PROOFBOARD_LEADERBOARD_PAGE_SIZE", 50))
+LEADERBOARD_MAX_PAGE_SIZE = int(os.environ.get("PROOFBOARD_LEADERBOARD_MAX_PAGE_SIZE", 200))
+LEADERBOARD_CACHE_SECONDS = int(os.environ.get("PROOFBOARD_LEADERBOARD_CACHE_SECONDS", 600))
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """"10/60" -> (10 requests, per 60 seconds); "0/60" disables the limit."""
+    count, _, seconds = value.partition("/")
+    return int(count), int(seconds or 60)
+
+
+# Rate limits (proofboard/ratelimit.py): fixed windows, "requests/seconds", counted per client IP and
+# per account (the submitted username for log-in). Over the limit: 429 with Retry-After.
+RATE_LIMITS = {
+    scope: parse_rate(os.environ.get(f"PROOFBOARD_RATE_{scope.upper()}", default))
+    for scope, default in {
+        "login": "10/300",     # log-in attempts (POST)
+        "signup": "5/3600",    # accounts created
+        "token": "10/3600",    # API tokens created
+        "upload": "30/3600",   # commitments and proofs uploaded (web and API)
+    }.items()
+}
+
+# ---------------------------------------------------------------- transport security
+# Secure by default: with DEBUG off, HTTPS only (redirect, HSTS, secure cookies), so
+# `manage.py check --deploy --fail-level WARNING` passes with only SECRET_KEY, DEBUG=0 and
+# ALLOWED_HOSTS set. Plain http is for a local process only: DEBUG, or the demo and the tests (they
+# run with the public development key, PROOFBOARD_ALLOW_INSECURE_KEY), or PROOFBOARD_LOCAL_HTTP=1.
+LOCAL_HTTP = env_bool("PROOFBOARD_LOCAL_HTTP", DEBUG or (SECRET_KEY == INSECURE_SECRET_KEY and ALLOW_INSECURE_KEY))
+# Behind a TLS-terminating reverse proxy (nginx, a load balancer) that sets X-Forwarded-Proto and
+# X-Forwarded-For: PROOFBOARD_BEHIND_PROXY=1 trusts those two headers (and nothing else does).
+BEHIND_PROXY = env_bool("PROOFBOARD_BEHIND_PROXY")
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("PROOFBOARD_SSL_REDIRECT", not LOCAL_HTTP)
+SECURE_HSTS_SECONDS = int(os.environ.get("PROOFBOARD_HSTS_SECONDS", 0 if LOCAL_HTTP else 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PROOFBOARD_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("PROOFBOARD_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = env_bool("PROOFBOARD_SECURE_COOKIES", not LOCAL_HTTP)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "proofboard.errors.csrf_failure"
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy of every page (ContentSecurityPolicyMiddleware): scripts and styles only
+# from our own static files, no inline code (Django's admin templates have none either), no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 LOGGING = {
     "version": 1,

@@ -29,6 +29,8 @@ from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from challenges.services import leaderboard_changed
+
 from . import dispatch
 from .models import Submission
 
@@ -209,9 +211,21 @@ class Lease:
         """Leave the running state (to proof_received, verified, rejected, failed); a no-op returning
         False if this attempt no longer holds the job."""
         fields.update(deadline_at=None, lease_expires_at=None, updated_at=timezone.now())
-        done = self.update(**fields)
+        if fields.get("state") == "verified":
+            done = bool(db_retry(lambda: self._finish_verified(fields)))
+        else:
+            done = self.update(**fields)
         if not done:
             self.lost.set()
+        return done
+
+    def _finish_verified(self, fields: dict) -> int:
+        """A new leaderboard row: the state and the challenge's board_version (which makes every cached
+        leaderboard page stale) change in one transaction, so no reader sees one without the other."""
+        with transaction.atomic():
+            done = self.held().update(**fields)
+            if done:
+                leaderboard_changed(submission_id=self.submission_id)
         return done
 
     def fail(self, stage: str, exc: BaseException) -> bool:

@@ -1,10 +1,13 @@
-"""Read-side queries: leaderboards, accuracy history, failures, visibility."""
+"""Read-side queries: leaderboards (paginated and cached), accuracy history, failures, visibility."""
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
 
 from challenges.models import Challenge
 
@@ -31,7 +34,8 @@ def verified_entries(challenge: Challenge) -> QuerySet[Submission]:
 
 
 def leaderboard(challenge: Challenge) -> Leaderboard:
-    """Ranked main board, separately ranked late board, and disqualified entries with reasons."""
+    """The whole board, uncached: ranked main board, separately ranked late board, and disqualified
+    entries with reasons. Pages and the API use leaderboard_page (paginated, cached) instead."""
     board = Leaderboard()
     for entry in verified_entries(challenge):
         if entry.disqualified:
@@ -44,6 +48,145 @@ def leaderboard(challenge: Challenge) -> Leaderboard:
         for rank, entry in enumerate(rows, start=1):
             entry.rank = rank
     return board
+
+
+# ---------------------------------------------------------------- paginated, cached leaderboard
+#
+# With thousands of verified entries the whole board is megabytes of HTML or JSON and a second of
+# rendering per request; readers get it a page at a time instead. Each page of the three sections
+# (main ranking, late entries, disqualified) is one LIMIT/OFFSET query, ranks are the offset plus
+# the position, and the page is cached under a key carrying the challenge's board_version, which
+# challenges.services.leaderboard_changed bumps whenever an entry becomes verified or is
+# disqualified: a reader never sees a stale board, and a busy board costs one cache read per view.
+
+class PageNotFound(Exception):
+    """A leaderboard page number that is not an integer in 1..pages."""
+
+
+@dataclass
+class BoardPage:
+    """Page `number` of each of the three sections (every section is cut at the same offsets)."""
+    number: int
+    per_page: int
+    main: list[Submission]
+    late: list[Submission]
+    disqualified: list[Submission]
+    main_count: int
+    late_count: int
+    disqualified_count: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(max(self.main_count, self.late_count, self.disqualified_count) / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def page_size(requested: Any = None) -> int:
+    """The page size: the request's `per_page` clamped to 1..LEADERBOARD_MAX_PAGE_SIZE, else the default."""
+    try:
+        size = int(requested)
+    except (TypeError, ValueError):
+        return settings.LEADERBOARD_PAGE_SIZE
+    return max(1, min(size, settings.LEADERBOARD_MAX_PAGE_SIZE))
+
+
+def page_number(requested: Any = None) -> int:
+    """The page number of a request (`?page=`): 1 when absent; PageNotFound when not a positive integer."""
+    if requested in (None, ""):
+        return 1
+    try:
+        number = int(requested)
+    except (TypeError, ValueError):
+        raise PageNotFound(f"No such page: {str(requested)[:20]!r}.") from None
+    if number < 1:
+        raise PageNotFound(f"No such page: {number}.")
+    return number
+
+
+def board_cache_key(kind: str, challenge: Challenge, *parts: Any) -> str:
+    """A cache key of something derived from the board: stale as soon as the board changes."""
+    # The challenge's id and creation time (an id is never reused with the same timestamp) and its
+    # board_version: a new final entry, or a re-created challenge, never meets an old page.
+    stamp = int(challenge.created_at.timestamp() * 1e6) if challenge.created_at else 0
+    return ":".join(str(p) for p in ("board", kind, challenge.pk, stamp, challenge.board_version, *parts))
+
+
+def _section_filters() -> dict[str, Q]:
+    return {"main": Q(disqualified=False, late=False), "late": Q(disqualified=False, late=True),
+            "disqualified": Q(disqualified=True)}
+
+
+def leaderboard_page(challenge: Challenge, number: int = 1, per_page: int | None = None) -> BoardPage:
+    """Page `number` of the board, from the cache or from three LIMIT/OFFSET queries and one count.
+    PageNotFound past the last page (page 1 always exists, even for an empty board)."""
+    per_page = per_page or settings.LEADERBOARD_PAGE_SIZE
+    key = board_cache_key("page", challenge, number, per_page)
+    page = cache.get(key)
+    if page is None:
+        page = _board_page(challenge, number, per_page)
+        if number <= page.pages:  # pages past the end are not cached: they cost a count, not memory
+            cache.set(key, page, settings.LEADERBOARD_CACHE_SECONDS)
+    if number > page.pages:
+        raise PageNotFound(f"No such page: {number} (the board has {page.pages}).")
+    return page
+
+
+def _board_page(challenge: Challenge, number: int, per_page: int) -> BoardPage:
+    sections = _section_filters()
+    counts = Submission.objects.filter(challenge=challenge, state=State.VERIFIED).aggregate(
+        **{name: Count("pk", filter=q) for name, q in sections.items()})
+    offset = (number - 1) * per_page
+    rows: dict[str, list[Submission]] = {}
+    for name, q in sections.items():
+        rows[name] = list(verified_entries(challenge).filter(q).defer("verification_record")[offset:offset + per_page]) \
+            if counts[name] > offset else []
+        for position, entry in enumerate(rows[name], start=offset + 1):
+            entry.rank = position if name != "disqualified" else None
+    return BoardPage(number=number, per_page=per_page, main=rows["main"], late=rows["late"],
+                     disqualified=rows["disqualified"], main_count=counts["main"], late_count=counts["late"],
+                     disqualified_count=counts["disqualified"])
+
+
+def leaderboard_page_json(challenge: Challenge, number: int = 1, per_page: int | None = None) -> dict[str, Any]:
+    """One page of the public leaderboard as a JSON-ready dict (cached like leaderboard_page; the
+    caller adds the next/previous links, which depend on the request's host)."""
+    per_page = per_page or settings.LEADERBOARD_PAGE_SIZE
+    key = board_cache_key("json", challenge, number, per_page)
+    body = cache.get(key)
+    if body is None:
+        page = leaderboard_page(challenge, number, per_page)
+        body = {
+            "challenge": challenge.slug,
+            "test_set_sha256": challenge.test_set_sha256,
+            "page": page.number,
+            "per_page": page.per_page,
+            "pages": page.pages,
+            "counts": {"ranking": page.main_count, "late": page.late_count, "disqualified": page.disqualified_count},
+            "ranking": [entry_json(e) for e in page.main],
+            "late": [entry_json(e) for e in page.late],
+            "disqualified": [entry_json(e) for e in page.disqualified],
+        }
+        cache.set(key, body, settings.LEADERBOARD_CACHE_SECONDS)
+    elif number > body["pages"]:
+        raise PageNotFound(f"No such page: {number} (the board has {body['pages']}).")
+    return body
+
+
+def cached_accuracy_history(challenge: Challenge) -> list[tuple[datetime, float]]:
+    """accuracy_history, cached under the board version (it changes only with the board)."""
+    key = board_cache_key("history", challenge)
+    points = cache.get(key)
+    if points is None:
+        points = accuracy_history(challenge)
+        cache.set(key, points, settings.LEADERBOARD_CACHE_SECONDS)
+    return points
 
 
 def entry_json(entry: Submission) -> dict[str, Any]:
@@ -69,18 +212,6 @@ def entry_json(entry: Submission) -> dict[str, Any]:
         "verified_at": entry.verified_at.isoformat() if entry.verified_at else None,
         "disqualified": entry.disqualified,
         "disqualified_reason": entry.disqualified_reason or None,
-    }
-
-
-def leaderboard_json(challenge: Challenge) -> dict[str, Any]:
-    """The public leaderboard as a JSON-ready dict."""
-    board = leaderboard(challenge)
-    return {
-        "challenge": challenge.slug,
-        "test_set_sha256": challenge.test_set_sha256,
-        "ranking": [entry_json(e) for e in board.main],
-        "late": [entry_json(e) for e in board.late],
-        "disqualified": [entry_json(e) for e in board.disqualified],
     }
 
 

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from challenges.models import Challenge
+from challenges.services import leaderboard_changed
 
 from . import checks, dispatch, jobs
 from .models import Submission
@@ -650,6 +651,8 @@ def disqualify(actor: AbstractBaseUser, submission: Submission, reason: str) -> 
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("A public reason is required.")
-    Submission.objects.filter(pk=submission.pk).update(disqualified=True, disqualified_reason=reason[:2000])
+    with transaction.atomic():
+        Submission.objects.filter(pk=submission.pk).update(disqualified=True, disqualified_reason=reason[:2000])
+        leaderboard_changed(challenge_id=submission.challenge_id)
     submission.refresh_from_db()
     return submission

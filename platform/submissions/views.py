@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from challenges.models import Challenge
 from proofboard.middleware import accepts_uploads
+from proofboard.ratelimit import rate_limited
 
 from . import selectors, services
 from .bundle import build_bundle
@@ -26,6 +27,7 @@ def _visible_entry(request: HttpRequest, pk: int) -> Submission:
 
 @accepts_uploads
 @login_required
+@rate_limited("upload")
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload a commitment (and, for hosted proving, the model)."""
@@ -74,6 +76,7 @@ def status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @accepts_uploads
 @login_required
+@rate_limited("upload")
 @require_POST
 def upload_proof(request: HttpRequest, pk: int) -> HttpResponse:
     """Web form for a self-hosted proof."""

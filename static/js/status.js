@@ -16,7 +16,7 @@
         state.className = "badge state-" + s.state;
         set("stage", s.progress.stage || "—");
         set("percent", s.progress.percent);
-        document.getElementById("bar").style.width = s.progress.percent + "%";
+        document.getElementById("bar").value = s.progress.percent;
         var reason = document.getElementById("reason");
         reason.hidden = !s.reason; reason.textContent = s.reason || "";
         if (s.state === "verified") {

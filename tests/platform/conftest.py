@@ -6,6 +6,7 @@ being written; tests that need a commitment or a proof use the `zk`/`zk_proof` f
 import io
 import os
 import shutil
+import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -33,6 +34,15 @@ def private_dirs(tmp_path_factory):
     yield SimpleNamespace(root=root, **{k.lower(): v for k, v in dirs.items()})
     override.disable()
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Each test sees an empty cache (rate-limit counters, leaderboard pages) without flushing the
+    shared Redis database: a key prefix of its own."""
+    caches = {name: dict(conf) for name, conf in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 @pytest.fixture(autouse=True)
