@@ -41,7 +41,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def test_set_response(challenge: Challenge) -> FileResponse:
     """Stream the (revealed) test set as an attachment."""
     response = FileResponse(challenge.test_set.open("rb"), as_attachment=True,
-                            filename=f"{challenge.slug}-test.npz", content_type="application/octet-stream")
+                            filename=challenge.test_set_filename, content_type="application/octet-stream")
     response["X-Test-Set-SHA256"] = challenge.test_set_sha256
     return response
 

@@ -4,7 +4,7 @@ from .models import Submission
 
 
 class SubmitForm(forms.Form):
-    commitment = forms.FileField(help_text="COMMIT.json from `python -m zkml commit`")
+    commitment = forms.FileField(help_text="COMMIT.json from `zkml commit`")
     label = forms.CharField(max_length=80, required=False, help_text="optional name for this entry")
     proof_mode = forms.ChoiceField(
         choices=Submission.ProofMode.choices, initial=Submission.ProofMode.SELF_HOSTED, widget=forms.RadioSelect,
@@ -15,7 +15,7 @@ class SubmitForm(forms.Form):
 
 
 class ProofForm(forms.Form):
-    proof = forms.FileField(help_text="PROOF.bin from `python -m zkml prove`")
+    proof = forms.FileField(help_text="PROOF.bin from `zkml prove`")
 
 
 class BaselineForm(forms.Form):
