@@ -12,7 +12,7 @@ from .forms import SignUpForm, TokenForm
 NEW_TOKEN_KEY = "accounts.new_token"
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and log in."""
     if request.user.is_authenticated:
@@ -27,7 +27,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """List, create (shown once) and revoke API tokens."""
     form = TokenForm(request.POST or None)

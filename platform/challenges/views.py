@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from proofboard.middleware import accepts_uploads
 from submissions import selectors as entry_selectors
@@ -15,13 +15,13 @@ from .forms import ChallengeForm
 from .models import Challenge
 
 
-@require_GET
+@require_safe
 def challenge_list(request: HttpRequest) -> HttpResponse:
     """All challenges."""
     return render(request, "challenges/list.html", {"challenges": Challenge.objects.all()})
 
 
-@require_GET
+@require_safe
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Description, test-set digest/download, leaderboard, chart and the user's entries."""
     challenge = get_object_or_404(Challenge, slug=slug)
@@ -35,6 +35,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if request.user.is_authenticated:
         context["my_entries"] = entry_selectors.user_entries(request.user, challenge)[:20]
         context["remaining"] = entry_services.remaining_today(request.user, challenge)
+        context["resets_at"] = entry_services.limit_resets_at()
     return render(request, "challenges/detail.html", context)
 
 
@@ -46,7 +47,7 @@ def test_set_response(challenge: Challenge) -> FileResponse:
     return response
 
 
-@require_GET
+@require_safe
 def download_test_set(request: HttpRequest, slug: str) -> HttpResponse:
     """The test set, only after the reveal (403 before; only the digest is public)."""
     challenge = get_object_or_404(Challenge, slug=slug)
@@ -57,7 +58,7 @@ def download_test_set(request: HttpRequest, slug: str) -> HttpResponse:
 
 @accepts_uploads
 @staff_member_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def challenge_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     """Staff: create or edit a challenge."""
     challenge = get_object_or_404(Challenge, slug=slug) if slug else None
