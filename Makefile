@@ -8,7 +8,10 @@ TEST_BROKER_URL   ?= redis://127.0.0.1:6379/15
 
 .PHONY: install test demo bench
 
-$(VENV)/.installed: requirements.txt
+# The checkout installed into the venv (editable, with the platform, demo and test extras):
+# `zkml`, `proofboard-prover`, `python -m zkml` then work from any folder. pip builds the
+# compiled kernels (setup.py); `python -m zkml.native build` checks that they load.
+$(VENV)/.installed: pyproject.toml setup.py requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt

@@ -1,5 +1,7 @@
-"""`python -m prover_worker run|submit|status`: the participant's self-hosted prover."""
+"""`proofboard-prover run|submit|status` (or `python -m prover_worker …`): the participant's
+self-hosted prover."""
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -114,8 +116,10 @@ def status(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Entry point of `python -m prover_worker`."""
-    parser = argparse.ArgumentParser(prog="python -m prover_worker", description=__doc__)
+    """Entry point of `proofboard-prover` and `python -m prover_worker`."""
+    invoked = Path(sys.argv[0]).name
+    prog = "python -m prover_worker" if invoked in ("__main__.py", "-m", "") else invoked
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--platform", required=True, help="platform URL, e.g. http://127.0.0.1:8000")

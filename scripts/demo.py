@@ -217,7 +217,7 @@ Proofboard demo is ready: {url}challenges/digits/ and {url}challenges/digit-imag
   logins: host / {USERS['host'][0]} (staff, /admin/) · alice / {USERS['alice'][0]} · bob / {USERS['bob'][0]}
   alice's API token (shown once): {os.environ['PROOFBOARD_DEMO_TOKEN']}
   offline check of any entry: download its proof bundle and run
-    python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin --context proofboard/digits/<entry id>
+    zkml verify --commitment commitment.json --dataset digits-test.npz --proof proof.bin --context proofboard/digits/<entry id>
   (the bundle's README.txt prints the exact command; a proof is bound to its challenge and entry)
 """, flush=True)
     if args.no_serve:

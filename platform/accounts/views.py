@@ -15,7 +15,7 @@ NEW_TOKEN_KEY = "accounts.new_token"
 
 
 @rate_limited("signup")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and log in."""
     if request.user.is_authenticated:
@@ -31,7 +31,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @rate_limited("token")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """List, create (shown once) and revoke API tokens."""
     form = TokenForm(request.POST or None)

@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from challenges.models import Challenge
 from challenges.views import test_set_response
@@ -50,13 +50,13 @@ def _own_entry(request: HttpRequest, pk: int, staff_may_read: bool = True) -> Su
     return entry
 
 
-@require_GET
+@require_safe
 def challenges(request: HttpRequest) -> JsonResponse:
     """GET /api/challenges"""
     return JsonResponse({"challenges": [_challenge_json(request, c) for c in Challenge.objects.all()]})
 
 
-@require_GET
+@require_safe
 def challenge(request: HttpRequest, slug: str) -> JsonResponse:
     """GET /api/challenges/<slug>"""
     c = _get_challenge(slug)
@@ -65,7 +65,7 @@ def challenge(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse(_challenge_json(request, c))
 
 
-@require_GET
+@require_safe
 def test_set(request: HttpRequest, slug: str):
     """GET /api/challenges/<slug>/test-set (403 before the reveal)."""
     c = _get_challenge(slug)
@@ -77,7 +77,7 @@ def test_set(request: HttpRequest, slug: str):
     return test_set_response(c)
 
 
-@require_GET
+@require_safe
 def leaderboard(request: HttpRequest, slug: str) -> JsonResponse:
     """GET /api/challenges/<slug>/leaderboard?page=N&per_page=M (public, paginated, cached)."""
     c = _get_challenge(slug)
@@ -139,7 +139,7 @@ def create_submission(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse(body, status=201)
 
 
-@require_GET
+@require_safe
 @token_required
 def submission(request: HttpRequest, pk: int) -> JsonResponse:
     """GET /api/submissions/<id>: status of one of your entries."""
@@ -183,7 +183,7 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(selectors.status_json(entry), status=202)
 
 
-@require_GET
+@require_safe
 @token_required
 def submission_commitment(request: HttpRequest, pk: int) -> HttpResponse:
     """GET /api/submissions/<id>/commitment: the entry's COMMIT.json, as uploaded (owner or staff);
@@ -213,13 +213,13 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(selectors.status_json(entry))
 
 
-@require_GET
+@require_safe
 def openapi(request: HttpRequest) -> JsonResponse:
     """GET /api/openapi.json"""
     return JsonResponse(openapi_document(request.build_absolute_uri("/api")))
 
 
-@require_http_methods(["GET"])
+@require_safe
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     """JSON 404 for unknown API paths."""
     return error(404, "Unknown API endpoint; see /api/openapi.json.")

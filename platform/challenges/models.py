@@ -42,6 +42,11 @@ class Challenge(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def test_set_filename(self) -> str:
+        """The one name of the test set file: the download's, and every printed command's."""
+        return f"{self.slug}-test.npz"
+
     def get_absolute_url(self) -> str:
         return reverse("challenges:detail", args=[self.slug])
 

@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from proofboard.middleware import accepts_uploads
 from submissions import selectors as entry_selectors
@@ -19,7 +19,7 @@ from .forms import ChallengeForm
 from .models import Challenge
 
 
-@require_GET
+@require_safe
 def challenge_list(request: HttpRequest) -> HttpResponse:
     """All challenges."""
     return render(request, "challenges/list.html", {"challenges": Challenge.objects.all()})
@@ -41,7 +41,7 @@ def leaderboard_html(challenge: Challenge, number: int) -> SafeString:
     return mark_safe(html)
 
 
-@require_GET
+@require_safe
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Description, test-set digest/download, one page of the leaderboard (?page=), chart and the
     user's entries."""
@@ -59,18 +59,19 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if request.user.is_authenticated:
         context["my_entries"] = entry_selectors.user_entries(request.user, challenge)[:20]
         context["remaining"] = entry_services.remaining_today(request.user, challenge)
+        context["resets_at"] = entry_services.limit_resets_at()
     return render(request, "challenges/detail.html", context)
 
 
 def test_set_response(challenge: Challenge) -> FileResponse:
     """Stream the (revealed) test set as an attachment."""
     response = FileResponse(challenge.test_set.open("rb"), as_attachment=True,
-                            filename=f"{challenge.slug}-test.npz", content_type="application/octet-stream")
+                            filename=challenge.test_set_filename, content_type="application/octet-stream")
     response["X-Test-Set-SHA256"] = challenge.test_set_sha256
     return response
 
 
-@require_GET
+@require_safe
 def download_test_set(request: HttpRequest, slug: str) -> HttpResponse:
     """The test set, only after the reveal (403 before; only the digest is public)."""
     challenge = get_object_or_404(Challenge, slug=slug)
@@ -81,7 +82,7 @@ def download_test_set(request: HttpRequest, slug: str) -> HttpResponse:
 
 @accepts_uploads
 @staff_member_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def challenge_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     """Staff: create or edit a challenge."""
     challenge = get_object_or_404(Challenge, slug=slug) if slug else None

@@ -33,7 +33,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         if "apply" in request.POST and form.is_valid():
             for entry in queryset:
                 services.disqualify(request.user, entry, form.cleaned_data["reason"])
-            self.message_user(request, f"{queryset.count()} entries disqualified.", messages.WARNING)
+            count = queryset.count()
+            self.message_user(request, f"{count} entr{'y' if count == 1 else 'ies'} disqualified.", messages.WARNING)
             return None
         return TemplateResponse(request, "admin/submissions/disqualify.html", {
             **self.admin_site.each_context(request),

@@ -1,18 +1,29 @@
 """Server-rendered SVG step chart of the best proven accuracy over time."""
 from datetime import datetime
 
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 220, 48, 16, 16, 36
+W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 220, 64, 16, 16, 36
 
 
-def accuracy_chart_svg(points: list[tuple[datetime, float]]) -> SafeString:
-    """An accessible inline SVG; an empty-state message when there are no points."""
+def _label(when: datetime) -> str:
+    return escape(timezone.localtime(when, timezone.get_fixed_timezone(0)).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def accuracy_chart_svg(points: list[tuple[datetime, float]], now: datetime | None = None) -> SafeString:
+    """An accessible inline SVG; an empty-state message when there are no points.
+
+    The time axis runs from the first point to now (the best accuracy holds until the next
+    improvement), so one point still spans the chart and its two end labels differ; when they
+    would print the same minute, only one is printed."""
     if not points:
         return mark_safe('<p class="muted">No verified entries yet.</p>')
+    now = now or timezone.now()
     t0 = points[0][0].timestamp()
-    t1 = max(points[-1][0].timestamp(), t0 + 1)
+    t1 = max(points[-1][0].timestamp(), now.timestamp(), t0 + 1)
+    end = points[-1][0] if points[-1][0].timestamp() >= now.timestamp() else now
     lo = max(0.0, min(acc for _, acc in points) - 5)
     hi = 100.0
 
@@ -38,16 +49,14 @@ def accuracy_chart_svg(points: list[tuple[datetime, float]]) -> SafeString:
     ]
     for tick in (lo, (lo + hi) / 2, hi):
         parts.append(f'<text x="{PAD_L - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" class="tick">{tick:.0f}%</text>')
-    parts.append(f'<text x="{PAD_L}" y="{H - 12}" class="tick">{escape(points[0][0].strftime("%Y-%m-%d %H:%M"))}</text>')
-    parts.append(
-        f'<text x="{W - PAD_R}" y="{H - 12}" text-anchor="end" class="tick">'
-        f'{escape(points[-1][0].strftime("%Y-%m-%d %H:%M"))}</text>'
-    )
+    parts.append(f'<text x="{PAD_L}" y="{H - 12}" class="tick">{_label(points[0][0])}</text>')
+    if _label(end) != _label(points[0][0]):
+        parts.append(f'<text x="{W - PAD_R}" y="{H - 12}" text-anchor="end" class="tick">{_label(end)}</text>')
     parts.append(f'<path d="{" ".join(path)}" class="line"/>')
     for when, acc in points:
         parts.append(
             f'<circle cx="{x(when.timestamp()):.1f}" cy="{y(acc):.1f}" r="3.5" class="dot">'
-            f"<title>{acc:.2f}% at {escape(when.strftime('%Y-%m-%d %H:%M UTC'))}</title></circle>"
+            f"<title>{acc:.2f}% at {_label(when)}</title></circle>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -15,7 +15,7 @@ from challenges.models import Challenge
 from .models import Submission
 
 
-COMMITMENT_ADVICE = "Upload the public COMMIT.json made by `python -m zkml commit MODEL.zkm --out COMMIT.json`."
+COMMITMENT_ADVICE = "Upload the public COMMIT.json made by `zkml commit MODEL.zkm --out COMMIT.json`."
 
 
 class UploadMismatch(ValidationError):
@@ -30,14 +30,13 @@ class CheckUnavailable(ValidationError):
 
 def prove_command(entry: Submission) -> str:
     """The offline command that makes a proof for `entry`."""
-    slug = entry.challenge.slug
-    return (f"python -m zkml prove MODEL.zkm --dataset {slug}-test.npz --out PROOF.bin "
+    return (f"zkml prove MODEL.zkm --dataset {entry.challenge.test_set_filename} --out PROOF.bin "
             f"--context {entry.proof_context}")
 
 
 def _fix(entry: Submission) -> str:
     return (f"Run `{prove_command(entry)}` with the MODEL.zkm of this entry and the challenge's test set "
-            f"(or `python -m prover_worker run … --submission {entry.pk}`, which does all of it), "
+            f"(or `proofboard-prover run … --submission {entry.pk}`, which does all of it), "
             f"then upload the new PROOF.bin. Entry #{entry.pk} is still waiting for its proof.")
 
 
@@ -57,11 +56,11 @@ def wrong_kind(data: bytes, expected: str) -> str | None:
                        "model field.")
         return f"This file is {what}, not a commitment. {advice}"
     if expected == filetype.PROOF:
-        return (f"This file is {what}, not a proof. Upload the PROOF.bin made by `python -m zkml prove …` "
+        return (f"This file is {what}, not a proof. Upload the PROOF.bin made by `zkml prove …` "
                 f"(the entry page prints the exact command).")
     if expected == filetype.MODEL:
         return (f"This file is {what}, not a model file. Hosted proving needs the MODEL.zkm you made the "
-                f"commitment from (`python -m zkml quantize …`).")
+                f"commitment from (`zkml quantize …`).")
     return f"This file is {what}."
 
 

@@ -1,10 +1,11 @@
 from django import forms
 
 from .models import Submission
+from .templatetags.pb import inline_code
 
 
 class SubmitForm(forms.Form):
-    commitment = forms.FileField(help_text="COMMIT.json from `python -m zkml commit`")
+    commitment = forms.FileField(help_text=inline_code("COMMIT.json from `zkml commit`"))
     label = forms.CharField(max_length=80, required=False, help_text="optional name for this entry")
     proof_mode = forms.ChoiceField(
         choices=Submission.ProofMode.choices, initial=Submission.ProofMode.SELF_HOSTED, widget=forms.RadioSelect,
@@ -15,7 +16,7 @@ class SubmitForm(forms.Form):
 
 
 class ProofForm(forms.Form):
-    proof = forms.FileField(help_text="PROOF.bin from `python -m zkml prove`")
+    proof = forms.FileField(help_text=inline_code("PROOF.bin from `zkml prove`"))
 
 
 class BaselineForm(forms.Form):

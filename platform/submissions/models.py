@@ -93,8 +93,11 @@ class Submission(models.Model):
 
     @property
     def verify_command(self) -> str:
-        """The offline check of this entry's proof bundle."""
-        command = "python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin"
+        """The offline check of this entry's proof bundle: run in the unzipped bundle, with the test set
+        downloaded next to it under the name the challenge page serves it with, and only the
+        participant package (`pip install .`, console script `zkml`) installed."""
+        command = (f"zkml verify --commitment commitment.json --dataset {self.challenge.test_set_filename} "
+                   "--proof proof.bin")
         context = self.verified_context
         return f"{command} --context {context}" if context else command
 

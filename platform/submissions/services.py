@@ -253,6 +253,19 @@ def used_today(user: AbstractBaseUser, challenge: Challenge, now: Optional[datet
     )
 
 
+def limit_resets_at(now: Optional[datetime] = None) -> datetime:
+    """When the daily limit starts afresh: the next midnight UTC."""
+    return _start_of_day(now or timezone.now()) + timedelta(days=1)
+
+
+def limit_message(challenge: Challenge, now: Optional[datetime] = None) -> str:
+    """Why a participant cannot commit now, and until when."""
+    n = challenge.max_submissions_per_day
+    resets = limit_resets_at(now)
+    return (f"You have used all {n} submission{'' if n == 1 else 's'} for today on this challenge; "
+            f"you can commit again from {resets:%Y-%m-%d %H:%M} UTC.")
+
+
 def remaining_today(user: AbstractBaseUser, challenge: Challenge, now: Optional[datetime] = None) -> int:
     """How many more entries the user may commit today."""
     if not user.is_authenticated:
@@ -325,9 +338,7 @@ def create_submission(
             if Submission.objects.filter(commitment_sha256=digest).exclude(participant=user).exists():
                 raise ValidationError(COMMITMENT_IN_USE)
             if remaining_today(user, challenge, now) <= 0:
-                raise ValidationError(
-                    f"You have used all {challenge.max_submissions_per_day} submissions for today on this challenge."
-                )
+                raise ValidationError(limit_message(challenge, now))
             submission = Submission.objects.create(
                 challenge=challenge,
                 participant=user,

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from challenges.models import Challenge
 from proofboard.middleware import accepts_uploads
@@ -28,7 +28,7 @@ def _visible_entry(request: HttpRequest, pk: int) -> Submission:
 @accepts_uploads
 @login_required
 @rate_limited("upload")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload a commitment (and, for hosted proving, the model)."""
     challenge = get_object_or_404(Challenge, slug=slug)
@@ -50,10 +50,11 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(entry)
     return render(request, "submissions/submit.html", {
         "challenge": challenge, "form": form, "remaining": services.remaining_today(request.user, challenge),
+        "resets_at": services.limit_resets_at(),
     })
 
 
-@require_GET
+@require_safe
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An entry's page: state, live progress, proof upload for the owner."""
     entry = _visible_entry(request, pk)
@@ -68,7 +69,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-@require_GET
+@require_safe
 def status(request: HttpRequest, pk: int) -> JsonResponse:
     """JSON polled by the entry page."""
     return JsonResponse(selectors.status_json(_visible_entry(request, pk)))
@@ -97,7 +98,7 @@ def upload_proof(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(entry)
 
 
-@require_GET
+@require_safe
 def bundle(request: HttpRequest, pk: int) -> HttpResponse:
     """Public proof bundle of a verified entry."""
     entry = get_object_or_404(Submission.objects.select_related("challenge"), pk=pk, state=Submission.State.VERIFIED)
@@ -107,7 +108,7 @@ def bundle(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def mine(request: HttpRequest) -> HttpResponse:
     """The user's own entries."""
     return render(request, "submissions/mine.html", {"entries": selectors.user_entries(request.user)})
@@ -146,7 +147,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def failures(request: HttpRequest) -> HttpResponse:
     """Staff: recent worker failures and rejections."""
     return render(request, "submissions/failures.html", {"entries": selectors.recent_failures()})
@@ -154,7 +155,7 @@ def failures(request: HttpRequest) -> HttpResponse:
 
 @accepts_uploads
 @staff_member_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def baseline(request: HttpRequest, slug: str) -> HttpResponse:
     """Staff: upload a baseline ONNX model that the platform quantizes, commits, proves and verifies."""
     challenge = get_object_or_404(Challenge, slug=slug)

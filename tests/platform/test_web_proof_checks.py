@@ -46,7 +46,7 @@ def test_proof_made_without_context_names_the_fix(client, entry, zk_proof, auth)
     assert response.status_code == 400
     message = response.json()["error"]
     assert "made without --context" in message and _fix(entry) in message
-    assert "python -m zkml prove MODEL.zkm --dataset digits-test.npz --out PROOF.bin" in message
+    assert "zkml prove MODEL.zkm --dataset digits-test.npz --out PROOF.bin" in message
     _assert_still_open(entry)
 
 
@@ -150,7 +150,7 @@ def test_model_file_uploaded_as_the_commitment_says_what_it_is(client, users, ch
         assert response.status_code == 200
     assert field == "web" or response.status_code == 400
     assert "This file is a private model file (MODEL.zkm" in text
-    assert "python -m zkml commit MODEL.zkm --out COMMIT.json" in text and "Keep MODEL.zkm private" in text
+    assert "zkml commit MODEL.zkm --out COMMIT.json" in text and "Keep MODEL.zkm private" in text
     assert not Submission.objects.exists()
 
 
@@ -162,7 +162,7 @@ def test_other_wrong_kinds_of_file_are_named(client, users, challenge, zk, zk_pr
                            content_type="application/json", **auth)
     assert response.status_code == 400
     assert response.json()["error"].startswith("Not a valid commitment file: commitment is not valid JSON")
-    assert "Upload the public COMMIT.json made by `python -m zkml commit MODEL.zkm --out COMMIT.json`" \
+    assert "Upload the public COMMIT.json made by `zkml commit MODEL.zkm --out COMMIT.json`" \
         in response.json()["error"]
     response = _upload(client, entry, zk.commitment_bytes, auth)
     assert response.status_code == 400

@@ -250,8 +250,11 @@ def test_public_bundle(client, users, challenge):
         names = set(zf.namelist())
         assert names == {"commitment.json", "proof.bin", "dataset-sha256.txt", "verification.json", "README.txt"}
         assert challenge.test_set_sha256 in zf.read("dataset-sha256.txt").decode()
-        assert "python -m zkml verify --commitment commitment.json --dataset test.npz --proof proof.bin" in \
+        assert "zkml verify --commitment commitment.json --dataset digits-test.npz --proof proof.bin" in \
             zf.read("README.txt").decode()
+        assert "digits-test.npz" in zf.read("dataset-sha256.txt").decode()
+        for info in zf.infolist():  # unzips readable by everyone (was 0600)
+            assert (info.external_attr >> 16) & 0o777 == 0o644, info.filename
         assert json.loads(zf.read("verification.json"))["correct_count"] == 180
     pending = Submission.objects.create(challenge=challenge, participant=users.alice, state="committed")
     assert client.get(reverse("submissions:bundle", args=[pending.pk])).status_code == 404

@@ -20,6 +20,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -124,6 +125,8 @@ def _find_or_build() -> Path | None:
             return cached
     if _compiler() is not None and _sources_exist():
         return build()
+    if not pkg.exists() and not _sources_exist():
+        raise RuntimeError("not built when zkml was installed (no C compiler then)")
     return pkg if pkg.exists() else None  # stale but nothing to rebuild with: ABI-checked below
 
 
@@ -211,13 +214,17 @@ def _load() -> ctypes.CDLL | None:
 
 
 def load() -> ctypes.CDLL | None:
-    """The kernel library, or None if it cannot be built or loaded. Never raises."""
+    """The kernel library, or None if it cannot be built or loaded. Never raises. When it cannot,
+    says so once per process in one line on stderr (the pure-Python paths are much slower)."""
     with _lock:
         if "lib" not in _state:
             try:
                 _state["lib"], _state["error"] = _load(), None
             except Exception as exc:  # noqa: BLE001 -- any failure means "use the fallback"
                 _state["lib"], _state["error"] = None, f"{type(exc).__name__}: {exc}"
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                print(f"zkml: compiled kernels unavailable ({reason}); using the pure-Python paths (slower)",
+                      file=sys.stderr)
         return _state["lib"]
 
 
