@@ -18,26 +18,34 @@ def run(*args, cwd):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("source", ["sklearn", "torch"])
-def test_quantize_commit_prove_verify(tmp_path, digits, digits_onnx, source):
-    import zkml_fixtures
-    x_train, y_train, x_test, y_test = digits
-    onnx_bytes = digits_onnx if source == "sklearn" else zkml_fixtures.torch_mlp_onnx()
+def four_steps(tmp_path, onnx_bytes: bytes, calibration, test) -> tuple[str, int]:
+    """quantize, commit, prove, verify in tmp_path; returns quantize's output and checks that
+    verify printed the integer model's count. calibration and test are (x, y)."""
+    import zkml
     (tmp_path / "model.onnx").write_bytes(onnx_bytes)
-    save_dataset(tmp_path / "cal.npz", x_train, y_train)
-    save_dataset(tmp_path / "test.npz", x_test[:120], y_test[:120])
-    out = run("quantize", "model.onnx", "--calibration", "cal.npz", "--out", "m.zkm", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert "float (onnxruntime)" in out.stdout and "integer" in out.stdout
+    save_dataset(tmp_path / "cal.npz", *calibration)
+    save_dataset(tmp_path / "test.npz", *test)
+    quantized = run("quantize", "model.onnx", "--calibration", "cal.npz", "--out", "m.zkm", cwd=tmp_path)
+    assert quantized.returncode == 0, quantized.stderr
+    assert "float (onnxruntime)" in quantized.stdout and "integer" in quantized.stdout
     assert run("commit", "m.zkm", "--out", "c.json", cwd=tmp_path).returncode == 0
     out = run("prove", "m.zkm", "--dataset", "test.npz", "--out", "p.bin", "--quiet", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     out = run("verify", "--commitment", "c.json", "--dataset", "test.npz", "--proof", "p.bin", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    import zkml
-    model = zkml.QuantizedModel.load(tmp_path / "m.zkm")
-    expected = int(np.sum(model.predict(x_test[:120]) == y_test[:120]))
-    assert f"verified: {expected}/120 correct ({100 * expected / 120:.2f}%)" in out.stdout
+    x, y = test
+    n = len(y)
+    expected = int(np.sum(zkml.QuantizedModel.load(tmp_path / "m.zkm").predict(x) == y))
+    assert f"verified: {expected}/{n} correct ({100 * expected / n:.2f}%)" in out.stdout
+    return quantized.stdout, expected
+
+
+@pytest.mark.parametrize("source", ["sklearn", "torch"])
+def test_quantize_commit_prove_verify(tmp_path, digits, digits_onnx, source):
+    import zkml_fixtures
+    x_train, y_train, x_test, y_test = digits
+    onnx_bytes = digits_onnx if source == "sklearn" else zkml_fixtures.torch_mlp_onnx()
+    four_steps(tmp_path, onnx_bytes, (x_train, y_train), (x_test[:120], y_test[:120]))
 
     # A tampered proof: non-zero exit, a reason, no traceback.
     raw = bytearray((tmp_path / "p.bin").read_bytes())
@@ -70,21 +78,10 @@ def test_cli_errors_are_clear(tmp_path):
 def test_cnn_through_the_four_cli_steps(tmp_path, digits, fixture):
     """A PyTorch LeNet-shaped CNN and a residual CNN (images [1, 8, 8]): quantize, commit,
     prove, verify from the command line; the verified count is the integer model's."""
-    import zkml
     import zkml_fixtures
     x_train, y_train, x_test, y_test = digits
-    (tmp_path / "model.onnx").write_bytes((zkml_fixtures.DATA_DIR / fixture).read_bytes())
-    save_dataset(tmp_path / "cal.npz", x_train.reshape(-1, 1, 8, 8), y_train)
-    save_dataset(tmp_path / "test.npz", x_test[:100].reshape(-1, 1, 8, 8), y_test[:100])
-    out = run("quantize", "model.onnx", "--calibration", "cal.npz", "--out", "m.zkm", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert "conv3x3" in out.stdout and "integer" in out.stdout
-    assert run("commit", "m.zkm", "--out", "c.json", cwd=tmp_path).returncode == 0
-    out = run("prove", "m.zkm", "--dataset", "test.npz", "--out", "p.bin", "--quiet", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    out = run("verify", "--commitment", "c.json", "--dataset", "test.npz", "--proof", "p.bin", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    model = zkml.QuantizedModel.load(tmp_path / "m.zkm")
-    expected = int(np.sum(model.predict(x_test[:100].reshape(-1, 1, 8, 8)) == y_test[:100]))
+    images = lambda x: x.reshape(-1, 1, 8, 8)  # noqa: E731
+    quantized, expected = four_steps(tmp_path, (zkml_fixtures.DATA_DIR / fixture).read_bytes(),
+                                     (images(x_train), y_train), (images(x_test[:100]), y_test[:100]))
+    assert "conv3x3" in quantized
     assert expected >= 85
-    assert f"verified: {expected}/100 correct" in out.stdout
