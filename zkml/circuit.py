@@ -24,17 +24,14 @@ import numpy as np
 
 from .expr import Affine, aff
 from .field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
+from .constants import ACT_BITS, ACT_MAX, BIAS_BITS, LIMB_BITS, QUOTIENT_BITS, WEIGHT_BITS, WEIGHT_MIN
 from .frvec import FrVec
 from .layers.spec import LayerSpec, layer_specs, log2_pow2, model_tensor_vars
 
-LIMB_BITS = 15                 # range checks split values into 15-bit limbs
-CLAMP_BITS = 16                # (Q + 2^15) in [0, 2^16)
-Q_OFFSET = 1 << 15
-ACT_MAX = 127
-ACT_BITS = 7                   # activations in [0, 2^7)
-WEIGHT_OFFSET = 128            # W + 128 in [0, 256)
-BIAS_OFFSET = 1 << 23          # b + 2^23 in [0, 2^24)
-BIAS_BITS = 24
+CLAMP_BITS = QUOTIENT_BITS + 1          # (Q + 2^15) in [0, 2^16)
+Q_OFFSET = 1 << QUOTIENT_BITS
+WEIGHT_OFFSET = -WEIGHT_MIN              # W + 128 in [0, 2^8)
+BIAS_OFFSET = 1 << (BIAS_BITS - 1)       # b + 2^23 in [0, 2^24)
 KIND_CLAMP = 1                 # table kind ids; range kinds are 100 + bits
 PROTOCOL_VERSION = b"proofboard-zkml-mlp-proof-v2"
 
@@ -145,7 +142,7 @@ class Circuit:
         # |logit| <= 127 * 128 * d_{L-1} + 2^23 for any range-checked A, W, b: LAMBDA exceeds
         # every |logit difference| + 1, so G, H of the honest prover lie in [0, 6 bound + 5).
         # (Soundness needs no bound: see docs/protocol.md §3.)
-        logit_bound = 127 * 128 * last.inp.real_size + BIAS_OFFSET
+        logit_bound = ACT_MAX * -WEIGHT_MIN * last.inp.real_size + BIAS_OFFSET
         self.big_m = 2 * logit_bound + 2
         self.margin_bits = (6 * logit_bound + 5).bit_length()
         L = self.n_layers
@@ -153,7 +150,7 @@ class Circuit:
         for s in self.specs:
             if s.weighted:
                 self.groups.append(Group(f"W{s.index}", s.weight_layout().n_vars, [f"W{s.index}"],
-                                         ranges=[RangeCheck(f"W{s.index}", WEIGHT_OFFSET, 8)]))
+                                         ranges=[RangeCheck(f"W{s.index}", WEIGHT_OFFSET, WEIGHT_BITS)]))
                 self.groups.append(Group(f"b{s.index}", s.bias_layout().n_vars, [f"b{s.index}"],
                                          ranges=[RangeCheck(f"b{s.index}", BIAS_OFFSET, BIAS_BITS)]))
         for s in self.specs[:-1]:

@@ -17,11 +17,11 @@ Integer semantics (the relation the prover proves, exactly)::
     label  = first index of the maximum of logits               # numpy argmax rule
 
 Bounds checked by :meth:`QuantizedModel.validate` (and therefore by ``load``):
-weights in [-127, 127], biases in [-2**23, 2**23), 1 <= m < 2**16, 1 <= k <= 32,
+weights in [-128, 127] (the quantizer writes [-127, 127]), biases in [-2**23, 2**23), 1 <= m < 2**16, 1 <= k <= 32,
 for every hidden layer and every reachable z: -2**15 <= q < 2**15, and for the
 last layer every reachable |logit| < 2**30.  "Reachable" uses the per-row bound
 ``|z_i| <= 127 * sum_j |W_ij| + |b_i|`` (inputs and activations lie in
-[-127, 127]); it never exceeds the coarse bound ``127*127*in + max|b|``.
+[-127, 127]); it never exceeds the coarse bound ``127*128*in + max|b|``.
 """
 
 from __future__ import annotations
@@ -40,13 +40,8 @@ from .errors import FormatError, UnsupportedModelError
 from .jsonutil import parse_json
 
 # --- constants shared with the prover/verifier ---------------------------------
-ACT_MAX = 127                   # int8 activations / inputs: [-127, 127] in, [0, 127] hidden
-WEIGHT_MAX = 127                # weights in [-WEIGHT_MAX, WEIGHT_MAX]
-BIAS_BITS = 23                  # biases in [-2**23, 2**23)
-MULTIPLIER_BITS = 16            # 1 <= m < 2**16
-SHIFT_MIN, SHIFT_MAX = 1, 32    # 1 <= k <= 32
-QUOTIENT_BITS = 15              # hidden requant quotient q in [-2**15, 2**15)
-LOGIT_BITS = 30                 # last-layer logits |z| < 2**30
+from .constants import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS,  # noqa: E402
+                        SHIFT_MAX, SHIFT_MIN, WEIGHT_MAX, WEIGHT_MIN)
 
 MAGIC = b"ZKMMODEL"
 FORMAT_VERSION = 1
@@ -140,7 +135,7 @@ class Requant:
 class DenseLayer:
     """y = x @ weight.T + bias, in integers (x flattened in C order)."""
 
-    weight: np.ndarray        # int64 [out, in], values in [-127, 127]
+    weight: np.ndarray        # int64 [out, in], values in [-128, 127]
     bias: np.ndarray          # int64 [out], values in [-2**23, 2**23)
     requant: Requant | None   # None for the last layer (raw int logits)
     kind = "dense"
@@ -182,7 +177,7 @@ def _windows(a: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
 class ConvLayer:
     """2-D convolution (group 1, dilation 1), then requantization, in integers."""
 
-    weight: np.ndarray        # int64 [out_channels, in_channels, kh, kw], values in [-127, 127]
+    weight: np.ndarray        # int64 [out_channels, in_channels, kh, kw], values in [-128, 127]
     bias: np.ndarray          # int64 [out_channels]
     stride: tuple[int, int]
     pads: tuple[int, int, int, int]   # top, left, bottom, right (ONNX order: begins, ends)
@@ -480,10 +475,11 @@ class QuantizedModel:
         w, b = l.weight, l.bias
         if not isinstance(b, np.ndarray) or b.dtype != np.int64 or b.shape != (w.shape[0],):
             raise FormatError(f"layer {i}: bias must be int64 of shape [{w.shape[0]}]")
-        if w.size and int(np.abs(w).max()) > WEIGHT_MAX:
-            raise FormatError(f"layer {i}: weights outside [-{WEIGHT_MAX}, {WEIGHT_MAX}]")
-        if int(b.min()) < -(1 << BIAS_BITS) or int(b.max()) >= (1 << BIAS_BITS):
-            raise FormatError(f"layer {i}: biases outside [-2**{BIAS_BITS}, 2**{BIAS_BITS})")
+        if w.size and (int(w.min()) < WEIGHT_MIN or int(w.max()) > WEIGHT_MAX):
+            raise FormatError(f"layer {i}: weights outside [{WEIGHT_MIN}, {WEIGHT_MAX}]")
+        half = 1 << (BIAS_BITS - 1)
+        if int(b.min()) < -half or int(b.max()) >= half:
+            raise FormatError(f"layer {i}: biases outside [-2**{BIAS_BITS - 1}, 2**{BIAS_BITS - 1})")
         zmax = int(row_bounds(w.reshape(w.shape[0], -1), b).max())
         if not is_last:
             rq = l.requant

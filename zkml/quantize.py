@@ -207,7 +207,7 @@ def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: 
         shape = (-1,) + (1,) * (l.weight.ndim - 1)
         w_int = np.clip(np.rint(l.weight / np.reshape(s_w, shape)), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
         b_f = np.rint(l.bias / (s_in * s_w))
-        if np.any(np.abs(b_f) >= 2.0 ** BIAS_BITS):
+        if np.any(np.abs(b_f) >= 2.0 ** (BIAS_BITS - 1)):
             raise UnsupportedModelError(
                 f"{where}: a bias is more than 2**23 times the integer accumulator's unit "
                 f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {float(np.min(s_in * s_w)):.3g})")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from zkml.errors import FormatError, UnsupportedModelError
-from zkml.model import MAGIC, QuantizedModel, architecture_digest, canonical_json
+from zkml.model import MAGIC, DenseLayer, QuantizedModel, architecture_digest, canonical_json
 
 
 def _reseal(body: bytes) -> bytes:
@@ -138,3 +138,29 @@ def test_header_not_json(digits_qmodel):
     bad = b"{" * len(header)
     with pytest.raises(FormatError, match="JSON"):
         QuantizedModel.from_bytes(_reseal(prefix + bad + payload))
+
+
+def test_weight_range_is_one_rule_for_the_model_and_the_circuit():
+    """zkml/constants.py: weights in [-128, 127]; the model format accepts exactly what the
+    circuit's range check proves (it once accepted -128 in the circuit only)."""
+    import random
+
+    from zkml.circuit import WEIGHT_OFFSET, Circuit
+    from zkml.commitment import commit
+    from zkml.constants import WEIGHT_BITS, WEIGHT_MAX, WEIGHT_MIN
+    from zkml.prover import prove_statement
+    from zkml.verifier import verify_statement
+
+    assert (WEIGHT_MIN + WEIGHT_OFFSET, WEIGHT_MAX + WEIGHT_OFFSET) == (0, (1 << WEIGHT_BITS) - 1)
+    w = np.array([[WEIGHT_MIN, WEIGHT_MAX, 3], [1, -2, WEIGHT_MIN]], dtype=np.int64)
+    model = QuantizedModel((3,), 0.1, 2, [DenseLayer(w, np.zeros(2, dtype=np.int64), None)], [1.0])
+    model.validate()
+    x = np.array([[5, -7, 100], [1, 2, 3]], dtype=np.int64)
+    y = np.argmax(model.forward_int(x), axis=1)
+    com = commit(model, random.Random(1))
+    assert verify_statement(com, x, y, prove_statement(model, x, y, rng=random.Random(2))) == 2
+    assert Circuit(model.architecture(), 2).group_by_name["W1"].ranges[0].offset == -WEIGHT_MIN
+    too_small = QuantizedModel((3,), 0.1, 2, [DenseLayer(w - (w == WEIGHT_MIN), np.zeros(2, dtype=np.int64), None)],
+                               [1.0])
+    with pytest.raises(FormatError, match=r"weights outside \[-128, 127\]"):
+        too_small.validate()
