@@ -1,4 +1,4 @@
-"""zkml: zero-knowledge proofs of a quantized MLP's accuracy on a public test set.
+"""zkml: zero-knowledge proofs of a quantized network's accuracy (MLPs and CNNs) on a public test set.
 
     model = quantize(onnx, calibration_x)      # private QuantizedModel (save as .zkm)
     commitment = commit(model)                 # public; the opening goes into the model

@@ -2,9 +2,14 @@
 and how the verifier evaluates public tables. Built identically by prover and verifier from
 the architecture and the dataset; holds no private value.
 
+The layers come from layers/spec.py (shapes, padded layouts); each layer kind's own relation
+(dense, conv, max and average pooling) is proved by its module in layers/. This module holds
+what all of them share: the groups of committed tensors, the lookup table and leaves, the
+zero-checks, the linear relations at the groups' points, and the argmax.
+
 Integer relations proved (all entries are small integers, far from wrapping mod r):
   model:   W + 128 in [0, 256); padded W entries = 0; b + 2^23 in [0, 2^24); padded b = 0
-  layer l: Z_l = A_{l-1} W_l^T + b_l                 (matmul sumcheck, Thaler 2013)
+  layer l: Z_l = A_{l-1} W_l^T + b_l, or the convolution (layers/dense.py, layers/conv.py)
   hidden:  m Z + 2^(k-1) = 2^k Q + R,  R in [0, 2^k),  (Q + 2^15, A) in CLAMP table
            i.e. Q in [-2^15, 2^15) and A = clamp(Q, 0, 127). Hidden Z is not committed:
            the matmul check starts from m^-1 (2^k Q + R - 2^(k-1)) (pre_activation()).
