@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zkml import native  # noqa: E402
-from zkml.field import P  # noqa: E402
-from zkml.frvec import PyFrVec  # noqa: E402
+from zkml.arith.field import P  # noqa: E402
+from zkml.arith.frvec import PyFrVec  # noqa: E402
 from timing import median_time, write_results  # noqa: E402  (bench/ is the script's directory)
 
 
@@ -49,7 +49,7 @@ def main() -> int:
     n = 1 << args.log_n
     backends = [PyFrVec]
     if native.load() is not None:
-        from zkml.frvec_native import NativeFrVec
+        from zkml.arith.frvec_native import NativeFrVec
         backends.append(NativeFrVec)
     else:
         print(f"native kernel unavailable: {native.load_error()}", file=sys.stderr)

@@ -23,7 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zkml import curve, native, pedersen  # noqa: E402
+from zkml import native  # noqa: E402
+from zkml.arith import curve
+from zkml.commitments import pedersen
 from timing import median_time, write_results  # noqa: E402  (bench/ is the script's directory)
 
 SIZES = (1024, 8192)
@@ -38,7 +40,7 @@ def main() -> int:
     if native.load() is None:
         print(f"native kernel unavailable: {native.load_error()}", file=sys.stderr)
         return 1
-    from zkml import g1_native
+    from zkml.arith import g1_native
 
     be = curve.set_backend("arkworks")
     G1, S = be._G1, be._S

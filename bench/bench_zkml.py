@@ -43,7 +43,7 @@ def _synthetic_cnn(kind: str, n: int):
     range, random [0, 1] inputs of the right shape; labels as in _synthetic_model."""
     import numpy as np
 
-    from zkml.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
+    from zkml.formats.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
     rng = np.random.default_rng(0)
     pool = MaxPoolLayer((2, 2), (2, 2), (0, 0, 0, 0))
     if kind == "digits-cnn":
@@ -113,7 +113,7 @@ def _synthetic_model(dims, n):
     are its own predictions with 10% flipped (the proof's cost does not depend on accuracy)."""
     import numpy as np
 
-    from zkml.model import DenseLayer, QuantizedModel, Requant
+    from zkml.formats.model import DenseLayer, QuantizedModel, Requant
     rng = np.random.default_rng(0)
     layers = []
     for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
@@ -131,9 +131,9 @@ def _synthetic_model(dims, n):
 
 def run_once(case: str) -> dict:
     """One repetition, in this process."""
-    from zkml import curve
+    from zkml.arith import curve
     import zkml
-    from zkml.data import Dataset
+    from zkml.formats.data import Dataset
     _desc, backend, dims, n = CASES[case]
     curve.set_backend(backend)
     if dims is None:

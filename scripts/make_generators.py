@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zkml import pedersen  # noqa: E402
-from zkml.curve import get_backend  # noqa: E402
+from zkml.commitments import pedersen
+from zkml.arith.curve import get_backend  # noqa: E402
 
 COUNT = 8192
 

@@ -5,26 +5,27 @@
     proof = prove(model, dataset)              # public
     count = verify(commitment, dataset, proof) # or VerificationError(reason)
 
-See docs/protocol.md for the protocol and file formats.
+See docs/protocol.md for the protocol and file formats. The package, by role:
+arith/ (field, curve, field vectors), commitments/ (Pedersen, Hyrax openings, IPA), protocols/
+(transcript, sumcheck, sigma, lookups), layers/ (one module per layer kind), formats/ (model,
+commitment, proof, dataset files), frontend/ (ONNX import, quantization); circuit.py and
+statement.py describe the statement, prover.py and verifier.py are its two halves, api.py the
+four steps, __main__.py the CLI, native/ the compiled kernels.
 """
 from importlib import import_module
 
-# `quantize` is both a submodule and a function: bound now, so that importing the submodule
-# later cannot leave `zkml.quantize` naming the module (the module loads numpy only; onnx and
-# onnxruntime are imported when used).
-from .quantize import float_accuracy, int_accuracy, quantize  # noqa: E402
-
-# Other names are loaded on first use (PEP 562), so `import zkml.verifier` or `zkml verify`
-# loads no prover module (tests/zkml/test_import_rule.py).
+# Names are loaded on first use (PEP 562), so `import zkml.verifier` or `zkml verify` loads no
+# prover module and no ONNX library (tests/zkml/test_import_rule.py).
 _EXPORTS = {
     "check_model_commitment": "api", "check_statement": "api", "commit": "api", "input_ints": "api",
-    "prove": "api", "verify": "api", "Commitment": "commitment", "Dataset": "data",
-    "load_dataset": "data", "save_dataset": "data", "sha256_file": "data",
+    "prove": "api", "verify": "api", "Commitment": "formats.commitment", "Dataset": "formats.data",
+    "load_dataset": "formats.data", "save_dataset": "formats.data", "sha256_file": "formats.data",
     "CommitmentMismatchError": "errors", "FormatError": "errors", "StatementMismatchError": "errors",
     "UnsupportedModelError": "errors", "VerificationError": "errors", "ZkmlError": "errors",
-    "QuantizedModel": "model", "Proof": "proof",
+    "QuantizedModel": "formats.model", "Proof": "formats.proof", "float_accuracy": "frontend.quantize",
+    "int_accuracy": "frontend.quantize", "quantize": "frontend.quantize",
 }
-__all__ = sorted(list(_EXPORTS) + ["float_accuracy", "int_accuracy", "quantize"])
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):

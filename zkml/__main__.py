@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .errors import FormatError, ZkmlError
+from zkml.errors import FormatError, ZkmlError
 
 
 def _progress(stage: str, fraction: float) -> None:
@@ -21,7 +21,7 @@ def _load_calibration(path: str) -> tuple[np.ndarray, np.ndarray | None]:
     """The calibration inputs x and, when the .npz has them, the labels y (optional here)."""
     import zipfile
 
-    from .data import load_dataset, validate_arrays
+    from zkml.formats.data import load_dataset, validate_arrays
     try:
         with zipfile.ZipFile(path) as zf:
             has_labels = "y.npy" in zf.namelist()
@@ -57,7 +57,7 @@ def describe(model) -> str:
 
 
 def cmd_quantize(args) -> int:
-    from .quantize import float_predict, quantize
+    from zkml.frontend.quantize import float_predict, quantize
     with open(args.model, "rb") as f:
         onnx_bytes = f.read()
     x, y = _load_calibration(args.calibration)
@@ -79,8 +79,8 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_commit(args) -> int:
-    from .api import commit
-    from .model import QuantizedModel
+    from zkml.api import commit
+    from zkml.formats.model import QuantizedModel
     model = QuantizedModel.load(args.model)
     commitment = commit(model)
     model.save(args.model)      # the opening belongs with the private model
@@ -90,9 +90,9 @@ def cmd_commit(args) -> int:
 
 
 def cmd_prove(args) -> int:
-    from .api import prove
-    from .data import load_dataset
-    from .model import QuantizedModel
+    from zkml.api import prove
+    from zkml.formats.data import load_dataset
+    from zkml.formats.model import QuantizedModel
     model = QuantizedModel.load(args.model)
     dataset = load_dataset(args.dataset)
     start = time.perf_counter()
@@ -105,10 +105,10 @@ def cmd_prove(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .api import verify
-    from .commitment import Commitment
-    from .data import load_dataset
-    from .proof import Proof
+    from zkml.api import verify
+    from zkml.formats.commitment import Commitment
+    from zkml.formats.data import load_dataset
+    from zkml.formats.proof import Proof
     commitment = Commitment.load(args.commitment)
     dataset = load_dataset(args.dataset)
     proof = Proof.load(args.proof)

@@ -7,14 +7,14 @@ import hashlib
 
 import numpy as np
 
-from .commitment import Commitment, commit as _commit, load_opening
-from .data import Dataset
-from .errors import (CommitmentMismatchError, FormatError, StatementMismatchError, VerificationError,
+from zkml.formats.commitment import Commitment, commit as _commit, load_opening
+from zkml.formats.data import Dataset
+from zkml.errors import (CommitmentMismatchError, FormatError, StatementMismatchError, VerificationError,
                      ZkmlError)
-from .model import QuantizedModel, quantize_array
-from .proof import Proof
-from .statement import statement_digests
-from .verifier import verify_statement
+from zkml.formats.model import QuantizedModel, quantize_array
+from zkml.formats.proof import Proof
+from zkml.statement import statement_digests
+from zkml.verifier import verify_statement
 
 
 def _labels(dataset: Dataset, n_classes: int) -> np.ndarray:
@@ -33,7 +33,7 @@ def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None, cont
     """Prove how many samples of `dataset` the committed model classifies correctly.
     `context` (e.g. "proofboard/<challenge>/<entry>") binds the proof to where it is used;
     verify must be given the same string."""
-    from .prover import prove_statement   # not on the verifier's import path
+    from zkml.prover import prove_statement   # not on the verifier's import path
 
     if len(dataset) == 0:
         raise FormatError("the dataset is empty")

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .expr import Affine, aff
-from .field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
-from .constants import ACT_BITS, ACT_MAX, BIAS_BITS, LIMB_BITS, QUOTIENT_BITS, WEIGHT_BITS, WEIGHT_MIN
-from .frvec import FrVec
-from .layers.spec import LayerSpec, layer_specs, log2_pow2, model_tensor_vars
+from zkml.protocols.expr import Affine, aff
+from zkml.arith.field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
+from zkml.constants import ACT_BITS, ACT_MAX, BIAS_BITS, LIMB_BITS, QUOTIENT_BITS, WEIGHT_BITS, WEIGHT_MIN
+from zkml.arith.frvec import FrVec
+from zkml.layers.spec import LayerSpec, layer_specs, log2_pow2, model_tensor_vars
 
 CLAMP_BITS = QUOTIENT_BITS + 1          # (Q + 2^15) in [0, 2^16)
 Q_OFFSET = 1 << QUOTIENT_BITS
@@ -390,7 +390,7 @@ def zero_check_terms(group: Group, gamma: int) -> list:
     The eq-weighted part vanishes iff every constraint is zero on the whole cube, except with
     probability (n + 2)/r (zero-check); its coefficients start at gamma^1 so the count term
     sum_x c(x) = K cannot absorb a violated constraint."""
-    from .expr import Term
+    from zkml.protocols.expr import Term
     terms = []
     g = gamma
     constraints = []
@@ -448,7 +448,7 @@ def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]],
     weights its channels by m: layers/common.py, prove_channel_sum). A residual branch
     (m Z + m_s A_j + 2^(k-1) = 2^k Q + R) adds the term -m^-1 m_s A_j at the same point:
     returned as (j, coefficient), else None."""
-    from .field import inv
+    from zkml.arith.field import inv
     spec = circuit.spec(layer)
     rq = spec.desc["requant"]
     k = int(rq["shift"])

@@ -37,7 +37,7 @@ class VerificationError(ZkmlError):
 class StatementMismatchError(ZkmlError):
     """A proof was made for another statement than the one it is checked against (another
     context, model, commitment, dataset or sample count); ``parts`` names what differs, in the
-    order of zkml.proof.STATEMENT_PARTS, with "n_samples" first."""
+    order of zkml.formats.proof.STATEMENT_PARTS, with "n_samples" first."""
 
     def __init__(self, parts: list[str]) -> None:
         super().__init__("the proof was made for a different " + ", ".join(parts))

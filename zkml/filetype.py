@@ -2,8 +2,8 @@
 say "this is your private MODEL.zkm" instead of "not valid JSON"."""
 from __future__ import annotations
 
-from .model import MAGIC as MODEL_MAGIC
-from .proof import PROOF_MAGIC
+from zkml.formats.model import MAGIC as MODEL_MAGIC
+from zkml.formats.proof import PROOF_MAGIC
 
 MODEL = "model"
 PROOF = "proof"

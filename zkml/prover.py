@@ -6,22 +6,22 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import hyrax, pedersen
-from .channel import ProverChannel
-from . import logup_prover
-from .circuit import (LIMB_BITS, Q_OFFSET, Circuit, linear_relations, needs_zero_check,
+from zkml.commitments import hyrax, pedersen
+from zkml.protocols.channel import ProverChannel
+from zkml.protocols import logup_prover
+from zkml.circuit import (LIMB_BITS, Q_OFFSET, Circuit, linear_relations, needs_zero_check,
                       padded_inputs, zero_check_terms)
-from .commitment import load_opening, padded_model_tensors, zero_model_of
-from .errors import ZkmlError
-from .expr import Term, aff
-from .field import P, eq_table
-from .frvec import FrVec, evaluate_tensor, evaluate_tensors
-from .layers import avgpool, maxpool, step
-from .model import QuantizedModel
-from .proof import Proof
-from .sigma import prove_zero
-from .statement import start_transcript, statement_digests
-from .sumcheck_prover import prove_sumcheck
+from zkml.formats.commitment import load_opening, padded_model_tensors, zero_model_of
+from zkml.errors import ZkmlError
+from zkml.protocols.expr import Term, aff
+from zkml.arith.field import P, eq_table
+from zkml.arith.frvec import FrVec, evaluate_tensor, evaluate_tensors
+from zkml.layers import avgpool, maxpool, step
+from zkml.formats.model import QuantizedModel
+from zkml.formats.proof import Proof
+from zkml.protocols.sigma import prove_zero
+from zkml.statement import start_transcript, statement_digests
+from zkml.protocols.sumcheck_prover import prove_sumcheck
 
 
 def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,

@@ -6,9 +6,9 @@ import hashlib
 
 import numpy as np
 
-from .circuit import PROTOCOL_VERSION
-from .model import canonical_json
-from .transcript import Transcript
+from zkml.circuit import PROTOCOL_VERSION
+from zkml.formats.model import canonical_json
+from zkml.protocols.transcript import Transcript
 
 
 def statement_digests(arch: dict, commitment_bytes: bytes, x_int: np.ndarray,

@@ -7,20 +7,21 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import hyrax, pedersen, sigma
-from .channel import VerifierChannel
-from .circuit import Circuit, linear_relations, needs_zero_check, zero_check_terms
-from .commitment import Commitment
-from .curve import get_backend
-from .errors import VerificationError
-from .expr import Term, aff
-from .layers import step
-from .field import P, eq_eval
-from .logup_verifier import verify_fraction_sum
-from .pedersen import TensorCommitment, layout
-from .proof import Proof
-from .statement import start_transcript, statement_digests
-from .sumcheck_verifier import verify_sumcheck
+from zkml.commitments import hyrax, pedersen
+from zkml.protocols import sigma
+from zkml.protocols.channel import VerifierChannel
+from zkml.circuit import Circuit, linear_relations, needs_zero_check, zero_check_terms
+from zkml.formats.commitment import Commitment
+from zkml.arith.curve import get_backend
+from zkml.errors import VerificationError
+from zkml.protocols.expr import Term, aff
+from zkml.layers import step
+from zkml.arith.field import P, eq_eval
+from zkml.protocols.logup_verifier import verify_fraction_sum
+from zkml.commitments.pedersen import TensorCommitment, layout
+from zkml.formats.proof import Proof
+from zkml.statement import start_transcript, statement_digests
+from zkml.protocols.sumcheck_verifier import verify_sumcheck
 
 
 def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray, proof: Proof,

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 def parse_json_object(body: bytes, what: str, max_depth: int = 2) -> dict:
     """A JSON object of at most `max_depth` levels, or ValidationError naming `what`."""
     from zkml.errors import FormatError
-    from zkml.jsonutil import parse_json
+    from zkml.formats.jsonutil import parse_json
 
     try:
         value = parse_json(body or b"{}", what, max_depth=max_depth)

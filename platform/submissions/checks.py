@@ -85,7 +85,7 @@ def check_proof_for_entry(entry: Submission, proof) -> None:
     import zkml
     from zkml.errors import StatementMismatchError, ZkmlError
 
-    from zkml.proof import PROOF_VERSION
+    from zkml.formats.proof import PROOF_VERSION
 
     challenge: Challenge = entry.challenge
     if proof.version != PROOF_VERSION:
@@ -131,7 +131,7 @@ def check_baseline_model(challenge: Challenge, onnx_bytes: bytes) -> None:
     """A baseline ONNX model must be one zkml can import, with the challenge's input size and
     class count (checked at upload, not found out by the prove worker)."""
     from zkml.errors import ZkmlError
-    from zkml.onnx_import import load_float_mlp
+    from zkml.frontend.onnx_import import load_float_mlp
 
     try:
         mlp = load_float_mlp(onnx_bytes)

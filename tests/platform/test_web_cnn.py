@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def cnn(tmp_path_factory, digits):
     """A small CNN on [1, 8, 8] digits (random weights), committed and saved."""
     import zkml
-    from zkml.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
+    from zkml.formats.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
 
     rng = np.random.default_rng(0)
     model = QuantizedModel((1, 8, 8), 1 / 127, 10, [

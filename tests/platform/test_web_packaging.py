@@ -192,7 +192,7 @@ def test_without_a_c_compiler_install_works_and_says_pure_python_once(tmp_path):
     env = _env(installed["venv"])
     probe = subprocess.run(
         [str(installed["venv"] / "bin" / "python"), "-c",
-         "import zkml.frvec as f, zkml.g1_native as g; print(f.FrVec.__name__, g.available())"],
+         "import zkml.arith.frvec as f, zkml.arith.g1_native as g; print(f.FrVec.__name__, g.available())"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0 and probe.stdout.split() == ["PyFrVec", "False"], probe.stderr
     notice = probe.stderr.strip().splitlines()

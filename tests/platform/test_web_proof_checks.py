@@ -81,7 +81,7 @@ def test_proof_on_another_dataset_names_the_sample_count(client, entry, zk, zk_p
 
 
 def test_truncated_extended_and_old_format_proofs_are_400(client, entry, prove_for, auth):
-    from zkml.proof import _HEADER
+    from zkml.formats.proof import _HEADER
 
     good = prove_for(entry)
     for data, message in [
@@ -101,7 +101,7 @@ def test_truncated_extended_and_old_format_proofs_are_400(client, entry, prove_f
 
 def test_flipped_bit_in_the_body_is_a_real_rejection(client, entry, prove_for, auth):
     """Well-formed, for the right entry, fails verification: the only way to `rejected`."""
-    from zkml.proof import _HEADER
+    from zkml.formats.proof import _HEADER
 
     data = bytearray(prove_for(entry))
     data[_HEADER.size + (len(data) - _HEADER.size) // 2] ^= 0x04

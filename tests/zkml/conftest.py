@@ -38,6 +38,6 @@ def digits_onnx() -> bytes:
 @pytest.fixture(scope="session")
 def digits_qmodel(digits_onnx, digits):
     """The quantized (32,) digits model, calibrated on the training part."""
-    from zkml.quantize import quantize
+    from zkml.frontend.quantize import quantize
 
     return quantize(digits_onnx, digits[0])

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zkml.data import save_dataset
+from zkml.formats.data import save_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,12 +8,12 @@ import random
 import numpy as np
 import pytest
 
-from zkml.channel import ProverChannel
+from zkml.protocols.channel import ProverChannel
 from zkml.circuit import Circuit
-from zkml.commitment import Commitment, commit, load_opening
+from zkml.formats.commitment import Commitment, commit, load_opening
 from zkml.errors import FormatError, VerificationError
-from zkml.model import AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
-from zkml.proof import Proof
+from zkml.formats.model import AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
+from zkml.formats.proof import Proof
 from zkml.prover import _run, argmax_witness, compute_witness, prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement

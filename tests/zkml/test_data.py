@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from zkml.data import Dataset, dataset_bytes, load_dataset, save_dataset, sha256_file
+from zkml.formats.data import Dataset, dataset_bytes, load_dataset, save_dataset, sha256_file
 from zkml.errors import FormatError
 
 

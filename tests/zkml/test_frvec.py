@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from zkml import native
-from zkml.field import P, eq_table
-from zkml.frvec import FrVec, PyFrVec
-from zkml.frvec_native import NativeFrVec
+from zkml.arith.field import P, eq_table
+from zkml.arith.frvec import FrVec, PyFrVec
+from zkml.arith.frvec_native import NativeFrVec
 
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 EDGES = [0, 1, 2, P - 1, P - 2, P, P + 1, 2 * P - 1, (1 << 256) - 1, -1, -P, -(P + 5),
@@ -199,7 +199,7 @@ def test_build_is_up_to_date_and_load_is_cached():
 def test_threaded_ranges_give_the_same_results(monkeypatch):
     """With every vector split over threads (PARALLEL_MIN lowered), the compiled kernel still
     equals the reference, for odd-sized ranges too."""
-    from zkml import frvec_native
+    from zkml.arith import frvec_native
     monkeypatch.setattr(frvec_native, "PARALLEL_MIN", 2)
     monkeypatch.setenv("ZKML_THREADS", "3")
     rng = random.Random(99)

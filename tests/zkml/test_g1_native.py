@@ -5,7 +5,9 @@ import random
 import numpy as np
 import pytest
 
-from zkml import curve, g1_native, native, pedersen
+from zkml import native
+from zkml.arith import curve, g1_native
+from zkml.commitments import pedersen
 
 Q = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab
 LIMIT = (1 << 62) - 1  # largest allowed |scalar|

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
-from zkml.commitment import commit
-from zkml.data import save_dataset
-from zkml.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
+from zkml.formats.commitment import commit
+from zkml.formats.data import save_dataset
+from zkml.formats.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
 from zkml.prover import prove_statement
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVER_SIDE = {"zkml.prover", "zkml.sumcheck_prover", "zkml.logup_prover", "onnx", "onnxruntime", "sklearn"}
-COMPILED = {"zkml.frvec_native", "zkml.g1_native", "zkml.native", "py_arkworks_bls12381"}
+PROVER_SIDE = {"zkml.prover", "zkml.protocols.sumcheck_prover", "zkml.protocols.logup_prover", "onnx", "onnxruntime", "sklearn"}
+COMPILED = {"zkml.arith.frvec_native", "zkml.arith.g1_native", "zkml.native", "py_arkworks_bls12381"}
 
 VERIFY = """
 import json, sys
 import zkml
-from zkml.data import load_dataset
+from zkml.formats.data import load_dataset
 commitment = zkml.Commitment.load(sys.argv[1])
 proof = zkml.Proof.load(sys.argv[3])
 count = zkml.verify(commitment, load_dataset(sys.argv[2]), proof)

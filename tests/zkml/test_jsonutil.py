@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import zkml.jsonutil as jsonutil
+import zkml.formats.jsonutil as jsonutil
 from zkml.errors import FormatError
-from zkml.jsonutil import MAX_JSON_DEPTH, nesting_depth, parse_json
+from zkml.formats.jsonutil import MAX_JSON_DEPTH, nesting_depth, parse_json
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1 << 20

@@ -6,20 +6,20 @@ import random
 import numpy as np
 import pytest
 
-from zkml import pedersen
-from zkml.channel import ProverChannel, VerifierChannel
+from zkml.commitments import pedersen
+from zkml.protocols.channel import ProverChannel, VerifierChannel
 from zkml.circuit import Circuit
-from zkml.commitment import commit, load_opening
+from zkml.formats.commitment import commit, load_opening
 from zkml.errors import VerificationError
-from zkml.field import P, inv, mle_eval
-from zkml.frvec import FrVec
-from zkml.logup_prover import prove_fraction_sum
-from zkml.logup_verifier import verify_fraction_sum
-from zkml.model import DenseLayer, QuantizedModel, Requant
-from zkml.proof import Proof
+from zkml.arith.field import P, inv, mle_eval
+from zkml.arith.frvec import FrVec
+from zkml.protocols.logup_prover import prove_fraction_sum
+from zkml.protocols.logup_verifier import verify_fraction_sum
+from zkml.formats.model import DenseLayer, QuantizedModel, Requant
+from zkml.formats.proof import Proof
 from zkml.prover import _run, argmax_witness, compute_witness
 from zkml.statement import start_transcript, statement_digests
-from zkml.transcript import Transcript
+from zkml.protocols.transcript import Transcript
 from zkml.verifier import verify_statement
 
 

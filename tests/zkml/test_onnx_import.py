@@ -9,8 +9,8 @@ import zkml_fixtures
 from onnx import TensorProto, helper, numpy_helper
 
 from zkml.errors import FormatError, UnsupportedModelError, ZkmlError
-from zkml.onnx_import import load_float_mlp
-from zkml.quantize import float_predict, quantize
+from zkml.frontend.onnx_import import load_float_mlp
+from zkml.frontend.quantize import float_predict, quantize
 
 
 def _ort_run(onx: bytes, x: np.ndarray) -> list[np.ndarray]:

@@ -10,8 +10,8 @@ import zkml_fixtures
 from onnx import TensorProto, helper, numpy_helper
 
 from zkml.errors import UnsupportedModelError
-from zkml.onnx_import import FloatConv, FloatMaxPool, load_float_net
-from zkml.quantize import quantize
+from zkml.frontend.onnx_import import FloatConv, FloatMaxPool, load_float_net
+from zkml.frontend.quantize import quantize
 
 RNG_SEED = 7
 

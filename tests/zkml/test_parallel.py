@@ -2,7 +2,7 @@
 commitment) runs serially instead of deadlocking."""
 import threading
 
-from zkml import parallel
+from zkml.arith import parallel
 
 
 def test_pmap_keeps_order_and_nesting_does_not_deadlock(monkeypatch):

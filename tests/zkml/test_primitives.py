@@ -4,14 +4,16 @@ import random
 import numpy as np
 import pytest
 
-from zkml import curve, hyrax, pedersen, sigma
-from zkml.channel import ProverChannel, VerifierChannel
+from zkml.arith import curve
+from zkml.commitments import hyrax, pedersen
+from zkml.protocols import sigma
+from zkml.protocols.channel import ProverChannel, VerifierChannel
 from zkml.errors import FormatError, VerificationError
-from zkml.expr import Term, aff
-from zkml.field import (P, eq_eval, eq_table, field_vec_times_int_matrix, inv, mle_eval)
-from zkml.sumcheck_prover import prove_sumcheck
-from zkml.sumcheck_verifier import verify_sumcheck
-from zkml.transcript import Transcript
+from zkml.protocols.expr import Term, aff
+from zkml.arith.field import (P, eq_eval, eq_table, field_vec_times_int_matrix, inv, mle_eval)
+from zkml.protocols.sumcheck_prover import prove_sumcheck
+from zkml.protocols.sumcheck_verifier import verify_sumcheck
+from zkml.protocols.transcript import Transcript
 
 
 def test_limb_product_matches_python_ints():

@@ -6,11 +6,11 @@ import random
 import numpy as np
 import pytest
 
-from zkml import curve
-from zkml.commitment import Commitment, commit
+from zkml.arith import curve
+from zkml.formats.commitment import Commitment, commit
 from zkml.errors import VerificationError
-from zkml.model import DenseLayer, QuantizedModel, Requant
-from zkml.proof import Proof
+from zkml.formats.model import DenseLayer, QuantizedModel, Requant
+from zkml.formats.proof import Proof
 from zkml.prover import prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement

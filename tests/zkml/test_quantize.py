@@ -7,10 +7,10 @@ import pytest
 import zkml_fixtures
 
 from zkml.errors import FormatError, UnsupportedModelError
-from zkml.model import (QUOTIENT_BITS, DenseLayer, QuantizedModel, Requant, requant_fits,
+from zkml.formats.model import (QUOTIENT_BITS, DenseLayer, QuantizedModel, Requant, requant_fits,
                         row_bounds)
-from zkml.onnx_import import FloatLayer, FloatMLP
-from zkml.quantize import (choose_requant, float_accuracy, fuse_linear, int_accuracy,
+from zkml.frontend.onnx_import import FloatLayer, FloatMLP
+from zkml.frontend.quantize import (choose_requant, float_accuracy, fuse_linear, int_accuracy,
                            quantize)
 
 

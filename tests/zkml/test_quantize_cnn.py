@@ -8,9 +8,9 @@ import pytest
 import zkml_fixtures
 
 from zkml.errors import UnsupportedModelError
-from zkml.model import NET_ARCH_FORMAT, QuantizedModel, row_bounds, requant_fits
-from zkml.onnx_import import FloatConv, FloatLayer, FloatMaxPool, FloatNet, load_float_net
-from zkml.quantize import (choose_requant, choose_residual_requant, float_accuracy, fuse_linear,
+from zkml.formats.model import NET_ARCH_FORMAT, QuantizedModel, row_bounds, requant_fits
+from zkml.frontend.onnx_import import FloatConv, FloatLayer, FloatMaxPool, FloatNet, load_float_net
+from zkml.frontend.quantize import (choose_requant, choose_residual_requant, float_accuracy, fuse_linear,
                            int_accuracy, quantize)
 
 
@@ -133,7 +133,7 @@ def test_hidden_conv_without_relu_is_refused():
 
 def test_quantize_command_reports_cnn_accuracy(tmp_path, capsys, digits):
     from zkml.__main__ import main
-    from zkml.data import save_dataset
+    from zkml.formats.data import save_dataset
 
     x_train, y_train, _, _ = digits
     (tmp_path / "cnn.onnx").write_bytes(zkml_fixtures.torch_cnn_onnx("dynamo"))

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import zkml
-from zkml.data import Dataset
+from zkml.formats.data import Dataset
 from zkml.errors import FormatError, VerificationError
-from zkml.proof import Proof
+from zkml.formats.proof import Proof
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_two_class_sklearn_model_proves_onnxruntime_labels(digits):
     """The one-logit skl2onnx form becomes two logits [0, z]; the proven count matches
     what onnxruntime's label output scores on the same samples."""
     import zkml_fixtures
-    from zkml.quantize import float_predict
+    from zkml.frontend.quantize import float_predict
     x_train, y_train, x_test, y_test = digits
     onnx_bytes = zkml_fixtures.digits_binary_mlp_onnx()
     yb = zkml_fixtures.digits_binary_labels(y_test[:100])

@@ -12,9 +12,9 @@ import pytest
 
 import zkml
 from zkml import filetype
-from zkml.data import Dataset
+from zkml.formats.data import Dataset
 from zkml.errors import CommitmentMismatchError, FormatError, StatementMismatchError
-from zkml.proof import _HEADER, _HEADER_V2, PROOF_MAGIC, STATEMENT_PARTS, Proof
+from zkml.formats.proof import _HEADER, _HEADER_V2, PROOF_MAGIC, STATEMENT_PARTS, Proof
 from zkml.statement import statement_digests
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..field import P, eq_table
-from .common import kron, prove_window_sum, split, verify_window_sum, window_vector
+from zkml.arith.field import P, eq_table
+from zkml.layers.common import kron, prove_window_sum, split, verify_window_sum, window_vector
 
 
 def count(s) -> int:
@@ -66,8 +66,8 @@ def prove(ctx, s) -> None:
 
 
 def verify(ctx, s) -> None:
-    from .. import pedersen
-    from ..curve import get_backend
+    from zkml.commitments import pedersen
+    from zkml.arith.curve import get_backend
     vals = ctx.values[f"avg{s.index}"]
     items, const = _claim_items(s)
     claim_c = get_backend().msm([pedersen.g()] + [vals[n] for n, _ in items], [const] + [c for _, c in items])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import pre_activation
-from ..expr import Term, aff
-from ..field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
+from zkml.circuit import pre_activation
+from zkml.protocols.expr import Term, aff
+from zkml.arith.field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
 
 
 def split(point: list[int], sizes: list[int]) -> list[list[int]]:
@@ -23,7 +23,7 @@ def output_value(ctx, spec) -> tuple[int, int]:
     """(value, blind) of the layer's pre-activation Z at its group's point: the committed
     logits for the last layer, else m^-1 (2^k Q + R - 2^(k-1)) from the committed Q, R
     (minus m^-1 m_s A_j with a residual branch, A_j's value at the point committed here)."""
-    from ..frvec import evaluate_tensor
+    from zkml.arith.frvec import evaluate_tensor
     g = ctx.circuit.output_group(spec.index)
     if spec.is_last:
         return ctx.values[g][f"Z{spec.index}"]
@@ -39,8 +39,8 @@ def output_value(ctx, spec) -> tuple[int, int]:
 
 def output_commitment(ctx, spec):
     """The verifier's commitment to the same value (output_value)."""
-    from .. import pedersen
-    from ..curve import get_backend
+    from zkml.commitments import pedersen
+    from zkml.arith.curve import get_backend
     g = ctx.circuit.output_group(spec.index)
     if spec.is_last:
         return ctx.values[g][f"Z{spec.index}"]
@@ -88,7 +88,7 @@ def window_matrix(eq_out: np.ndarray, kernel: int, kernel_vars: int, out_real: i
 # samples (as in Thaler's matmul protocol); the sumcheck ends in a claim on A at (r_n, r_y).
 def prove_window_sum(ctx, name: str, size: int, r_n: list[int], m: np.ndarray, claim: tuple[int, int],
                      label: str) -> None:
-    from ..sumcheck_prover import prove_sumcheck
+    from zkml.protocols.sumcheck_prover import prove_sumcheck
     a_bar = field_vec_times_int_matrix(eq_table(r_n), ctx.wit[name].reshape(-1, size))
     point, evals = prove_sumcheck(ctx.ch, size.bit_length() - 1, [Term(1, ("M",), (aff("fA"),))],
                                   {"fA": a_bar}, {"M": m}, claim[0], claim[1], label, ctx.rng)
@@ -97,7 +97,7 @@ def prove_window_sum(ctx, name: str, size: int, r_n: list[int], m: np.ndarray, c
 
 def verify_window_sum(ctx, name: str, layout, r_n: list[int], factors: list, claim_c, label: str) -> None:
     """factors: [r_c (a point: eq), mh, mw (tables over h and w)]."""
-    from ..sumcheck_verifier import verify_sumcheck
+    from zkml.protocols.sumcheck_verifier import verify_sumcheck
     r_c, mh, mw = factors
     cv, hv, wv = layout.vars
 
@@ -124,7 +124,7 @@ def channel_weights(s, r_o: list[int]) -> np.ndarray | None:
 
 
 def send_channel_bias(ctx, s, em: np.ndarray, label: str) -> tuple[int, int]:
-    from .. import pedersen
+    from zkml.commitments import pedersen
     value = int(sum(int(e) * int(b) for e, b in zip(em, ctx.wit[f"b{s.index}"])) % P)
     blind = pedersen.random_scalar(ctx.rng)
     ctx.ch.send_point(label, pedersen.commit_scalar(value, blind))
@@ -137,7 +137,7 @@ def _channel_terms(s, lam: int) -> list[Term]:
 
 def prove_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw: tuple[int, int], vb: tuple[int, int],
                       label: str) -> None:
-    from ..sumcheck_prover import prove_sumcheck
+    from zkml.protocols.sumcheck_prover import prove_sumcheck
     i, n_out = s.index, s.out.vars[0]
     lam = ctx.ch.challenge(label + "/lambda")
     w_at = field_vec_times_int_matrix(eq_table(r_k), ctx.wit[f"W{i}"].reshape(1 << n_out, -1).T)
@@ -148,8 +148,8 @@ def prove_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw: tuple[int, int
 
 
 def verify_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw_c, vb_c, label: str) -> None:
-    from ..curve import get_backend
-    from ..sumcheck_verifier import verify_sumcheck
+    from zkml.arith.curve import get_backend
+    from zkml.protocols.sumcheck_verifier import verify_sumcheck
     i, n_out = s.index, s.out.vars[0]
     lam = ctx.ch.challenge(label + "/lambda")
     be = get_backend()

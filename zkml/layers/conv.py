@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..curve import get_backend
-from ..expr import Term, aff
-from ..field import P, eq_table, field_vec_times_int_matrix
-from .common import (channel_weights, kron, prove_channel_sum, send_channel_bias, verify_channel_sum, output_commitment, output_value, prove_window_sum, split, verify_window_sum,
+from zkml.arith.curve import get_backend
+from zkml.protocols.expr import Term, aff
+from zkml.arith.field import P, eq_table, field_vec_times_int_matrix
+from zkml.layers.common import (channel_weights, kron, prove_channel_sum, send_channel_bias, verify_channel_sum, output_commitment, output_value, prove_window_sum, split, verify_window_sum,
                      window_matrix, window_vector)
-from .spec import Layout
+from zkml.layers.spec import Layout
 
 
 def _geometry(s):
@@ -82,8 +82,8 @@ def input_patch_eval(s, x_int: np.ndarray, r_n, r_oh, r_ow, point) -> int:
 
 
 def prove(ctx, s) -> None:
-    from ..frvec import evaluate_tensor
-    from ..sumcheck_prover import prove_sumcheck
+    from zkml.arith.frvec import evaluate_tensor
+    from zkml.protocols.sumcheck_prover import prove_sumcheck
     i = s.index
     r_n, r_oc, r_oh, r_ow = _points(ctx, s)
     z = output_value(ctx, s)
@@ -114,7 +114,7 @@ def prove(ctx, s) -> None:
 
 
 def verify(ctx, s) -> None:
-    from ..sumcheck_verifier import verify_sumcheck
+    from zkml.protocols.sumcheck_verifier import verify_sumcheck
     be = get_backend()
     i = s.index
     r_n, r_oc, r_oh, r_ow = _points(ctx, s)

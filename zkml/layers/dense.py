@@ -3,11 +3,11 @@ at the output's point (r_i, r_j), Z~(r_i, r_j) - b~(r_j) = sum_k A~(r_i, k) W~(r
 The input A is the previous layer's output in its padded layout, flattened (C order)."""
 from __future__ import annotations
 
-from ..circuit import input_eval
-from ..curve import get_backend
-from ..expr import Term, aff
-from ..field import P, eq_table, field_vec_times_int_matrix
-from .common import (channel_weights, output_commitment, output_value, prove_channel_sum, send_channel_bias,
+from zkml.circuit import input_eval
+from zkml.arith.curve import get_backend
+from zkml.protocols.expr import Term, aff
+from zkml.arith.field import P, eq_table, field_vec_times_int_matrix
+from zkml.layers.common import (channel_weights, output_commitment, output_value, prove_channel_sum, send_channel_bias,
                      verify_channel_sum)
 
 
@@ -17,7 +17,7 @@ def _terms(first: bool) -> list[Term]:
 
 
 def prove(ctx, s) -> None:
-    from ..sumcheck_prover import prove_sumcheck
+    from zkml.protocols.sumcheck_prover import prove_sumcheck
     i, sv = s.index, ctx.circuit.s_vars
     pt = ctx.points[ctx.circuit.output_group(i)]
     r_i, r_j = pt[:sv], pt[sv:]
@@ -42,7 +42,7 @@ def prove(ctx, s) -> None:
 
 
 def verify(ctx, s) -> None:
-    from ..sumcheck_verifier import verify_sumcheck
+    from zkml.protocols.sumcheck_verifier import verify_sumcheck
     i, sv = s.index, ctx.circuit.s_vars
     pt = ctx.points[ctx.circuit.output_group(i)]
     r_i, r_j = pt[:sv], pt[sv:]

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ZkmlError
-from ..field import P, eq_table
-from .common import kron, prove_window_sum, split, verify_window_sum, window_vector
+from zkml.errors import ZkmlError
+from zkml.arith.field import P, eq_table
+from zkml.layers.common import kron, prove_window_sum, split, verify_window_sum, window_vector
 
 
 def offsets(s) -> list[tuple[int, int]]:
@@ -90,7 +90,7 @@ def prove(ctx, s) -> None:
 
 
 def verify(ctx, s) -> None:
-    from ..curve import get_backend
+    from zkml.arith.curve import get_backend
     rho = ctx.ch.challenge(f"pool{s.index}/rho")
     vals = ctx.values[f"pool{s.index}"]
     items = _claim_items(s, rho)

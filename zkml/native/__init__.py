@@ -160,7 +160,7 @@ def _declare(lib: ctypes.CDLL) -> None:
 def _self_test(lib: ctypes.CDLL) -> None:
     """(-7) * 3 and back through every conversion: catches a wrong or miscompiled library."""
     import numpy as np
-    from ..field import P
+    from zkml.arith.field import P
 
     a = np.empty((2, 4), dtype=np.uint64)
     lib.fr_from_i64(a.ctypes.data, np.array([-7, 3], dtype=np.int64).ctypes.data, 2)

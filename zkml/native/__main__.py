@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import build, load, load_error
+from zkml.native import build, load, load_error
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .errors import FormatError
+from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
 # 4: version 2 + the body's length (4, not 3: two bits away from 2, which is still read, so one

@@ -42,8 +42,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from .errors import FormatError, UnsupportedModelError, ZkmlError
-from .model import MAX_POOL_KERNEL, POOL_KINDS
+from zkml.errors import FormatError, UnsupportedModelError, ZkmlError
+from zkml.formats.model import MAX_POOL_KERNEL, POOL_KINDS
 
 OnnxSource = Union[bytes, bytearray, str, "os.PathLike[str]", Any]  # Any: onnx.ModelProto
 

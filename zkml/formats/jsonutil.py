@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .errors import FormatError
+from zkml.errors import FormatError
 
 MAX_JSON_DEPTH = 32
 MAX_INT_DIGITS = 64             # no field of a zkml file needs more (the largest are 64-bit sizes)

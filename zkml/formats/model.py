@@ -36,11 +36,11 @@ from typing import Any, BinaryIO, Union
 
 import numpy as np
 
-from .errors import FormatError, UnsupportedModelError
-from .jsonutil import parse_json
+from zkml.errors import FormatError, UnsupportedModelError
+from zkml.formats.jsonutil import parse_json
 
 # --- constants shared with the prover/verifier ---------------------------------
-from .constants import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS,  # noqa: E402
+from zkml.constants import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS,  # noqa: E402
                         SHIFT_MAX, SHIFT_MIN, WEIGHT_MAX, WEIGHT_MIN)
 
 MAGIC = b"ZKMMODEL"

@@ -2,7 +2,7 @@
 
 `PyFrVec` keeps Python ints in numpy object arrays: it is the reference the compiled
 kernel (zkml/native) is tested against, and the fallback when no C compiler is available.
-`FrVec` is the fastest implementation that loaded: zkml.frvec_native.NativeFrVec when the
+`FrVec` is the fastest implementation that loaded: zkml.arith.frvec_native.NativeFrVec when the
 kernel builds (set ZKML_FRVEC=python to force the reference). Every method returns a new vector;
 inputs are never modified. Lengths of binary operands must match.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .field import P, eq_table
+from zkml.arith.field import P, eq_table
 
 
 class PyFrVec:
@@ -154,11 +154,11 @@ def _select():
 
     if os.environ.get("ZKML_FRVEC", "").strip().lower() == "python":
         return PyFrVec
-    from . import native
+    from zkml import native
 
     if native.load() is None:
         return PyFrVec
-    from .frvec_native import NativeFrVec
+    from zkml.arith.frvec_native import NativeFrVec
 
     return NativeFrVec
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .curve import get_backend
-from .field import P
-from .parallel import pmap
+from zkml.arith.curve import get_backend
+from zkml.arith.field import P
+from zkml.arith.parallel import pmap
 
 PEDERSEN_DST = b"PROOFBOARD-ZKML-V1-PEDERSEN_BLS12381G1_XMD:SHA-256_SSWU_RO_"
 
@@ -52,7 +52,7 @@ def h():
 # G_0 .. G_{8191} as 96-byte affine x || y (big-endian), exactly what hash_to_g1 derives
 # (re-derived by tests/zkml/test_primitives.py and scripts/make_generators.py). Loading
 # them takes milliseconds; deriving them takes ~0.7 ms each. Later indices are derived.
-GENERATOR_FILE = Path(__file__).with_name("pedersen_generators.bin")
+GENERATOR_FILE = Path(__file__).resolve().parents[1] / "pedersen_generators.bin"
 GENERATOR_FILE_SHA256 = "fd3f94a6cae5ab31ee78e7772f175bb91c6b2b4515939a5e5fb311bfd2fb2fce"
 
 
@@ -90,14 +90,14 @@ def native_msm_enabled() -> bool:
     unless $ZKML_NATIVE_MSM is "0" (read at every call)."""
     if os.environ.get("ZKML_NATIVE_MSM", "1") == "0" or get_backend().name != "arkworks":
         return False
-    from . import g1_native
+    from zkml.arith import g1_native
     return g1_native.available()
 
 
 def _native_vector_bases(n: int):
     """The first n vector generators in the native kernel's form (g1_native.PreparedBases),
     extended as more are asked for (~1 µs a point)."""
-    from . import g1_native
+    from zkml.arith import g1_native
     be = get_backend()
     gens = vector_generators(n)
     prepared = _cache.setdefault(be.name + ":vector:native", g1_native.PreparedBases(b""))
@@ -108,7 +108,7 @@ def _native_vector_bases(n: int):
 
 def _native_msm(bases, values: np.ndarray):
     """sum values[j] G_j by the compiled kernel (bases = _native_vector_bases(len(values)))."""
-    from . import g1_native
+    from zkml.arith import g1_native
     be = get_backend()
     xy = g1_native.msm_small(bases, len(values), values)
     return be.identity() if xy is None else be.from_affine_xy_trusted(xy)

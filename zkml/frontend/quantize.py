@@ -1,4 +1,4 @@
-"""Post-training quantization of a float MLP or CNN into a :class:`~zkml.model.QuantizedModel`.
+"""Post-training quantization of a float MLP or CNN into a :class:`~zkml.formats.model.QuantizedModel`.
 
 Scheme (all scales symmetric; per output channel for hidden convolutions, per tensor otherwise):
 
@@ -39,12 +39,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import FormatError, UnsupportedModelError
-from .model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
+from zkml.errors import FormatError, UnsupportedModelError
+from zkml.formats.model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
                     POOL_KINDS, SHIFT_MIN, WEIGHT_MAX, AvgPoolLayer, ConvLayer, DenseLayer, Layer,
                     MaxPoolLayer, QuantizedModel, Requant, requant_fits, requant_quotient,
                     row_bounds)
-from .onnx_import import FloatLayer, FloatLayerAny, FloatNet, load_float_net, load_onnx_model
+from zkml.frontend.onnx_import import FloatLayer, FloatLayerAny, FloatNet, load_float_net, load_onnx_model
 
 PERCENTILES: tuple[float, ...] = (100.0, 99.99, 99.9, 99.5, 99.0)
 

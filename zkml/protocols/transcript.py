@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .field import P
+from zkml.arith.field import P
 
 TRANSCRIPT_DOMAIN = b"proofboard/zkml/transcript/v1"
 

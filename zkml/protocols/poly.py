@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .field import P, inv
+from zkml.arith.field import P, inv
 
 
 @lru_cache(maxsize=None)

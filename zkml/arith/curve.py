@@ -10,7 +10,7 @@ import hashlib
 import os
 from typing import Sequence
 
-from .field import P
+from zkml.arith.field import P
 
 
 class Backend:
@@ -72,7 +72,7 @@ class ArkworksBackend(Backend):
         if len(points) < self.SPLIT_AT:
             return self._G1.multiexp_unchecked(points, scalars)
         # Big MSMs in chunks on the thread pool (the library releases the GIL).
-        from .parallel import pmap, workers
+        from zkml.arith.parallel import pmap, workers
         step = -(-len(points) // workers())
         parts = pmap(lambda i: self._G1.multiexp_unchecked(points[i:i + step], scalars[i:i + step]),
                      range(0, len(points), step))
@@ -191,6 +191,6 @@ def set_backend(name: str) -> Backend:
     """Switch backend (tests and benchmarks); returns the new backend."""
     global _current
     _current = _BACKENDS[name]()
-    from . import pedersen
+    from zkml.commitments import pedersen
     pedersen.clear_generator_cache()
     return _current

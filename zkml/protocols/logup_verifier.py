@@ -2,9 +2,9 @@
 proof that the leaves' fractions sum to zero, layer by layer from the root."""
 from __future__ import annotations
 
-from .field import P, eq_eval
-from .expr import fraction_layer_terms as layer_terms
-from .sumcheck_verifier import Combination, verify_final, verify_round
+from zkml.arith.field import P, eq_eval
+from zkml.protocols.expr import fraction_layer_terms as layer_terms
+from zkml.protocols.sumcheck_verifier import Combination, verify_final, verify_round
 
 
 def verify_fraction_sum(ch, leaf_vars: int, label: str) -> tuple[list[int], Combination, Combination]:

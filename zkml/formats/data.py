@@ -17,7 +17,7 @@ from typing import BinaryIO, Union
 
 import numpy as np
 
-from .errors import FormatError
+from zkml.errors import FormatError
 
 PathOrFile = Union[str, "os.PathLike[str]", BinaryIO]
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

@@ -6,10 +6,10 @@ message raises FormatError naming the byte offset and the message label.
 """
 from __future__ import annotations
 
-from .curve import get_backend
-from .errors import FormatError
-from .field import P
-from .transcript import Transcript
+from zkml.arith.curve import get_backend
+from zkml.errors import FormatError
+from zkml.arith.field import P
+from zkml.protocols.transcript import Transcript
 
 POINT_BYTES = 48
 SCALAR_BYTES = 32
@@ -29,7 +29,7 @@ class ProverChannel:
 
     def program_challenge(self) -> int:
         """(Simulator only) choose the next challenge now."""
-        from .pedersen import random_scalar
+        from zkml.commitments.pedersen import random_scalar
         assert self.simulate, "only the simulator may program challenges"
         self._pending = random_scalar(self._rng)
         return self._pending
@@ -47,7 +47,7 @@ class ProverChannel:
     def challenge(self, label: str) -> int:
         if not self.simulate:
             return self.transcript.challenge(label)
-        from .pedersen import random_scalar
+        from zkml.commitments.pedersen import random_scalar
         value = self._pending if self._pending is not None else random_scalar(self._rng)
         self._pending = None
         self.challenge_log.append(value)

@@ -11,9 +11,9 @@ import ctypes
 
 import numpy as np
 
-from . import native
-from .field import P
-from .parallel import pmap, workers
+from zkml import native
+from zkml.arith.field import P
+from zkml.arith.parallel import pmap, workers
 
 # Vectors at least this long are processed by all threads, each on a range of entries
 # (the kernel releases the GIL); results are identical to one call.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .field import P
+from zkml.arith.field import P
 
 
 @dataclass(frozen=True)

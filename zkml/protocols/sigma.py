@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import secrets
 
-from . import pedersen
-from .curve import get_backend
-from .errors import VerificationError
-from .field import P
+from zkml.commitments import pedersen
+from zkml.arith.curve import get_backend
+from zkml.errors import VerificationError
+from zkml.arith.field import P
 
 def prove_zero(ch, value: int, blind: int, label: str, rng=None) -> None:
     """C = value*g + blind*h with value = 0 (the honest prover's case)."""

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers.spec import layer_specs, log2_pow2, model_tensor_vars
-from .curve import get_backend
-from .errors import FormatError
-from .jsonutil import parse_json
-from .model import _multiplier_value, _residual_value
-from .model import ARCH_FORMAT, NET_ARCH_FORMAT, AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant, canonical_json
-from .pedersen import TensorCommitment, commit_tensor, layout
+from zkml.layers.spec import layer_specs, log2_pow2, model_tensor_vars
+from zkml.arith.curve import get_backend
+from zkml.errors import FormatError
+from zkml.formats.jsonutil import parse_json
+from zkml.formats.model import _multiplier_value, _residual_value
+from zkml.formats.model import ARCH_FORMAT, NET_ARCH_FORMAT, AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant, canonical_json
+from zkml.commitments.pedersen import TensorCommitment, commit_tensor, layout
 
 # The commitment scheme (Pedersen, Hyrax layout, generators of pedersen.py) under which
 # openings are written. It has not changed since the first proof protocol, whose name it

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import pedersen
-from .curve import get_backend
-from .errors import VerificationError
-from .field import P, inv
-from .parallel import pmap
+from zkml.commitments import pedersen
+from zkml.arith.curve import get_backend
+from zkml.errors import VerificationError
+from zkml.arith.field import P, inv
+from zkml.arith.parallel import pmap
 
 
 def _fold_coefficients(xs: list[int], n: int) -> list[int]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import pedersen, sigma
-from .curve import get_backend
-from .expr import Term, committed_names
-from .field import INV2, P
+from zkml.commitments import pedersen
+from zkml.protocols import sigma
+from zkml.arith.curve import get_backend
+from zkml.protocols.expr import Term, committed_names
+from zkml.arith.field import INV2, P
 
 
 def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[str, list[int]], int],

@@ -13,7 +13,7 @@ import ctypes
 
 import numpy as np
 
-from . import native
+from zkml import native
 
 SCALAR_BOUND = 1 << 62  # |scalar| must be below this
 

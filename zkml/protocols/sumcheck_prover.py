@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import pedersen, sigma
-from .expr import Affine, Term, committed_names
-from .field import INV2, P
-from .frvec import FrVec, evaluate_tensor
-from .poly import coefficients_from_evals
+from zkml.commitments import pedersen
+from zkml.protocols import sigma
+from zkml.protocols.expr import Affine, Term, committed_names
+from zkml.arith.field import INV2, P
+from zkml.arith.frvec import FrVec, evaluate_tensor
+from zkml.protocols.poly import coefficients_from_evals
 
 
 def _affine_table(a: Affine, tables: dict[str, np.ndarray]) -> FrVec:

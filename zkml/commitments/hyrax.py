@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ipa
-from .curve import get_backend
-from .errors import VerificationError
-from .field import P, eq_table, field_vec_times_int_matrix
-from .pedersen import layout
+from zkml.commitments import ipa
+from zkml.arith.curve import get_backend
+from zkml.errors import VerificationError
+from zkml.arith.field import P, eq_table, field_vec_times_int_matrix
+from zkml.commitments.pedersen import layout
 
 
 def _split(point: list[int]) -> tuple[list[int], list[int]]:
@@ -90,7 +90,7 @@ def claims_by_size(keys) -> dict[int, dict[tuple[int, ...], list[str]]]:
 def reduction_terms(points: dict[tuple[int, ...], list[str]], rho: int):
     """The reduction sumcheck's terms (public table "eq<i>" = eq(z_i, x)) and the
     coefficient rho^k of each (point, name)."""
-    from .expr import Affine, Term
+    from zkml.protocols.expr import Affine, Term
     terms, coefs, c = [], {}, 1
     for i, (pt, names) in enumerate(points.items()):
         parts = []

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import pedersen
-from .circuit import Circuit
-from .expr import fraction_layer_terms as layer_terms
-from .field import P, inv
-from .frvec import FrVec
-from .sumcheck_prover import prove_final, send_round
+from zkml.commitments import pedersen
+from zkml.circuit import Circuit
+from zkml.protocols.expr import fraction_layer_terms as layer_terms
+from zkml.arith.field import P, inv
+from zkml.arith.frvec import FrVec
+from zkml.protocols.sumcheck_prover import prove_final, send_round
 
 
 def leaves(circuit: Circuit, keys: dict, mult: np.ndarray, alpha: int, beta: int):
