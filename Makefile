@@ -29,8 +29,9 @@ test: install
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+PORT ?= 8000
 demo: install
-	$(PY) scripts/demo.py
+	$(PY) scripts/demo.py --port $(PORT)
 
 bench: install
 	$(PY) bench/bench_zkml.py

@@ -2,7 +2,7 @@
 """One command demo: seed a digits challenge (MLPs) and a digit-images challenge (CNNs) with
 proven, verified entries, then serve it.
 
-    python scripts/demo.py            # migrate, seed (idempotent), runserver on 127.0.0.1:8000
+    python scripts/demo.py            # migrate, seed (idempotent), runserver on 127.0.0.1:8000 (--port, or PORT)
     python scripts/demo.py --no-serve # seed only
 
 Embedded defaults, no external service: SQLite under var/ (override with DEMO_DATABASE_URL)
@@ -97,10 +97,11 @@ def seed() -> None:
     User = get_user_model()
     users = {}
     for name, (password, staff) in USERS.items():
-        user, _ = User.objects.get_or_create(username=name)
-        user.is_staff = user.is_superuser = staff
-        user.set_password(password)
-        user.save()
+        user, created = User.objects.get_or_create(username=name)
+        if created:  # a restart keeps passwords changed since
+            user.is_staff = user.is_superuser = staff
+            user.set_password(password)
+            user.save()
         users[name] = user
 
     train_x, train_y, test_x, test_y = digits_split()
@@ -191,17 +192,48 @@ def seed() -> None:
         entry.refresh_from_db()
         log(f"host: baseline #{entry.pk} {outcome}: {entry.correct_count}/{entry.total_count}")
 
-    from accounts.models import ApiToken
+    # A challenge still open for commitments, its test set revealed a few minutes after the demo
+    # starts: a new participant's entry committed now ranks in the main table, not as late.
+    upcoming = make_challenge("digits-open", "Handwritten digits (open)", DESCRIPTION, [64], test_x, test_y)
+    if not Submission.objects.filter(challenge=upcoming).exists() and upcoming.reveal_at <= now + timedelta(minutes=2):
+        Challenge.objects.filter(pk=upcoming.pk).update(reveal_at=now + timedelta(minutes=10))
+        log("challenge 'digits-open': test set revealed in 10 minutes (commit before then to rank in the main table)")
 
-    ApiToken.objects.filter(user=users["alice"], name="demo", revoked_at__isnull=True).update(revoked_at=now)
-    _, token = create_token(users["alice"], "demo")
-    os.environ["PROOFBOARD_DEMO_TOKEN"] = token
+    # alice's API token: made once, kept (0600) under var/ and printed at every start.
+    token_file = VAR / "demo-token.txt"
+    if not token_file.exists():
+        _, token = create_token(users["alice"], "demo")
+        token_file.write_text(token)
+        token_file.chmod(0o600)
+    os.environ["PROOFBOARD_DEMO_TOKEN"] = token_file.read_text().strip()
+
+
+def start_periodic_work(period: float) -> None:
+    """What beat does in production, in-process for the eager demo: the reaper re-queues jobs a
+    restart interrupted, starts hosted proving once a challenge is revealed, and re-sends lost work."""
+    import threading
+
+    from django.db import connection
+
+    from submissions import jobs
+
+    def loop() -> None:
+        while True:
+            try:
+                jobs.reap()
+            except Exception as exc:  # keep the demo alive; the next pass tries again
+                log(f"periodic work failed: {exc}")
+            finally:
+                connection.close()
+            time.sleep(period)
+
+    threading.Thread(target=loop, name="demo-periodic-work", daemon=True).start()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-serve", action="store_true", help="seed the database and exit")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
     args = parser.parse_args()
 
     from proofboard import pathsetup
@@ -214,6 +246,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{args.port}/"
     print(f"""
 Proofboard demo is ready: {url}challenges/digits/ and {url}challenges/digit-images/
+  open for new entries (test set revealed a few minutes after the first start): {url}challenges/digits-open/
   logins: host / {USERS['host'][0]} (staff, /admin/) · alice / {USERS['alice'][0]} · bob / {USERS['bob'][0]}
   alice's API token (shown once): {os.environ['PROOFBOARD_DEMO_TOKEN']}
   offline check of any entry: download its proof bundle and run
@@ -224,6 +257,7 @@ Proofboard demo is ready: {url}challenges/digits/ and {url}challenges/digit-imag
         return 0
     from django.core.management import call_command
 
+    start_periodic_work(float(os.environ.get("PROOFBOARD_DEMO_PERIOD_SECONDS") or 15))
     call_command("runserver", f"127.0.0.1:{args.port}", use_reloader=False, insecure_serving=True)
     return 0
 

@@ -33,6 +33,41 @@ def test_demo_seeds_verified_entries_idempotently(tmp_path):
     cnn = [r for r in rows if r[-1] == "digit-images"]   # the image challenge ranks two CNN entries
     assert len(cnn) == 2 and all(not late and count >= 170 for _, _, late, _, count, _ in cnn)
     assert not any((tmp_path / "vault").iterdir())  # hosted models deleted after proving
+    token = (tmp_path / "demo-token.txt").read_text().strip()
+    assert oct((tmp_path / "demo-token.txt").stat().st_mode & 0o777) == "0o600" and token in first
+    assert "challenges/digits-open/" in first and "revealed in 10 minutes" in first
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:   # a password changed between two starts
+        db.execute("update auth_user set password = 'changed' where username = 'alice'")
     second = _run(tmp_path)
     assert "already verified" in second and "training" not in second
     assert _rows(tmp_path) == rows
+    assert token in second                                      # the same token, printed again
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
+        assert db.execute("select password from auth_user where username = 'alice'").fetchone()[0] == "changed"
+        revealed = db.execute("select reveal_at > datetime('now') from challenges_challenge "
+                              "where slug = 'digits-open'").fetchone()[0]
+    assert revealed == 1                                        # still open: commitments rank in the main table
+
+
+def test_demo_periodic_work_resumes_an_interrupted_verification(tmp_path):
+    """A verification interrupted by a demo restart (its row left `verifying` with a lapsed lease,
+    or `proof_received` with a message that died with the old process) is finished by the
+    in-process periodic work, with no staff action."""
+    _run(tmp_path)
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
+        entry = db.execute("select id from submissions_submission where late = 0 and is_baseline = 0 "
+                           "order by id limit 1").fetchone()[0]
+        db.execute("update submissions_submission set state = 'proof_received', correct_count = null, "
+                   "last_dispatched_at = datetime('now', '-1 hour') where id = ?", (entry,))
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DEMO_DATABASE_URL")}
+    env.update(PROOFBOARD_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="proofboard.settings",
+               PROOFBOARD_ALLOW_INSECURE_KEY="1", CELERY_BROKER_URL="",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    code = ("import sys, time; sys.path[:0] = ['platform', '.']; from proofboard import pathsetup; pathsetup.setup(); "
+            "import django; django.setup(); sys.path.insert(0, 'scripts'); import demo; "
+            "demo.start_periodic_work(0.5); time.sleep(20)")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
+        state, count = db.execute("select state, correct_count from submissions_submission where id = ?",
+                                  (entry,)).fetchone()
+    assert state == "verified" and count is not None
