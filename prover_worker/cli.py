@@ -9,8 +9,6 @@ from typing import Optional
 
 from .client import ApiError, PlatformClient
 
-WAITING_STATES = {"committed", "proving"}
-
 
 def _print(msg: str) -> None:
     print(msg, flush=True)
@@ -23,12 +21,12 @@ def run(args: argparse.Namespace) -> int:
     if status["proof_mode"] != "self_hosted":
         _print(f"submission {args.submission} uses hosted proving; nothing to do here")
         return 2
-    if status["state"] not in WAITING_STATES and not (status["state"] == "failed" and status.get("failed_stage") == "proving"):
+    if not status["accepts_proof"]:  # the platform's rule (submissions/states.py), not re-derived here
         _print(f"submission {args.submission} is '{status['state']}', not waiting for a proof")
         return 2
     challenge = client.get_json(f"challenges/{status['challenge']}")
     # The proof is bound to this challenge and entry (the platform verifies with the same context).
-    context = f"proofboard/{status['challenge']}/{status['id']}"
+    context = status["context"]
     if not challenge["revealed"]:
         _print(f"the test set of '{challenge['slug']}' is revealed at {challenge['reveal_at']}; try again then")
         return 3

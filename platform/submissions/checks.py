@@ -8,24 +8,13 @@ MODEL.zkm uploaded as the commitment, a commitment uploaded as the proof, …) a
 """
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-
 from challenges.models import Challenge
 
+from .errors import BadUpload, CheckUnavailable, UploadMismatch  # noqa: F401  (raised here)
 from .models import Submission
 
 
 COMMITMENT_ADVICE = "Upload the public COMMIT.json made by `zkml commit MODEL.zkm --out COMMIT.json`."
-
-
-class UploadMismatch(ValidationError):
-    """A well-formed file that does not belong where it was uploaded (another entry, model or
-    dataset, or another kind of file): a 400 naming the fix; nothing is stored."""
-
-
-class CheckUnavailable(ValidationError):
-    """The platform cannot check an upload right now (its own test set is unreadable): a 503,
-    nothing is stored, the participant may try again."""
 
 
 def prove_command(entry: Submission) -> str:
@@ -103,7 +92,7 @@ def check_proof_for_entry(entry: Submission, proof) -> None:
     except StatementMismatchError as exc:
         _name_mismatch(entry, proof, dataset, exc)
     except ZkmlError as exc:     # the stored commitment no longer fits (it was checked at commit time)
-        raise ValidationError(f"Entry #{entry.pk} cannot take a proof: its commitment does not fit this "
+        raise BadUpload(f"Entry #{entry.pk} cannot take a proof: its commitment does not fit this "
                               f"challenge's test set ({exc}).")
 
 
@@ -136,14 +125,14 @@ def check_baseline_model(challenge: Challenge, onnx_bytes: bytes) -> None:
     try:
         mlp = load_float_mlp(onnx_bytes)
     except ZkmlError as exc:
-        raise ValidationError(f"This ONNX model cannot be proved: {exc}")
+        raise BadUpload(f"This ONNX model cannot be proved: {exc}")
     except Exception:
-        raise ValidationError("Not a valid ONNX model.")
+        raise BadUpload("Not a valid ONNX model.")
     if mlp.input_dim != challenge.input_size:
         shape = "×".join(map(str, mlp.input_shape)) or "?"
-        raise ValidationError(
+        raise BadUpload(
             f"The model takes inputs of shape {shape} ({mlp.input_dim} values); this challenge's samples have "
             f"shape {'×'.join(map(str, challenge.input_shape))} ({challenge.input_size} values).")
     if mlp.n_classes != challenge.n_classes:
-        raise ValidationError(f"The model outputs {mlp.n_classes} classes; this challenge has "
+        raise BadUpload(f"The model outputs {mlp.n_classes} classes; this challenge has "
                               f"{challenge.n_classes}.")

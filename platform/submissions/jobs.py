@@ -31,18 +31,14 @@ from django.utils import timezone
 
 from challenges.services import leaderboard_changed
 
-from . import dispatch
+from . import dispatch, states
 from .models import Submission
 
 log = logging.getLogger(__name__)
 State = Submission.State
 ProofMode = Submission.ProofMode
 
-# running state: (waiting state it comes from and goes back to, stage name, task / queue name)
-STAGES = {
-    State.PROVING: (State.COMMITTED, "proving", "prove"),
-    State.VERIFYING: (State.PROOF_RECEIVED, "verifying", "verify"),
-}
+STAGES = states.STAGES  # running state: (waiting state it comes from and goes back to, stage, job name)
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -64,15 +60,8 @@ def db_retry(write: Callable[[], int]) -> int:
         return write()
 
 
-def platform_jobs() -> Q:
-    """Running entries held by a platform worker (a self-hosted entry's `proving` is its own prover's)."""
-    return Q(state=State.VERIFYING) | Q(state=State.PROVING, proof_mode=ProofMode.HOSTED)
-
-
-def lapsed(now: datetime) -> Q:
-    """A running platform job whose attempt is no longer alive: lease lapsed, or past its hard deadline
-    (a row without a lease was claimed before leases existed: no live worker holds it)."""
-    return platform_jobs() & (Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True) | Q(deadline_at__lt=now))
+platform_jobs = states.platform_job_q  # the rules live in states.py
+lapsed = states.lapsed_q
 
 
 class DbNow(Now):
@@ -106,8 +95,8 @@ def claim(submission_id: int, running_state: str, timeout: float, scope: Q = Q()
     entry is not waiting (running under a live lease, finished, …): the message is then dropped."""
     waiting_state = STAGES[running_state][0]
     token = _token()
-    updated = db_retry(lambda: Submission.objects.filter(scope, pk=submission_id, state=waiting_state).update(
-        state=running_state, claimed_by=token, attempts=F("attempts") + 1,
+    updated = db_retry(lambda: Submission.objects.filter(scope, pk=submission_id, state=waiting_state).move(
+        running_state, claimed_by=token, attempts=F("attempts") + 1,
         lease_expires_at=db_time_in(settings.JOB_LEASE_SECONDS), deadline_at=db_time_in(timeout),
         progress_stage="started", progress_percent=0, reason="", failed_stage="", updated_at=timezone.now(),
     ))
@@ -211,10 +200,11 @@ class Lease:
         """Leave the running state (to proof_received, verified, rejected, failed); a no-op returning
         False if this attempt no longer holds the job."""
         fields.update(deadline_at=None, lease_expires_at=None, updated_at=timezone.now())
-        if fields.get("state") == "verified":
+        target = fields.pop("state")
+        if target == State.VERIFIED:
             done = bool(db_retry(lambda: self._finish_verified(fields)))
         else:
-            done = self.update(**fields)
+            done = bool(db_retry(lambda: self.held().move(target, **fields)))
         if not done:
             self.lost.set()
         return done
@@ -223,7 +213,7 @@ class Lease:
         """A new leaderboard row: the state and the challenge's board_version (which makes every cached
         leaderboard page stale) change in one transaction, so no reader sees one without the other."""
         with transaction.atomic():
-            done = self.held().update(**fields)
+            done = self.held().move(State.VERIFIED, **fields)
             if done:
                 leaderboard_changed(submission_id=self.submission_id)
         return done
@@ -279,17 +269,17 @@ def reap(now: Optional[datetime] = None) -> dict[str, int]:
                                               claimed_by=row["claimed_by"])
             clear = dict(claimed_by="", lease_expires_at=None, deadline_at=None, updated_at=now)
             if row["attempts"] >= settings.JOB_MAX_ATTEMPTS:
-                if still.update(state=State.FAILED, failed_stage=stage, progress_stage=f"{stage} failed",
+                if still.move(State.FAILED, failed_stage=stage, progress_stage=f"{stage} failed",
                                 reason="timed out" if timed_out else
                                 f"{stage} gave up after {row['attempts']} attempts ({cause})", **clear):
                     done["failed"] += 1
-            elif still.update(state=waiting, progress_stage="re-queued", progress_percent=0,
+            elif still.move(waiting, progress_stage="re-queued", progress_percent=0,
                               reason=f"attempt {row['attempts']} re-queued ({cause})", **clear):
                 dispatch.enqueue(task, row["pk"])
                 done["requeued"] += 1
         done["timed_out"] = Submission.objects.filter(
             state=State.PROVING, proof_mode=ProofMode.SELF_HOSTED, deadline_at__lt=now,
-        ).update(state=State.FAILED, failed_stage="proving", reason="timed out", deadline_at=None,
+        ).move(State.FAILED, failed_stage="proving", reason="timed out", deadline_at=None,
                  progress_stage="timed out", updated_at=now)
         stale = now - timedelta(seconds=settings.JOB_LEASE_SECONDS)
         waiting_jobs = {
@@ -327,10 +317,10 @@ def sweep_vault(now: Optional[datetime] = None) -> int:
     those of entries past proving (proof received, verifying, verified, rejected), of entries failed
     more than FAILED_MODEL_RETENTION ago, and files no entry refers to (older than an hour, so a
     submission still being written keeps its file). Returns the number of files deleted."""
-    from .services import delete_vault_file, vault_dir
+    from .vault import delete_vault_file, vault_dir
 
     now = now or timezone.now()
-    past_proving = Q(state__in=[State.PROOF_RECEIVED, State.VERIFYING, State.VERIFIED, State.REJECTED])
+    past_proving = Q(state__in=states.PAST_PROVING)
     expired = Q(state=State.FAILED, updated_at__lt=now - timedelta(seconds=settings.FAILED_MODEL_RETENTION))
     deleted = 0
     for pk, name in Submission.objects.filter(past_proving | expired).exclude(vault_path="").values_list(

@@ -6,20 +6,14 @@ from django.utils import timezone
 
 from challenges.models import Challenge
 
+from . import states
+
 
 class Submission(models.Model):
-    class State(models.TextChoices):
-        COMMITTED = "committed", "committed"
-        PROVING = "proving", "proving"
-        PROOF_RECEIVED = "proof_received", "proof received"
-        VERIFYING = "verifying", "verifying"
-        VERIFIED = "verified", "verified"
-        REJECTED = "rejected", "rejected"
-        FAILED = "failed", "failed (platform, retryable)"
+    State = states.State
+    ProofMode = states.ProofMode
 
-    class ProofMode(models.TextChoices):
-        SELF_HOSTED = "self_hosted", "self-hosted"
-        HOSTED = "hosted", "hosted"
+    objects = states.SubmissionQuerySet.as_manager()
 
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="submissions")
     participant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
@@ -100,6 +94,23 @@ class Submission(models.Model):
                    "--proof proof.bin")
         context = self.verified_context
         return f"{command} --context {context}" if context else command
+
+    # The state machine's rules for this row (submissions/states.py is where they are written).
+
+    @property
+    def is_final(self) -> bool:
+        return states.is_final(self)
+
+    @property
+    def accepts_proof(self) -> bool:
+        return states.accepts_proof(self)
+
+    @property
+    def can_retry(self) -> bool:
+        return states.can_retry(self)
+
+    def counts_against_limit(self, now=None) -> bool:
+        return states.counts_against_limit(self, now or timezone.now())
 
     @property
     def accuracy(self) -> float | None:

@@ -8,9 +8,11 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from challenges.models import Challenge
 
+from . import states
 from .models import Submission
 
 State = Submission.State
@@ -256,7 +258,9 @@ def recent_failures(limit: int = 50) -> QuerySet[Submission]:
 
 
 def status_json(entry: Submission) -> dict[str, Any]:
-    """The polling payload of the submission page."""
+    """The polling payload of the entry page and the API's status (read by status.js and by
+    `proofboard-prover`): the row's fields, the state machine's rules as they apply to it (`final`,
+    `accepts_proof`, `counts_against_limit`, from states.py) and the proof `context`."""
     return {
         "id": entry.pk,
         "challenge": entry.challenge.slug,
@@ -277,5 +281,6 @@ def status_json(entry: Submission) -> dict[str, Any]:
         "committed_at": entry.created_at.isoformat(),
         "disqualified": entry.disqualified,
         "disqualified_reason": entry.disqualified_reason or None,
-        "final": entry.state in (State.VERIFIED, State.REJECTED, State.FAILED),
+        "context": entry.proof_context,
+        **states.rules_json(entry, timezone.now()),
     }

@@ -59,10 +59,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An entry's page: state, live progress, proof upload for the owner."""
     entry = _visible_entry(request, pk)
     is_owner = request.user.is_authenticated and entry.participant_id == request.user.pk
-    can_upload = (
-        is_owner and entry.proof_mode == Submission.ProofMode.SELF_HOSTED
-        and (entry.state in ("committed", "proving") or (entry.state == "failed" and entry.failed_stage == "proving"))
-    )
+    can_upload = is_owner and entry.accepts_proof  # states.accepts_proof
     return render(request, "submissions/detail.html", {
         "entry": entry, "is_owner": is_owner, "can_upload": can_upload, "proof_form": ProofForm(),
         "disqualify_form": DisqualifyForm() if request.user.is_staff else None,
