@@ -1,8 +1,11 @@
 """Enqueue Celery tasks after the current transaction commits.
 
-With a real broker the task goes to its queue (`prove` or `verify`). In eager mode
-(no CELERY_BROKER_URL: the demo) it runs in a background thread of this process so
-web requests return at once and the progress bar stays live.
+Tasks are sent by name (`TASKS`), never by importing tasks.py: the services send work, the tasks
+call the services, and neither imports the other's module through this one (tests check that
+importing and using the services loads no `submissions.tasks`). With a real broker the message goes
+to its queue (`prove` or `verify`, by CELERY_TASK_ROUTES). In eager mode (no CELERY_BROKER_URL: the
+demo) the task, looked up by name in the Celery app's registry, runs in a background thread of this
+process so web requests return at once and the progress bar stays live.
 """
 import base64
 import contextlib
@@ -29,15 +32,36 @@ def suppressed() -> Iterator[None]:
         _local.off = previous
 
 
-def _run_in_thread(task, submission_id: int) -> None:
+#: job name (states.STAGES) → the name of the Celery task that runs it; each name is also its queue's
+#: name in the broker (CELERY_TASK_ROUTES).
+TASKS = {"prove": "submissions.prove", "verify": "submissions.verify"}
+
+
+def _app():
+    from proofboard.celery import app
+
+    return app
+
+
+def _run_in_thread(task_name: str, submission_id: int) -> None:
     try:
-        task.apply(args=(submission_id,))
+        _app().signature(task_name, args=(submission_id,)).apply()
     finally:
         connection.close()
 
 
-def enqueue(task_name: str, submission_id: int) -> None:
-    """Send `task_name`(submission_id) once the surrounding transaction commits.
+def send(job: str, submission_id: int) -> None:
+    """Send the message of `job` ("prove" or "verify") for one entry now, by task name."""
+    task_name = TASKS[job]
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        threading.Thread(target=_run_in_thread, args=(task_name, submission_id), daemon=True).start()
+    else:
+        _app().send_task(task_name, args=(submission_id,))
+
+
+def enqueue(job: str, submission_id: int) -> None:
+    """Send the message of `job` ("prove" or "verify") for one entry once the surrounding transaction
+    commits.
 
     The row records when (`last_dispatched_at`, in the same transaction): the reaper re-sends a
     waiting job's message only when it is older than a lease and no longer in the broker's queue.
@@ -49,19 +73,10 @@ def enqueue(task_name: str, submission_id: int) -> None:
 
     Submission.objects.filter(pk=submission_id).update(last_dispatched_at=DbNow())
 
-    def send() -> None:
-        from . import tasks
-
-        task = {"prove": tasks.prove, "verify": tasks.verify}[task_name]
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            threading.Thread(target=_run_in_thread, args=(task, submission_id), daemon=True).start()
-        else:
-            task.apply_async(args=(submission_id,))
-
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(lambda: send(job, submission_id), robust=True)
 
 
-QUEUES = {"prove": "submissions.prove", "verify": "submissions.verify"}  # queue: the task it carries
+QUEUES = TASKS  # queue: the task it carries
 
 
 def queued_ids() -> Optional[dict[str, set[int]]]:

@@ -1,11 +1,14 @@
-"""Celery tasks: each one calls a service function (services.py, jobs.py).
+"""Celery tasks: each one calls a service function (worker.py, jobs.py).
+
+Nothing imports this module but Celery (autodiscovery): the services send these tasks by name
+(dispatch.TASKS), so there is no services → tasks → services import loop.
 
 A prove/verify message for a job that is not waiting (running under a live lease, finished) does
 nothing: the reaper, not the broker's redelivery, recovers jobs whose worker was lost.
 """
 from celery import shared_task
 
-from . import jobs, services
+from . import jobs, worker
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -13,13 +16,13 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result
 @shared_task(name="submissions.prove", **TASK_OPTIONS)
 def prove(submission_id: int) -> str:
     """Hosted proving of one entry (queue: prove)."""
-    return services.run_hosted_proving(submission_id)
+    return worker.run_hosted_proving(submission_id)
 
 
 @shared_task(name="submissions.verify", **TASK_OPTIONS)
 def verify(submission_id: int) -> str:
     """Verification of one entry's proof (queue: verify)."""
-    return services.run_verification(submission_id)
+    return worker.run_verification(submission_id)
 
 
 @shared_task(name="submissions.reap_jobs", **TASK_OPTIONS)
