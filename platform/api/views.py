@@ -10,10 +10,10 @@ from challenges.views import test_set_response
 from proofboard.middleware import accepts_uploads
 from proofboard.ratelimit import rate_limited
 from submissions import selectors, services
-from submissions.checks import CheckUnavailable
 from submissions.models import Submission
 
 from .auth import error, token_required
+from .errors import error_response
 from .openapi import openapi_document
 from .payloads import parse_progress
 
@@ -88,7 +88,7 @@ def leaderboard(request: HttpRequest, slug: str) -> JsonResponse:
         per_page = selectors.page_size(request.GET.get("per_page"))
         body = dict(selectors.leaderboard_page_json(c, number, per_page))
     except selectors.PageNotFound as exc:
-        return error(404, str(exc))
+        return error_response(exc)
     base = request.build_absolute_uri(reverse("api:leaderboard", args=[c.slug]))
     body["next"] = f"{base}?page={number + 1}&per_page={per_page}" if number < body["pages"] else None
     body["previous"] = f"{base}?page={number - 1}&per_page={per_page}" if number > 1 else None
@@ -126,13 +126,13 @@ def create_submission(request: HttpRequest, slug: str) -> JsonResponse:
             return error(400, "Send the commitment as multipart field 'commitment' or as the JSON body.")
         model = services.read_upload("model", request.FILES["model"]) if "model" in request.FILES else None
     except ValidationError as exc:
-        return error(400, " ".join(exc.messages))
+        return error_response(exc)
     mode = request.POST.get("proof_mode") or request.GET.get("proof_mode") or Submission.ProofMode.SELF_HOSTED
     try:
         entry = services.create_submission(request.user, c, commitment, proof_mode=mode, model_bytes=model,
                                            label=request.POST.get("label", ""))
-    except ValidationError as exc:
-        return error(400, " ".join(exc.messages), remaining_today=services.remaining_today(request.user, c))
+    except (ValidationError, PermissionDenied) as exc:
+        return error_response(exc, remaining_today=services.remaining_today(request.user, c))
     body = selectors.status_json(entry)
     body["remaining_today"] = services.remaining_today(request.user, c)
     body["url"] = request.build_absolute_uri(entry.get_absolute_url())
@@ -162,7 +162,7 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         proof = _upload(request, "proof")
     except ValidationError as exc:
-        return error(400, " ".join(exc.messages))
+        return error_response(exc)
     if proof is None:
         return error(400, "Send the proof as multipart field 'proof' or as an application/octet-stream body.")
     seconds = request.headers.get("X-Prove-Seconds") or request.POST.get("prove_seconds")
@@ -172,14 +172,8 @@ def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
         seconds_f = None
     try:
         entry = services.upload_proof(request.user, entry, proof, prove_seconds=seconds_f)
-    except services.WrongState as exc:
-        return error(409, " ".join(exc.messages))
-    except CheckUnavailable as exc:
-        return error(503, " ".join(exc.messages))
-    except ValidationError as exc:
-        return error(400, " ".join(exc.messages))
-    except PermissionDenied:
-        return error(404, "No such submission.")
+    except (ValidationError, PermissionDenied) as exc:
+        return error_response(exc)
     return JsonResponse(selectors.status_json(entry), status=202)
 
 
@@ -204,12 +198,9 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
         return error(404, "No such submission.")
     try:
         report = parse_progress(request.body)
-    except ValidationError as exc:
-        return error(400, " ".join(exc.messages))
-    try:
         entry = services.report_progress(request.user, entry, report.stage, report.percent)
-    except ValidationError as exc:
-        return error(409, " ".join(exc.messages))
+    except (ValidationError, PermissionDenied) as exc:
+        return error_response(exc)
     return JsonResponse(selectors.status_json(entry))
 
 
