@@ -1,4 +1,5 @@
 """The hand-written OpenAPI 3 document served at /api/openapi.json."""
+from submissions.states import State
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 STATUS = {"$ref": "#/components/schemas/SubmissionStatus"}
@@ -45,8 +46,7 @@ def openapi_document(server_url: str) -> dict:
                     "test_set_url": {"type": "string", "nullable": True}, "url": {"type": "string"}}},
                 "SubmissionStatus": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "challenge": {"type": "string"},
-                    "state": {"type": "string", "enum": ["committed", "proving", "proof_received", "verifying",
-                                                         "verified", "rejected", "failed"]},
+                    "state": {"type": "string", "enum": list(State.values)},
                     "proof_mode": {"type": "string", "enum": ["self_hosted", "hosted"]},
                     "late": {"type": "boolean"}, "baseline": {"type": "boolean"},
                     "progress": {"type": "object", "properties": {"stage": {"type": "string"},
@@ -54,7 +54,9 @@ def openapi_document(server_url: str) -> dict:
                     "reason": {"type": "string", "nullable": True},
                     "correct_count": {"type": "integer", "nullable": True},
                     "total_count": {"type": "integer", "nullable": True},
-                    "accuracy": {"type": "number", "nullable": True}, "final": {"type": "boolean"}}},
+                    "accuracy": {"type": "number", "nullable": True}, "final": {"type": "boolean"},
+                    "accepts_proof": {"type": "boolean"}, "counts_against_limit": {"type": "boolean"},
+                    "context": {"type": "string"}}},
                 "LeaderboardEntry": {"type": "object", "properties": {
                     "rank": {"type": "integer"}, "submission": {"type": "integer"},
                     "participant": {"type": "string"}, "correct_count": {"type": "integer"},
@@ -141,8 +143,9 @@ def openapi_document(server_url: str) -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"stage": {"type": "string"}, "percent": {"type": "number"}}}}}},
                 "responses": {"200": _json(STATUS), "400": _json(ERROR, "Malformed body, wrong types or NUL "
-                                                                         "characters"),
-                              "409": _json(ERROR, "Wrong state"), "413": _json(ERROR, "Body over 64 KiB")}}},
+                                                                         "characters; a hosted entry; outside "
+                                                                         "the proving window"),
+                              "404": _json(ERROR, "Not your entry"), "409": _json(ERROR, "Wrong state"), "413": _json(ERROR, "Body over 64 KiB")}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}},
         },
     }
