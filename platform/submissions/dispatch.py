@@ -43,9 +43,18 @@ def _app():
     return app
 
 
+def _registered(task_name: str):
+    """The task named `task_name` from the app's registry. Outside a worker (eager mode: the demo)
+    Celery has not autodiscovered the tasks yet; discover them as a worker does at start."""
+    app = _app()
+    if task_name not in app.tasks:
+        app.autodiscover_tasks(["submissions"], force=True)
+    return app.tasks[task_name]
+
+
 def _run_in_thread(task_name: str, submission_id: int) -> None:
     try:
-        _app().signature(task_name, args=(submission_id,)).apply()
+        _registered(task_name).apply(args=(submission_id,))
     finally:
         connection.close()
 
