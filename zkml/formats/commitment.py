@@ -13,6 +13,7 @@ import numpy as np
 
 from zkml.layers.spec import layer_specs, log2_pow2, model_tensor_vars
 from zkml.arith.curve import get_backend
+from zkml.formats.files import read_bounded, write_bytes
 from zkml.errors import FormatError
 from zkml.formats.jsonutil import parse_json
 from zkml.formats.model import _multiplier_value, _residual_value
@@ -119,16 +120,11 @@ class Commitment:
         return cls(arch, tensors)
 
     def save(self, path) -> None:
-        with open(path, "wb") as f:
-            f.write(self.to_bytes())
+        write_bytes(path, self.to_bytes())
 
     @classmethod
     def load(cls, path) -> "Commitment":
-        try:
-            with open(path, "rb") as f:
-                return cls.from_bytes(f.read(MAX_COMMITMENT_BYTES + 1))
-        except OSError as exc:
-            raise FormatError(f"cannot read commitment file: {exc}") from None
+        return cls.from_bytes(read_bounded(path, MAX_COMMITMENT_BYTES, "commitment"))
 
 
 MAX_WIDTH = 1 << 14           # neurons or inputs per layer

@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from zkml.formats.files import read_bounded, write_bytes
 from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
@@ -71,13 +72,8 @@ class Proof:
         return cls(count, n, body, dict(zip(STATEMENT_PARTS, digests)), version)
 
     def save(self, path) -> None:
-        with open(path, "wb") as f:
-            f.write(self.to_bytes())
+        write_bytes(path, self.to_bytes())
 
     @classmethod
     def load(cls, path) -> "Proof":
-        try:
-            with open(path, "rb") as f:
-                return cls.from_bytes(f.read(MAX_PROOF_BYTES + 1))
-        except OSError as exc:
-            raise FormatError(f"cannot read proof file: {exc}") from None
+        return cls.from_bytes(read_bounded(path, MAX_PROOF_BYTES, "proof"))
