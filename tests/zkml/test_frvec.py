@@ -212,3 +212,45 @@ def test_threaded_ranges_give_the_same_results(monkeypatch):
     for op in ("scale", "add_const", "fold", "fold_halves"):
         assert list(getattr(na, op)(r).to_ints()) == list(getattr(pa, op)(r).to_ints())
     assert NativeFrVec.gkr_round(ne, na, nb, lam, True) == PyFrVec.gkr_round(pe, pa, pb, lam, True)
+    for got, want in zip(NativeFrVec.fraction_parent(na, nb), PyFrVec.fraction_parent(pa, pb)):
+        assert list(got.to_ints()) == list(want.to_ints())
+
+
+@pytest.mark.parametrize("n_terms", [0, 1, 2, 3])
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_affine_ints_matches_reference(n_terms, threads, monkeypatch):
+    """const + sum coef * values (the lookup leaves' one-pass kernel) equals the reference for
+    signed values up to the int64 extremes, zeros, any coefficients, split over threads."""
+    from zkml.arith import frvec_native
+    monkeypatch.setattr(frvec_native, "PARALLEL_MIN", 2)
+    monkeypatch.setenv("ZKML_THREADS", threads)
+    rng = np.random.default_rng(n_terms)
+    n = 37
+    terms = []
+    for t in range(n_terms):
+        values = rng.integers(-(1 << 40), 1 << 40, size=n, dtype=np.int64)
+        values[:4] = [0, I64_MIN, I64_MAX, -1]
+        terms.append((values, [1, P - 1, random.Random(t).randrange(P)][t % 3]))
+    for const in (0, 1, P - 7, random.Random(n_terms).randrange(P)):
+        got = NativeFrVec.affine_ints(const, terms, None if terms else n).to_ints()
+        want = PyFrVec.affine_ints(const, terms, None if terms else n).to_ints()
+        assert list(got) == list(want)
+        assert len(got) == n
+        if terms:   # the reference itself, entry by entry
+            assert int(want[5]) == (const + sum(int(v[5]) * c for v, c in terms)) % P
+
+
+@pytest.mark.parametrize("n", [2, 8, 1024])
+def test_fraction_parent_adds_the_halves_fractions(n):
+    """The tree's layer above: p_lo/q_lo + p_hi/q_hi as (p_lo q_hi + p_hi q_lo) / (q_lo q_hi),
+    checked entry by entry in plain integers and against the reference."""
+    p_ints, q_ints = _ints(301 + n, n), _ints(401 + n, n)
+    (pp, np_), (pq, nq) = _pair(p_ints), _pair(q_ints)
+    (gp, gq), (wp, wq) = NativeFrVec.fraction_parent(np_, nq), PyFrVec.fraction_parent(pp, pq)
+    assert list(gp.to_ints()) == list(wp.to_ints()) and list(gq.to_ints()) == list(wq.to_ints())
+    h = n // 2
+    for i in (0, h - 1):
+        assert int(gp.to_ints()[i]) == (p_ints[i] * q_ints[h + i] + p_ints[h + i] * q_ints[i]) % P
+        assert int(gq.to_ints()[i]) == q_ints[i] * q_ints[h + i] % P
+    with pytest.raises(ValueError):
+        NativeFrVec.fraction_parent(NativeFrVec.from_ints([1, 2, 3]), NativeFrVec.from_ints([1, 2, 3]))

@@ -38,7 +38,7 @@ def test_fraction_sum_proof_ends_in_the_leaves_evaluations(n_vars):
     rng = random.Random(n_vars)
     p, q = _fractions(n_vars, rng, balanced=True)
     ch = ProverChannel(Transcript(b"t"))
-    point, (pv, pb), (qv, qb) = prove_fraction_sum(ch, FrVec.from_ints(p), FrVec.from_ints(q), "lk", rng)
+    point, (pv, pb), (qv, qb) = prove_fraction_sum(ch, lambda: (FrVec.from_ints(p), FrVec.from_ints(q)), "lk", rng)
     assert pv == mle_eval(p, point) and qv == mle_eval(q, point)
     vc = VerifierChannel(Transcript(b"t"), ch.bytes())
     point2, pc, qc = verify_fraction_sum(vc, n_vars, "lk")
@@ -51,7 +51,7 @@ def test_fraction_sum_that_is_not_zero_is_rejected():
     rng = random.Random(7)
     p, q = _fractions(4, rng, balanced=False)
     ch = ProverChannel(Transcript(b"t"))
-    prove_fraction_sum(ch, FrVec.from_ints(p), FrVec.from_ints(q), "lk", rng)
+    prove_fraction_sum(ch, lambda: (FrVec.from_ints(p), FrVec.from_ints(q)), "lk", rng)
     vc = VerifierChannel(Transcript(b"t"), ch.bytes())
     with pytest.raises(VerificationError, match="layer 0"):
         verify_fraction_sum(vc, 4, "lk")

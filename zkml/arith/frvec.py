@@ -35,6 +35,16 @@ class PyFrVec:
             arr = arr.astype(np.int64).astype(object)
         return cls(arr % P)
 
+    @classmethod
+    def affine_ints(cls, const: int, terms: list[tuple[np.ndarray, int]], n: int | None = None) -> "PyFrVec":
+        """const + sum coef * values elementwise, for signed int64 value arrays (n entries
+        when there are no terms): the lookup leaves in one pass (logup_prover.leaves)."""
+        n = len(terms[0][0]) if terms else int(n)
+        out = np.full(n, int(const) % P, dtype=object)
+        for values, coef in terms:
+            out = (out + np.asarray(values).astype(object) * (int(coef) % P)) % P
+        return cls(out)
+
     def to_ints(self) -> np.ndarray:
         """An object array of Python ints in [0, P)."""
         return self.v.copy()
@@ -97,6 +107,14 @@ class PyFrVec:
         half = len(self.v) // 2
         return type(self)(np.concatenate([type(self)(self.v[:half]).fold(r).v,
                                           type(self)(self.v[half:]).fold(r).v]))
+
+    @staticmethod
+    def fraction_parent(p: "PyFrVec", q: "PyFrVec") -> tuple["PyFrVec", "PyFrVec"]:
+        """The fraction tree's layer above: (p_lo q_hi + p_hi q_lo, q_lo q_hi)."""
+        _same_len(p, q)
+        if len(p) % 2:
+            raise ValueError("fraction_parent needs an even length")
+        return p.lo().mul(q.hi()).add(p.hi().mul(q.lo())), q.lo().mul(q.hi())
 
     # -- reductions ------------------------------------------------------------------------
     def sum(self) -> int:

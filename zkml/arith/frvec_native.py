@@ -92,6 +92,28 @@ class NativeFrVec:
         return cls._from_bytes(b"".join([x.to_bytes(32, "little") for x in red]), len(red))
 
     @classmethod
+    def affine_ints(cls, const: int, terms: list[tuple[np.ndarray, int]], n: int | None = None) -> "NativeFrVec":
+        """const + sum coef * values elementwise, for signed int64 value arrays (n entries
+        when there are no terms), in one pass of the kernel: the lookup leaves."""
+        if len(terms) > 8:
+            raise ValueError("affine_ints takes at most 8 terms")
+        n = len(terms[0][0]) if terms else int(n)
+        out = _empty(n)
+        if not terms and int(const) % P == 0:
+            out.fill(0)                       # 0 is all-zero limbs in Montgomery form too
+            return cls(out)
+        arrays = [np.ascontiguousarray(np.asarray(v, dtype=np.int64)) for v, _ in terms]
+        if any(len(a) != n for a in arrays):
+            raise ValueError("affine_ints: value arrays of different lengths")
+        coefs, cb, f = b"".join(_scalar(c) for _, c in terms), _scalar(const), _lib().fr_affine_i64
+
+        def part(rg: tuple[int, int]) -> None:
+            ptrs = (ctypes.c_void_p * max(1, len(arrays)))(*[_ptr(a) + 8 * rg[0] for a in arrays])
+            f(_ptr(out) + rg[0] * ELEMENT_BYTES, cb, ptrs, coefs, len(arrays), rg[1] - rg[0])
+        pmap(part, _ranges(n))
+        return cls(out)
+
+    @classmethod
     def _from_bytes(cls, raw: bytes, n: int) -> "NativeFrVec":
         out = _empty(n)
         _lib().fr_from_bytes(_ptr(out), raw, n)
@@ -187,6 +209,18 @@ class NativeFrVec:
         self._fold_into(out[:quarter], self.v[:2 * quarter], r)
         self._fold_into(out[quarter:], self.v[2 * quarter:], r)
         return type(self)(out)
+
+    @staticmethod
+    def fraction_parent(p: "NativeFrVec", q: "NativeFrVec") -> tuple["NativeFrVec", "NativeFrVec"]:
+        """The fraction tree's layer above: (p_lo q_hi + p_hi q_lo, q_lo q_hi), in one pass."""
+        n = _same_len(p, q)
+        if n % 2:
+            raise ValueError("fraction_parent needs an even length")
+        half = n // 2
+        out_p, out_q = _empty(half), _empty(half)
+        f, op, oq, a, b = _lib().fr_fraction_parent, _ptr(out_p), _ptr(out_q), _ptr(p.v), _ptr(q.v)
+        pmap(lambda rg: f(op, oq, a, b, half, rg[0], rg[1]), _ranges(half))
+        return NativeFrVec(out_p), NativeFrVec(out_q)
 
     # -- reductions ------------------------------------------------------------------------
     def sum(self) -> int:

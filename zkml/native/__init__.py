@@ -25,7 +25,7 @@ import threading
 import uuid
 from pathlib import Path
 
-ABI_VERSION = 3  # must match FR_ABI_VERSION in fr.c
+ABI_VERSION = 4  # must match FR_ABI_VERSION in fr.c
 G1_ABI_VERSION = 1  # must match G1_ABI_VERSION in g1.c; return codes of g1.c:
 G1_OK = 0
 G1_IDENTITY = 1
@@ -136,6 +136,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fr_abi_version": ([], cint),
         "fr_from_i64": ([vp, vp, sz], None),
         "fr_from_bytes": ([vp, ctypes.c_char_p, sz], None),
+        "fr_affine_i64": ([vp, ctypes.c_char_p, vp, ctypes.c_char_p, sz, sz], None),
         "fr_to_bytes": ([vp, vp, sz], None),
         "fr_add": ([vp, vp, vp, sz], None),
         "fr_sub": ([vp, vp, vp, sz], None),
@@ -144,6 +145,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "fr_add_const": ([vp, vp, ctypes.c_char_p, sz], None),
         "fr_fold": ([vp, vp, ctypes.c_char_p, sz], None),
         "fr_fold_part": ([vp, vp, ctypes.c_char_p, sz, sz, sz], None),
+        "fr_fraction_parent": ([vp, vp, vp, vp, sz, sz, sz], None),
         "fr_sum": ([vp, vp, sz], None),
         "fr_dot": ([vp, vp, vp, sz], None),
         "fr_eq_table": ([vp, ctypes.c_char_p, sz], None),

@@ -33,7 +33,7 @@
  */
 #include "limbs.h"
 
-#define FR_ABI_VERSION 3
+#define FR_ABI_VERSION 4
 
 /* P = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001 */
 static const u64 P[4] = {0xffffffff00000001ULL, 0x53bda402fffe5bfeULL,
@@ -177,6 +177,32 @@ void fr_from_i64(u64 (*out)[4], const int64_t *in, size_t n) {
     }
 }
 
+/* out[i] = c + sum_t coef_t arrays[t][i] for signed int64 arrays (t < 8 terms), in one pass.
+ * coef_t |v| is one Montgomery product: mont_mul(coef_t R^2, |v|) = coef_t |v| R, the
+ * Montgomery form of coef_t |v| (|v| < 2^64 < P). */
+void fr_affine_i64(u64 (*out)[4], const unsigned char *c, const int64_t *const *arrays,
+                   const unsigned char *coefs, size_t t, size_t n) {
+    u64 cm[4], km[8][4], x[4] = {0, 0, 0, 0}, term[4];
+    if (t > 8) t = 8;
+    from_bytes1(cm, c);
+    for (size_t k = 0; k < t; k++) {
+        from_bytes1(term, coefs + 32 * k);  /* coef R */
+        mont_mul(km[k], term, R2);          /* coef R^2 */
+    }
+    for (size_t i = 0; i < n; i++) {
+        u64 acc[4];
+        fr_copy(acc, cm);
+        for (size_t k = 0; k < t; k++) {
+            int64_t v = arrays[k][i];
+            if (v == 0) continue;
+            x[0] = v < 0 ? (u64)0 - (u64)v : (u64)v;
+            mont_mul(term, km[k], x);
+            if (v < 0) fr_sub1(acc, acc, term); else fr_add1(acc, acc, term);
+        }
+        fr_copy(out[i], acc);
+    }
+}
+
 /* out[i] = (32-byte little-endian integer i) mod P; inputs may be any value < 2^256 */
 void fr_from_bytes(u64 (*out)[4], const unsigned char *in, size_t n) {
     for (size_t i = 0; i < n; i++) from_bytes1(out[i], in + 32 * i);
@@ -232,6 +258,20 @@ void fr_fold(u64 (*out)[4], const u64 (*a)[4], const unsigned char *r, size_t ha
 }
 
 /* folds each half of a (n = 4 quarter entries) separately */
+
+/* The fraction tree's layer above (logup_prover.py), for i in [start, end), h = half:
+ *   outp[i] = p[i] q[h + i] + p[h + i] q[i],   outq[i] = q[i] q[h + i]
+ * (three products per parent instead of four passes over temporary vectors) */
+void fr_fraction_parent(u64 (*outp)[4], u64 (*outq)[4], const u64 (*p)[4], const u64 (*q)[4],
+                        size_t half, size_t start, size_t end) {
+    u64 a[4], b[4];
+    for (size_t i = start; i < end; i++) {
+        mont_mul(a, p[i], q[half + i]);
+        mont_mul(b, p[half + i], q[i]);
+        fr_add1(outp[i], a, b);
+        mont_mul(outq[i], q[i], q[half + i]);
+    }
+}
 
 /* *out = sum a[i], canonical 32 bytes */
 void fr_sum(unsigned char *out, const u64 (*a)[4], size_t n) {

@@ -13,6 +13,8 @@ the cost is one sumcheck per layer instead of an MSM over every looked-up entry.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from zkml.commitments import pedersen
@@ -27,31 +29,37 @@ def leaves(circuit: Circuit, keys: dict, mult: np.ndarray, alpha: int, beta: int
     """(p, q) leaf vectors; keys[(group, lookup index)] = (value, aux, kind) int arrays.
     Padding leaves are 0 / 1; every column is written in place (no second copy)."""
     size = 1 << circuit.leaf_vars
-    p = FrVec.from_ints(np.zeros(size, dtype=np.int64))
-    q = FrVec.from_ints(np.ones(size, dtype=np.int64))
+    p, q = FrVec.affine_ints(0, [], size), FrVec.affine_ints(1, [], size)
     for col in circuit.columns:
         if col.group is None:
-            t = FrVec.from_ints(circuit.table_value).add(FrVec.from_ints(circuit.table_aux).scale(beta)) \
-                .add(FrVec.from_ints(circuit.table_kind).scale(beta * beta))
-            p.write(col.offset, FrVec.from_ints(-np.asarray(mult, dtype=np.int64)))
-            q.write(col.offset, t.scale(P - 1).add_const(alpha))
+            table = [(circuit.table_value, P - 1), (circuit.table_aux, P - beta), (circuit.table_kind, P - beta * beta % P)]
+            p.write(col.offset, FrVec.affine_ints(0, [(np.asarray(mult, dtype=np.int64), P - 1)]))
+            q.write(col.offset, FrVec.affine_ints(alpha, table))
             continue
         val, aux, kind = keys[(col.group, col.lookup)]
-        enc = FrVec.from_ints(val).add(FrVec.from_ints(aux).scale(beta))
-        p.write(col.offset, FrVec.from_ints(np.ones(len(val), dtype=np.int64)))
-        q.write(col.offset, enc.scale(P - 1).add_const(alpha - beta * beta * kind))
+        p.write(col.offset, FrVec.affine_ints(1, [], len(val)))
+        q.write(col.offset, FrVec.affine_ints(alpha - beta * beta * kind, [(val, P - 1), (aux, P - beta)]))
     return p, q
 
 
-def prove_fraction_sum(ch, p, q, label: str, rng=None) -> tuple[list[int], tuple[int, int], tuple[int, int]]:
-    """Proves sum p/q = 0 over the leaves. Returns the leaf point r and (value, blind) of
-    the commitments to p~(r) and q~(r), which the caller ties to the committed tensors."""
-    layers = [(p, q)]
-    while len(layers[-1][0]) > 1:
-        lp, lq = layers[-1]
-        layers.append((lp.lo().mul(lq.hi()).add(lp.hi().mul(lq.lo())), lq.lo().mul(lq.hi())))
+def prove_fraction_sum(ch, make_leaves: Callable[[], tuple[FrVec, FrVec]], label: str,
+                       rng=None) -> tuple[list[int], tuple[int, int], tuple[int, int]]:
+    """Proves sum p/q = 0 over the leaves that make_leaves() builds. Returns the leaf point r
+    and (value, blind) of the commitments to p~(r) and q~(r), which the caller ties to the
+    committed tensors.
+
+    Memory: the leaves are the biggest layer (half the tree), so they are built twice, for
+    the tree and again for the last layer's sumcheck, instead of being kept in between; each
+    layer is dropped once its sumcheck has folded it. The peak is the leaves, the next layer
+    and one fold (~3 field elements per leaf) instead of the whole tree and a fold (~6)."""
+    p, q = make_leaves()
+    layers = [FrVec.fraction_parent(p, q)] if len(p) > 1 else []
+    del p, q
+    while layers and len(layers[-1][0]) > 1:
+        layers.append(FrVec.fraction_parent(*layers[-1]))
     layers.reverse()                                # layers[k] has 2^k entries
-    q_root = int(layers[0][1].to_ints()[0])
+    layers.append(None)                             # the leaves, rebuilt for the last layer
+    q_root = int((layers[0][1] if len(layers) > 1 else make_leaves()[1]).to_ints()[0])
     claim_p, claim_q = (0, 0), (q_root, pedersen.random_scalar(rng))
     ch.send_point(f"{label}/root_q", pedersen.commit_scalar(*claim_q))
     point: list[int] = []
@@ -60,7 +68,8 @@ def prove_fraction_sum(ch, p, q, label: str, rng=None) -> tuple[list[int], tuple
         lam = ch.challenge(lab + "/lambda")
         claim = (claim_p[0] + lam * claim_q[0]) % P
         blind = (claim_p[1] + lam * claim_q[1]) % P
-        lp, lq = layers[k + 1]
+        lp, lq = layers[k + 1] if layers[k + 1] is not None else make_leaves()
+        layers[k + 1] = None
         rs, eq_done = [], 1          # eq(rho_i, r_i) over the rounds done
         for rnd in range(k):
             # s(X) = eq_done * eq(rho_rnd, X) * h(X), h of degree 2 (Gruen 2024, §3)
