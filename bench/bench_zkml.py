@@ -35,6 +35,13 @@ CASES = {
     "lenet-1000": ("LeNet-5 shape on 28x28 (synthetic), N=1000", "arkworks", "lenet", 1000),
     "lenet-2000": ("LeNet-5 shape on 28x28 (synthetic), N=2000", "arkworks", "lenet", 2000),
     "lenet-10000": ("LeNet-5 shape on 28x28 (synthetic), N=10000", "arkworks", "lenet", 10000),
+    # name: (..., shard size): proved in shards of that many samples (zkml prove --shard-size)
+    "lenet-256-shards": ("LeNet-5 shape on 28x28 (synthetic), N=256, shards of 128 (a quick check)", "arkworks",
+                         "lenet", 256, 128),
+    "lenet-2048-shards": ("LeNet-5 shape on 28x28 (synthetic), N=2048, shards of 1024", "arkworks", "lenet",
+                          2048, 1024),
+    "lenet-10000-shards": ("LeNet-5 shape on 28x28 (synthetic), N=10000, shards of 1024", "arkworks", "lenet",
+                           10000, 1024),
 }
 
 
@@ -134,7 +141,7 @@ def run_once(case: str) -> dict:
     from zkml.arith import curve
     import zkml
     from zkml.formats.data import Dataset
-    _desc, backend, dims, n = CASES[case]
+    _desc, backend, dims, n, *shard_size = CASES[case]
     curve.set_backend(backend)
     if dims is None:
         model, x, y = _digits_model()
@@ -148,7 +155,8 @@ def run_once(case: str) -> dict:
     commitment = zkml.commit(model)
     t1 = time.perf_counter()
     marks = []
-    proof = zkml.prove(model, data, progress=lambda stage, _f: marks.append((stage, time.perf_counter())))
+    proof = zkml.prove(model, data, progress=lambda stage, _f: marks.append((stage, time.perf_counter())),
+                       shard_size=shard_size[0] if shard_size else None)
     t2 = time.perf_counter()
     stages: dict[str, float] = {}
     for (stage, start), (_, end) in zip(marks, marks[1:] + [("end", t2)]):
@@ -159,7 +167,8 @@ def run_once(case: str) -> dict:
     return {"commit_s": t1 - t0, "prove_s": t2 - t1, "verify_s": t3 - t2,
             "proof_bytes": len(proof.to_bytes()), "commitment_bytes": len(commitment.to_bytes()),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "count": count, "n": n, "macs_per_sample": macs_per_sample(model),
+            "count": count, "n": n, "shards": len(getattr(proof, "shards", [proof])),
+            "macs_per_sample": macs_per_sample(model),
             "prove_ns_per_mac": (t2 - t1) * 1e9 / (n * macs_per_sample(model)),
             **{f"stage_{k}_s": v for k, v in stages.items()}}
 

@@ -22,7 +22,8 @@ _EXPORTS = {
     "load_dataset": "formats.data", "save_dataset": "formats.data", "sha256_file": "formats.data",
     "CommitmentMismatchError": "errors", "FormatError": "errors", "StatementMismatchError": "errors",
     "UnsupportedModelError": "errors", "VerificationError": "errors", "ZkmlError": "errors",
-    "QuantizedModel": "formats.model", "Proof": "formats.proof", "float_accuracy": "frontend.quantize",
+    "QuantizedModel": "formats.model", "Proof": "formats.proof", "ShardedProof": "formats.proof",
+    "read_proof": "formats.proof", "load_proof": "formats.proof", "float_accuracy": "frontend.quantize",
     "int_accuracy": "frontend.quantize", "quantize": "frontend.quantize",
 }
 __all__ = sorted(_EXPORTS)

@@ -96,7 +96,8 @@ def cmd_prove(args) -> int:
     model = QuantizedModel.load(args.model)
     dataset = load_dataset(args.dataset)
     start = time.perf_counter()
-    proof = prove(model, dataset, progress=None if args.quiet else _progress, context=args.context)
+    proof = prove(model, dataset, progress=None if args.quiet else _progress, context=args.context,
+                  shard_size=args.shard_size)
     proof.save(args.out)
     data = proof.to_bytes()
     print(f"proved {proof.claimed_count}/{proof.n_samples} correct in {time.perf_counter() - start:.1f} s; "
@@ -108,15 +109,25 @@ def cmd_verify(args) -> int:
     from zkml.api import verify
     from zkml.formats.commitment import Commitment
     from zkml.formats.data import load_dataset
-    from zkml.formats.proof import Proof
+    from zkml.formats.proof import load_proof
     commitment = Commitment.load(args.commitment)
     dataset = load_dataset(args.dataset)
-    proof = Proof.load(args.proof)
+    proof = load_proof(args.proof)
     start = time.perf_counter()
     count = verify(commitment, dataset, proof, context=args.context)
     n = len(dataset)
     print(f"verified: {count}/{n} correct ({100.0 * count / n:.2f}%) in {time.perf_counter() - start:.2f} s")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number of samples, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of samples, not {value}")
+    return value
 
 
 CONTEXT_HELP = ("the string the proof is bound to (a platform entry's proof bundle names it, "
@@ -142,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--context", default="", help=CONTEXT_HELP)
+    p.add_argument("--shard-size", type=_positive_int, default=None, metavar="SAMPLES",
+                   help="prove SAMPLES samples at a time, one shard after the other (the prover's memory "
+                        "is one shard's; the proof grows with the number of shards)")
     p.set_defaults(func=cmd_prove)
     p = sub.add_parser("verify", help="verify a proof; exit 0 only if it verifies")
     p.add_argument("--commitment", required=True)

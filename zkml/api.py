@@ -12,9 +12,9 @@ from zkml.formats.data import Dataset
 from zkml.errors import (CommitmentMismatchError, FormatError, StatementMismatchError, VerificationError,
                      ZkmlError)
 from zkml.formats.model import QuantizedModel, quantize_array
-from zkml.formats.proof import Proof
+from zkml.formats.proof import Proof, ShardedProof
 from zkml.statement import statement_digests
-from zkml.verifier import verify_statement
+from zkml.verifier import verify_sharded, verify_statement
 
 
 def _labels(dataset: Dataset, n_classes: int) -> np.ndarray:
@@ -29,16 +29,23 @@ def commit(model: QuantizedModel, rng=None) -> Commitment:
     return _commit(model, rng)
 
 
-def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None, context: str = "") -> Proof:
+def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None, context: str = "",
+          shard_size: int | None = None) -> Proof | ShardedProof:
     """Prove how many samples of `dataset` the committed model classifies correctly.
     `context` (e.g. "proofboard/<challenge>/<entry>") binds the proof to where it is used;
-    verify must be given the same string."""
-    from zkml.prover import prove_statement   # not on the verifier's import path
+    verify must be given the same string. With `shard_size`, one proof per range of that many
+    samples, proved one after the other: the prover's memory is one shard's (a ShardedProof)."""
+    from zkml.prover import prove_sharded, prove_statement   # not on the verifier's import path
 
     if len(dataset) == 0:
         raise FormatError("the dataset is empty")
+    if shard_size is not None and shard_size < 1:
+        raise FormatError(f"the shard size must be a positive number of samples, not {shard_size}")
     x_int = model.quantize_input(dataset.x)
-    return prove_statement(model, x_int, _labels(dataset, model.n_classes), progress, rng, context)
+    labels = _labels(dataset, model.n_classes)
+    if shard_size is None:
+        return prove_statement(model, x_int, labels, progress, rng, context)
+    return prove_sharded(model, x_int, labels, shard_size, progress, rng, context)
 
 
 def input_ints(commitment: Commitment, dataset: Dataset) -> np.ndarray:
@@ -52,13 +59,16 @@ def input_ints(commitment: Commitment, dataset: Dataset) -> np.ndarray:
     return quantize_array(x, float(arch["input_scale"]))
 
 
-def verify(commitment: Commitment, dataset: Dataset, proof: Proof, progress=None, context: str = "") -> int:
+def verify(commitment: Commitment, dataset: Dataset, proof: Proof | ShardedProof, progress=None,
+           context: str = "") -> int:
     """The proven number of correctly classified samples; raises VerificationError when the
     proof does not verify. Any other exception is a fault of the verifier, not of the proof
     (the platform retries it rather than rejecting the entry)."""
     try:
         x_int = input_ints(commitment, dataset)
         labels = _labels(dataset, int(commitment.architecture["n_classes"]))
+        if isinstance(proof, ShardedProof):
+            return verify_sharded(commitment, x_int, labels, proof, progress, context=context)
         return verify_statement(commitment, x_int, labels, proof, progress, context=context)
     except VerificationError:
         raise

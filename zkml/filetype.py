@@ -3,7 +3,7 @@ say "this is your private MODEL.zkm" instead of "not valid JSON"."""
 from __future__ import annotations
 
 from zkml.formats.model import MAGIC as MODEL_MAGIC
-from zkml.formats.proof import PROOF_MAGIC
+from zkml.formats.proof import PROOF_MAGIC, SHARDED_MAGIC
 
 MODEL = "model"
 PROOF = "proof"
@@ -25,7 +25,7 @@ def sniff(data: bytes) -> str | None:
     head = bytes(data[:256])
     if head.startswith(MODEL_MAGIC):
         return MODEL
-    if head.startswith(PROOF_MAGIC):
+    if head.startswith(PROOF_MAGIC) or head.startswith(SHARDED_MAGIC):
         return PROOF
     if head.startswith(b"PK\x03\x04"):
         return ZIP

@@ -18,9 +18,10 @@ from zkml.arith.field import P, eq_table
 from zkml.arith.frvec import FrVec, evaluate_tensor, evaluate_tensors
 from zkml.layers import avgpool, maxpool, step
 from zkml.formats.model import QuantizedModel
-from zkml.formats.proof import Proof
+from zkml.arith.curve import get_backend
+from zkml.formats.proof import Proof, ShardedProof, ShardPart
 from zkml.protocols.sigma import prove_zero
-from zkml.statement import start_transcript, statement_digests
+from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_prover import prove_sumcheck
 
 
@@ -150,8 +151,44 @@ def prove_statement(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray
     wit, count = compute_witness(circuit, model, x_int, labels)
     digests = statement_digests(arch, commitment_bytes, x_int, labels, context)
     ch = ProverChannel(start_transcript(digests, len(labels), count))
-    body = _run(ch, circuit, wit, count, dict(blinds), {}, x_int, labels, report, rng)
+    body = _run(ch, circuit, wit, (count, 0), dict(blinds), {}, x_int, labels, report, rng)
     return Proof(count, len(labels), body, digests)
+
+
+def shard_ranges(n_samples: int, shard_size: int) -> list[tuple[int, int]]:
+    """Contiguous [start, stop) ranges of at most shard_size samples covering 0 .. n_samples."""
+    if shard_size < 1:
+        raise ValueError("the shard size must be at least 1 sample")
+    return [(a, min(n_samples, a + shard_size)) for a in range(0, n_samples, shard_size)]
+
+
+def prove_sharded(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray, shard_size: int,
+                  progress=None, rng=None, context: str = "") -> ShardedProof:
+    """Prove the count K over the whole dataset as one proof per range of shard_size samples,
+    one after the other (the prover's memory is one shard's). Each shard proof binds the whole
+    statement and its range and hides its count K_s in C_s = g^K_s h^b_s; K and sum b_s open
+    the product of the C_s (docs/protocol.md, "Shards")."""
+    report = progress or (lambda stage, fraction: None)
+    arch = model.architecture()
+    blinds, commitment_bytes = load_opening(model)
+    digests = statement_digests(arch, commitment_bytes, x_int, labels, context)
+    ranges = shard_ranges(len(labels), shard_size)
+    parts, total, blind_sum = [], 0, 0
+    for i, (start, stop) in enumerate(ranges):
+        def shard_report(stage, fraction, i=i):
+            report(stage, (i + fraction) / len(ranges))
+        circuit = Circuit(arch, stop - start)
+        shard_report("witness", 0.0)
+        wit, count = compute_witness(circuit, model, x_int[start:stop], labels[start:stop])
+        blind = pedersen.random_scalar(rng)
+        point = get_backend().to_bytes(pedersen.commit_scalar(count, blind))
+        ch = ProverChannel(start_transcript(digests, len(labels), None, Shard(i, len(ranges), start, stop), point))
+        body = _run(ch, circuit, wit, (count, blind), dict(blinds), {}, x_int[start:stop], labels[start:stop],
+                    shard_report, rng)
+        parts.append(ShardPart(start, stop, point, body))
+        total, blind_sum = total + count, (blind_sum + blind) % P
+        del wit, circuit
+    return ShardedProof(total, len(labels), blind_sum, digests, parts)
 
 
 def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_count: int,
@@ -167,14 +204,16 @@ def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claime
     row_blinds = {n: [pedersen.random_scalar(rng) for _ in tc.rows] for n, tc in commitment.tensors.items()}
     digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels, context)
     ch = ProverChannel(start_transcript(digests, len(labels), claimed_count), simulate=True, rng=rng)
-    body = _run(ch, circuit, wit, claimed_count, row_blinds, dict(commitment.tensors), x_int, labels,
+    body = _run(ch, circuit, wit, (claimed_count, 0), row_blinds, dict(commitment.tensors), x_int, labels,
                 lambda stage, fraction: None, rng)
     return Proof(claimed_count, len(labels), body, digests), ch.challenge_log
 
 
-def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_commitments: dict,
+def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: dict, tensor_commitments: dict,
          x_int: np.ndarray, labels: np.ndarray, report, rng) -> bytes:
-    """The protocol's message flow (docs/protocol.md), shared by the prover and the simulator."""
+    """The protocol's message flow (docs/protocol.md), shared by the prover and the simulator.
+    count is (K, blind): the count's commitment g^K h^blind starts the samples' zero-check
+    (blind 0 for a whole proof, whose K is public)."""
     keys = _lookup_keys(circuit, wit)
     wit["mult"] = _multiplicities(circuit, keys)
 
@@ -224,8 +263,8 @@ def _run(ch, circuit: Circuit, wit: dict, count: int, row_blinds: dict, tensor_c
         public = {"eq": FrVec.eq_table(tau)}
         if any("pad" in t.public for t in terms):
             public["pad"] = circuit.pad_mask(grp.name)
-        point, evals = prove_sumcheck(ch, grp.n_vars, terms, wit, public,
-                                      count if grp.name == "samples" else 0, 0, label, rng)
+        claim = count if grp.name == "samples" else (0, 0)
+        point, evals = prove_sumcheck(ch, grp.n_vars, terms, wit, public, *claim, label, rng)
         for name, (v, bl) in evals.items():
             claims.add(name, point, v, bl)
     report("relations", 0.65)

@@ -19,31 +19,91 @@ from zkml.layers import step
 from zkml.arith.field import P, eq_eval
 from zkml.protocols.logup_verifier import verify_fraction_sum
 from zkml.commitments.pedersen import TensorCommitment, layout
-from zkml.formats.proof import Proof
-from zkml.statement import start_transcript, statement_digests
+from zkml.errors import FormatError
+from zkml.formats.proof import Proof, ShardedProof
+from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_verifier import verify_sumcheck
+
+
+_STATEMENT_WHAT = (("context", "context (challenge and entry)"), ("architecture", "model architecture"),
+                  ("commitment", "model commitment"), ("inputs", "test inputs"), ("labels", "labels"))
+
+
+def _check_header(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray, proof, context: str) -> dict:
+    """The checks every proof's header must pass (N, 0 <= K <= N, the five statement digests);
+    returns the statement's digests."""
+    if proof.n_samples != len(labels):
+        raise VerificationError(f"the proof is for {proof.n_samples} samples, the dataset has {len(labels)}")
+    if not 0 <= proof.claimed_count <= len(labels):
+        raise VerificationError(f"claimed count {proof.claimed_count} is not between 0 and {len(labels)}")
+    digests = statement_digests(commitment.architecture, commitment.tensor_bytes(), x_int, labels, context)
+    for part, what in _STATEMENT_WHAT:
+        if proof.statement.get(part) != digests[part]:
+            raise VerificationError(f"the proof was made for different {what} than the ones given")
+    return digests
 
 
 def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray, proof: Proof,
                      progress=None, programmed_challenges: list[int] | None = None, context: str = "") -> int:
     """Returns the proven count K, or raises VerificationError / FormatError.
     programmed_challenges replaces Fiat–Shamir (only for the zero-knowledge simulator test)."""
+    digests = _check_header(commitment, x_int, labels, proof, context)
+    count = proof.claimed_count
+    ch = VerifierChannel(start_transcript(digests, len(labels), count), proof.body, programmed_challenges)
+    _verify_body(ch, commitment, x_int, labels, pedersen.g_times(count), progress)
+    return count
+
+
+def verify_sharded(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray, proof: ShardedProof,
+                   progress=None, context: str = "") -> int:
+    """Returns the proven count K of a sharded proof: the shards tile the samples in order, each
+    shard's proof verifies for its range with its count commitment C_s, and K with the blinds'
+    sum opens the product of the C_s (docs/protocol.md, "Shards")."""
+    be = get_backend()
+    report = progress or (lambda stage, fraction: None)
+    digests = _check_header(commitment, x_int, labels, proof, context)
+    n, k = len(labels), len(proof.shards)
+    expected_start = 0
+    for i, part in enumerate(proof.shards):       # the tiling first: cheap, and the clearest reason
+        if part.start != expected_start or not part.start < part.stop <= n:
+            raise VerificationError(f"shard {i + 1} of {k} (samples {part.start}..{part.stop - 1}): the shards "
+                                    f"must cover samples 0..{n - 1} in order, without gaps or overlaps (this "
+                                    f"shard should start at sample {expected_start})")
+        expected_start = part.stop
+    if expected_start != n:
+        raise VerificationError(f"the shards cover samples 0..{expected_start - 1}, the dataset has {n}")
+    total = be.identity()
+    for i, part in enumerate(proof.shards):
+        where = f"shard {i + 1} of {k} (samples {part.start}..{part.stop - 1})"
+        try:
+            c_s = be.from_bytes(part.count_commitment)
+        except ValueError as exc:
+            raise VerificationError(f"{where}: its count commitment is not a valid curve point ({exc})") from None
+        shard = Shard(i, k, part.start, part.stop)
+        ch = VerifierChannel(start_transcript(digests, n, None, shard, part.count_commitment), part.body)
+
+        def shard_report(stage, fraction, i=i):
+            report(stage, (i + fraction) / k)
+        try:
+            _verify_body(ch, commitment, x_int[part.start:part.stop], labels[part.start:part.stop], c_s,
+                         shard_report)
+        except VerificationError as exc:
+            raise VerificationError(f"{where}: {exc.reason}") from None
+        except FormatError as exc:
+            raise FormatError(f"{where}: {exc}") from None
+        total = be.add(total, c_s)
+    if not be.eq(total, pedersen.commit_scalar(proof.claimed_count, proof.blind)):
+        raise VerificationError(f"the shards' hidden counts do not add up to the claimed count {proof.claimed_count}")
+    return proof.claimed_count
+
+
+def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray, labels: np.ndarray,
+                 count_commitment, progress) -> None:
+    """Every check of one proof's messages; count_commitment opens to the samples' correct count
+    (g^K for a whole proof, a shard's hidden C_s)."""
     report = progress or (lambda stage, fraction: None)
     be = get_backend()
-    if proof.n_samples != len(labels):
-        raise VerificationError(f"the proof is for {proof.n_samples} samples, the dataset has {len(labels)}")
-    if not 0 <= proof.claimed_count <= len(labels):
-        raise VerificationError(f"claimed count {proof.claimed_count} is not between 0 and {len(labels)}")
-    arch = commitment.architecture
-    circuit = Circuit(arch, len(labels))
-    count = proof.claimed_count
-    digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels, context)
-    for part, what in (("context", "context (challenge and entry)"), ("architecture", "model architecture"),
-                       ("commitment", "model commitment"),
-                       ("inputs", "test inputs"), ("labels", "labels")):
-        if proof.statement.get(part) != digests[part]:
-            raise VerificationError(f"the proof was made for different {what} than the ones given")
-    ch = VerifierChannel(start_transcript(digests, len(labels), count), proof.body, programmed_challenges)
+    circuit = Circuit(commitment.architecture, len(labels))
     tensors: dict[str, TensorCommitment] = dict(commitment.tensors)
 
     def recv_tensor(name: str, prefix: str) -> None:
@@ -87,7 +147,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         label = f"group/{grp.name}"
         gamma = ch.challenge(label + "/gamma")
         tau = ch.challenges(label + "/tau", grp.n_vars)
-        claim_c = pedersen.g_times(count) if grp.name == "samples" else be.identity()
+        claim_c = count_commitment if grp.name == "samples" else be.identity()
 
         def public_eval(name, point, grp=grp, tau=tau):
             return eq_eval(tau, point) if name == "eq" else circuit.pad_mask_eval(grp.name, point)
@@ -161,4 +221,3 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
                                 "do not match the committed tensors")
     ch.finish()
     report("done", 1.0)
-    return count

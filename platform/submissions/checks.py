@@ -69,15 +69,15 @@ def _context_owner(entry: Submission, digest: bytes) -> str:
 
 
 def check_proof_for_entry(entry: Submission, proof) -> None:
-    """Raise UploadMismatch naming every way `proof` (a parsed zkml.Proof) was made for another
-    statement than `entry`'s, with the command that makes the right one."""
+    """Raise UploadMismatch naming every way `proof` (a parsed zkml.Proof or ShardedProof) was made
+    for another statement than `entry`'s, with the command that makes the right one."""
     import zkml
     from zkml.errors import StatementMismatchError, ZkmlError
 
     from zkml.formats.proof import PROOF_VERSION
 
     challenge: Challenge = entry.challenge
-    if proof.version != PROOF_VERSION:
+    if isinstance(proof, zkml.Proof) and proof.version != PROOF_VERSION:
         raise UploadMismatch(f"This proof file has format version {proof.version}, made by an older zkml that did not "
                              f"record the proof's length (so a truncated copy could not be told apart): update "
                              f"zkml and prove again. {_fix(entry)}")

@@ -131,7 +131,7 @@ def check_text(what: str, value: str) -> str:
 
 
 def parse_proof(data: bytes):
-    """Parse a proof file; returns the zkml Proof."""
+    """Parse a proof file; returns the zkml Proof (or ShardedProof)."""
     import zkml
     from zkml.errors import ZkmlError
 
@@ -140,7 +140,7 @@ def parse_proof(data: bytes):
     if wrong:
         raise errors.UploadMismatch(wrong)
     try:
-        return zkml.Proof.from_bytes(data)
+        return zkml.read_proof(data)
     except ZkmlError as exc:
         raise errors.BadUpload(f"Not a valid proof file: {exc}")
     except Exception as exc:

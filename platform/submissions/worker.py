@@ -140,7 +140,7 @@ def _verify(submission_id: int, lease: "jobs.Lease") -> str:
         dataset = zkml.load_dataset(challenge.test_set.path)
         try:
             commitment = zkml.Commitment.from_bytes(bytes(submission.commitment))
-            proof = zkml.Proof.from_bytes(bytes(submission.proof))
+            proof = zkml.read_proof(bytes(submission.proof))   # whole or sharded
             count = int(zkml.verify(commitment, dataset, proof, progress=lease.progress(),
                                     context=submission.proof_context))
         except VerificationError as exc:

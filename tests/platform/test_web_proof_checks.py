@@ -240,3 +240,22 @@ def test_prover_worker_run_refuses_another_model_and_uploads_nothing(live_server
     assert "Traceback" not in out.stdout + out.stderr
     entry.refresh_from_db()
     assert entry.state == "committed" and entry.proof is None and entry.progress_percent == 0
+
+
+def test_sharded_proof_is_checked_verified_and_ranked(client, entry, zk, zk_proof, auth):
+    """A proof made in shards (`zkml prove --shard-size`) goes through the same upload checks and
+    verification as a whole one, with the same count; one made for another entry is a 400."""
+    import zkml
+
+    model = zkml.QuantizedModel.load(str(zk.model_path))
+    dataset = zkml.load_dataset(str(zk_proof.dataset_path))
+    wrong = zkml.prove(model, dataset, shard_size=64, context="proofboard/elsewhere/1").to_bytes()
+    response = _upload(client, entry, wrong, auth)
+    assert response.status_code == 400 and _fix(entry) in response.json()["error"]
+    _assert_still_open(entry)
+    sharded = zkml.prove(model, dataset, shard_size=64, context=entry.proof_context)
+    assert len(sharded.shards) > 1
+    assert _upload(client, entry, sharded.to_bytes(), auth).status_code == 202
+    assert services.run_verification(entry.pk) == "verified"
+    entry.refresh_from_db()
+    assert entry.state == "verified" and entry.correct_count == zk_proof.claimed_count

@@ -9,6 +9,7 @@ import struct
 from dataclasses import dataclass
 
 from zkml.formats.files import read_bounded, write_bytes
+from zkml.arith.field import P
 from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
@@ -77,3 +78,90 @@ class Proof:
     @classmethod
     def load(cls, path) -> "Proof":
         return cls.from_bytes(read_bounded(path, MAX_PROOF_BYTES, "proof"))
+
+
+# A sharded proof (docs/protocol.md, "Shards"): one proof per contiguous range of samples, each
+# hiding its count in a Pedersen commitment C_s; the total K and the sum of the blinds open the
+# product of the C_s. Header: magic, version, K, N, the sum of blinds, the 5 statement digests,
+# the number of shards; then per shard: start, stop, C_s (compressed G1), body length, body.
+SHARDED_MAGIC = b"ZKMSHARD"
+SHARDED_VERSION = 1
+MAX_SHARDS = 4096
+POINT_BYTES = 48
+_SHARDED_HEADER = struct.Struct(">8sHQQ32s32s32s32s32s32sI")
+_SHARD_HEADER = struct.Struct(">QQ48sQ")
+
+
+@dataclass
+class ShardPart:
+    start: int
+    stop: int
+    count_commitment: bytes       # compressed G1: g^{K_s} h^{blind_s}
+    body: bytes
+
+
+@dataclass
+class ShardedProof:
+    claimed_count: int
+    n_samples: int
+    blind: int                    # sum of the shards' blinds mod P
+    statement: dict[str, bytes]
+    shards: list[ShardPart]
+    version: int = SHARDED_VERSION
+
+    def to_bytes(self) -> bytes:
+        digests = [self.statement[k] for k in STATEMENT_PARTS]
+        out = [_SHARDED_HEADER.pack(SHARDED_MAGIC, SHARDED_VERSION, self.claimed_count, self.n_samples,
+                                    int(self.blind).to_bytes(32, "big"), *digests, len(self.shards))]
+        for s in self.shards:
+            out.append(_SHARD_HEADER.pack(s.start, s.stop, s.count_commitment, len(s.body)))
+            out.append(s.body)
+        return b"".join(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "ShardedProof":
+        """Parse a whole sharded proof file; every shard's body has exactly its declared length."""
+        data = bytes(data)
+        if len(data) > MAX_PROOF_BYTES:
+            raise FormatError(f"proof is larger than {MAX_PROOF_BYTES} bytes")
+        if not data.startswith(SHARDED_MAGIC):
+            raise FormatError("not a sharded proof file (bad magic bytes)")
+        if len(data) >= _PREFIX.size and _PREFIX.unpack_from(data)[1] != SHARDED_VERSION:
+            raise FormatError(f"unsupported sharded proof version {_PREFIX.unpack_from(data)[1]}: this verifier "
+                              f"reads version {SHARDED_VERSION} (prove again with this version of zkml)")
+        if len(data) < _SHARDED_HEADER.size:
+            raise FormatError(f"proof is truncated: {len(data)} bytes, the header alone is {_SHARDED_HEADER.size}")
+        _, version, count, n, blind, *fields = _SHARDED_HEADER.unpack_from(data)
+        digests, n_shards, blind = fields[:len(STATEMENT_PARTS)], fields[-1], int.from_bytes(blind, "big")
+        if blind >= P:
+            raise FormatError("the sharded proof's blinding sum is not a canonical field element")
+        if not 1 <= n_shards <= MAX_SHARDS:
+            raise FormatError(f"a sharded proof has 1 to {MAX_SHARDS} shards, this one declares {n_shards}")
+        pos, shards = _SHARDED_HEADER.size, []
+        for i in range(n_shards):
+            if len(data) < pos + _SHARD_HEADER.size:
+                raise FormatError(f"proof is truncated in shard {i + 1} of {n_shards} (an incomplete download or copy?)")
+            start, stop, point, length = _SHARD_HEADER.unpack_from(data, pos)
+            pos += _SHARD_HEADER.size
+            if len(data) < pos + length:
+                raise FormatError(f"proof is truncated: shard {i + 1} of {n_shards} has "
+                                  f"{len(data) - pos} of {length} bytes (an incomplete download or copy?)")
+            shards.append(ShardPart(start, stop, point, data[pos:pos + length]))
+            pos += length
+        if pos != len(data):
+            raise FormatError(f"{len(data) - pos} unexpected bytes after the proof's end")
+        return cls(count, n, blind, dict(zip(STATEMENT_PARTS, digests)), shards, version)
+
+    def save(self, path) -> None:
+        write_bytes(path, self.to_bytes())
+
+
+def read_proof(data: bytes) -> Proof | ShardedProof:
+    """A proof file of either kind (PROOF.bin as one proof, or sharded), told by its magic."""
+    if bytes(data[:len(SHARDED_MAGIC)]) == SHARDED_MAGIC:
+        return ShardedProof.from_bytes(data)
+    return Proof.from_bytes(data)
+
+
+def load_proof(path) -> Proof | ShardedProof:
+    return read_proof(read_bounded(path, MAX_PROOF_BYTES, "proof"))
