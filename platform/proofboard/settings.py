@@ -174,6 +174,9 @@ def private_dir(path: Path) -> Path:
 FILE_UPLOAD_TEMP_DIR = str(private_dir(Path(os.environ.get("PROOFBOARD_UPLOAD_TEMP_DIR", VAR_DIR / "tmp"))))
 
 # Deadlines for running states (seconds): the hard limit of one attempt.
+# Hosted proving of test sets larger than this many samples runs in shards of this size, one
+# after the other, so a worker's memory is one shard's (zkml prove --shard-size; 0 = never).
+PROVING_SHARD_SIZE = int(os.environ.get("PROOFBOARD_SHARD_SIZE", 0))
 PROVING_TIMEOUT = int(os.environ.get("PROOFBOARD_PROVING_TIMEOUT", 3600))
 VERIFYING_TIMEOUT = int(os.environ.get("PROOFBOARD_VERIFYING_TIMEOUT", 1800))
 # Job leases (docs/platform.md, "Leases and recovery"): a running job is held by a lease its worker

@@ -80,7 +80,9 @@ def _prove(submission_id: int, lease: "jobs.Lease") -> str:
             if lease.finish(state=State.REJECTED, reason=f"model rejected: {exc}"[:2000], progress_stage="rejected"):
                 _remove_model(submission_id, submission.vault_path)
             return "rejected"
-        proof = zkml.prove(model, dataset, progress=lease.progress(), context=submission.proof_context)
+        shard = settings.PROVING_SHARD_SIZE
+        proof = zkml.prove(model, dataset, progress=lease.progress(), context=submission.proof_context,
+                           shard_size=shard if 0 < shard < len(dataset) else None)
         proof_bytes = proof.to_bytes()
     except jobs.LeaseLost:
         raise

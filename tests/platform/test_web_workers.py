@@ -96,6 +96,23 @@ def test_hosted_proving_task(users, challenge, zk, zk_proof):
     assert entry.correct_count == zk_proof.claimed_count
 
 
+def test_hosted_proving_in_shards_when_configured(users, challenge, zk, zk_proof, settings):
+    """PROOFBOARD_SHARD_SIZE below the test set's size: the worker proves in shards (its memory is
+    one shard's); the sharded proof verifies with the same count."""
+    import zkml
+
+    settings.PROVING_SHARD_SIZE = 64
+    entry = services.create_submission(users.bob, challenge, zk.commitment_bytes, proof_mode="hosted",
+                                       model_bytes=zk.model_bytes)
+    assert tasks.prove.apply(args=(entry.pk,)).get() == "proved"
+    entry.refresh_from_db()
+    proof = zkml.read_proof(bytes(entry.proof))
+    assert isinstance(proof, zkml.ShardedProof) and len(proof.shards) == -(-proof.n_samples // 64)
+    assert services.run_verification(entry.pk) == "verified"
+    entry.refresh_from_db()
+    assert entry.correct_count == zk_proof.claimed_count
+
+
 def test_hosted_proving_waits_for_reveal(users, make_challenge, zk):
     hidden = make_challenge("hidden", revealed=False)
     entry = services.create_submission(users.bob, hidden, zk.commitment_bytes, proof_mode="hosted",
