@@ -197,16 +197,41 @@ def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claime
     any commitment, made WITHOUT the weights, by choosing the challenges (returned, to be
     programmed into the verifier). Its witness is an all-zero model's, its sigma protocols
     are simulated; every message it sends is distributed as in a real proof."""
+    digests = statement_digests(commitment.architecture, commitment.tensor_bytes(), x_int, labels, context)
+    ch = ProverChannel(start_transcript(digests, len(labels), claimed_count), simulate=True, rng=rng)
+    body = _simulate(ch, commitment, x_int, labels, (claimed_count, 0), rng)
+    return Proof(claimed_count, len(labels), body, digests), ch.challenge_log
+
+
+def simulate_sharded(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_count: int, shard_size: int,
+                     rng=None, context: str = "") -> tuple[ShardedProof, list[list[int]]]:
+    """The simulator of a sharded proof (docs/protocol.md §6a): each shard's count commitment
+    commits to an arbitrary split of K (hiding: distributed as the real ones), each shard's
+    proof is simulated as in simulate_statement; returns the challenges of every shard."""
+    digests = statement_digests(commitment.architecture, commitment.tensor_bytes(), x_int, labels, context)
+    ranges = shard_ranges(len(labels), shard_size)
+    parts, logs, blind_sum = [], [], 0
+    for i, (start, stop) in enumerate(ranges):
+        count = (claimed_count if i == 0 else 0, pedersen.random_scalar(rng))
+        point = get_backend().to_bytes(pedersen.commit_scalar(*count))
+        transcript = start_transcript(digests, len(labels), None, Shard(i, len(ranges), start, stop), point)
+        ch = ProverChannel(transcript, simulate=True, rng=rng)
+        parts.append(ShardPart(start, stop, point, _simulate(ch, commitment, x_int[start:stop],
+                                                             labels[start:stop], count, rng)))
+        logs.append(ch.challenge_log)
+        blind_sum = (blind_sum + count[1]) % P
+    return ShardedProof(claimed_count, len(labels), blind_sum, digests, parts), logs
+
+
+def _simulate(ch, commitment, x_int: np.ndarray, labels: np.ndarray, count: tuple[int, int], rng) -> bytes:
+    """The message flow of one proof run by the simulator: an all-zero model's witness, fresh
+    blinds for the commitment's rows (the simulator has no opening)."""
     arch = commitment.architecture
     circuit = Circuit(arch, len(labels))
-    zero_model = zero_model_of(arch)
-    wit, _ = compute_witness(circuit, zero_model, x_int, labels)
+    wit, _ = compute_witness(circuit, zero_model_of(arch), x_int, labels)
     row_blinds = {n: [pedersen.random_scalar(rng) for _ in tc.rows] for n, tc in commitment.tensors.items()}
-    digests = statement_digests(arch, commitment.tensor_bytes(), x_int, labels, context)
-    ch = ProverChannel(start_transcript(digests, len(labels), claimed_count), simulate=True, rng=rng)
-    body = _run(ch, circuit, wit, (claimed_count, 0), row_blinds, dict(commitment.tensors), x_int, labels,
+    return _run(ch, circuit, wit, count, row_blinds, dict(commitment.tensors), x_int, labels,
                 lambda stage, fraction: None, rng)
-    return Proof(claimed_count, len(labels), body, digests), ch.challenge_log
 
 
 def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: dict, tensor_commitments: dict,

@@ -55,10 +55,11 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
 
 
 def verify_sharded(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray, proof: ShardedProof,
-                   progress=None, context: str = "") -> int:
+                   progress=None, context: str = "", programmed_challenges: list[list[int]] | None = None) -> int:
     """Returns the proven count K of a sharded proof: the shards tile the samples in order, each
     shard's proof verifies for its range with its count commitment C_s, and K with the blinds'
-    sum opens the product of the C_s (docs/protocol.md, "Shards")."""
+    sum opens the product of the C_s (docs/protocol.md §6a). programmed_challenges: one list
+    per shard, for the simulator test only."""
     be = get_backend()
     report = progress or (lambda stage, fraction: None)
     digests = _check_header(commitment, x_int, labels, proof, context)
@@ -80,7 +81,8 @@ def verify_sharded(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
         except ValueError as exc:
             raise VerificationError(f"{where}: its count commitment is not a valid curve point ({exc})") from None
         shard = Shard(i, k, part.start, part.stop)
-        ch = VerifierChannel(start_transcript(digests, n, None, shard, part.count_commitment), part.body)
+        ch = VerifierChannel(start_transcript(digests, n, None, shard, part.count_commitment), part.body,
+                             programmed_challenges[i] if programmed_challenges else None)
 
         def shard_report(stage, fraction, i=i):
             report(stage, (i + fraction) / k)

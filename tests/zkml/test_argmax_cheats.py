@@ -59,7 +59,7 @@ def _forged(case, tamper) -> Proof:
     count = int(wit["c"].sum())
     digests = statement_digests(arch, commitment_bytes, x, y, "")
     ch = ProverChannel(start_transcript(digests, len(y), count))
-    body = _run(ch, circuit, wit, count, dict(blinds), {}, x, y, lambda *a: None, random.Random(2))
+    body = _run(ch, circuit, wit, (count, 0), dict(blinds), {}, x, y, lambda *a: None, random.Random(2))
     return Proof(count, len(y), body, digests)
 
 

@@ -129,7 +129,7 @@ def _forged(model, x, y, tamper=None) -> Proof:
         count = tamper(circuit, wit)
     digests = statement_digests(arch, commitment_bytes, x, y, "")
     ch = ProverChannel(start_transcript(digests, len(y), count))
-    body = _run(ch, circuit, wit, count, dict(blinds), {}, x, y, lambda *a: None, random.Random(2))
+    body = _run(ch, circuit, wit, (count, 0), dict(blinds), {}, x, y, lambda *a: None, random.Random(2))
     return Proof(count, len(y), body, digests)
 
 

@@ -201,3 +201,23 @@ def test_cli_proves_and_verifies_in_shards(case, tmp_path, capsys):
     assert f"verified: {proof.claimed_count}/{N} correct" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["prove", str(model_path), "--dataset", str(data_path), "--out", str(proof_path), "--shard-size", "0"])
+
+
+def test_sharded_simulator_makes_accepting_proofs_without_the_weights():
+    """Zero knowledge of §6a: without the weights, for any K, the simulator's sharded proof (its
+    count commitments split K arbitrarily) is accepted with its programmed challenges, and
+    rejected with the real Fiat–Shamir ones."""
+    from tests.zkml.test_protocol import tiny_data, tiny_model
+    from zkml.formats.commitment import commit
+    from zkml.prover import simulate_sharded
+    from zkml.verifier import verify_sharded
+
+    model = tiny_model(d0=8, d1=6, classes=3, seed=1)
+    x, y = tiny_data(model, n=13, wrong=4)
+    com = commit(model, random.Random(3))
+    for claimed in (0, 13, 7):
+        sim, logs = simulate_sharded(com, x, y, claimed, shard_size=5, rng=random.Random(claimed))
+        assert len(sim.shards) == 3
+        assert verify_sharded(com, x, y, sim, programmed_challenges=logs) == claimed
+        with pytest.raises(VerificationError):
+            verify_sharded(com, x, y, sim)
