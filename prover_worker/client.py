@@ -8,12 +8,27 @@ from typing import Any, Optional
 
 
 class ApiError(Exception):
-    """An HTTP error answered by the platform, with its JSON message."""
+    """An HTTP error answered by the platform: its status, its machine `code` (docs/api.md, "Errors";
+    "" when the answer had none) and its human message."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, code: str = ""):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+        self.code = code
+
+
+def error_of(status: int, body: bytes) -> ApiError:
+    """The ApiError of an error answer: `detail` (or `error`, from platforms before `detail`) and
+    `code` from its JSON body, or the start of a non-JSON body."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        return ApiError(status, body.decode("utf-8", "replace")[:500])
+    message = payload.get("detail") or payload.get("error") or body.decode("utf-8", "replace")[:500]
+    return ApiError(status, str(message), str(payload.get("code") or ""))
 
 
 class PlatformClient:
@@ -36,12 +51,7 @@ class PlatformClient:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return resp.read(), dict(resp.headers)
         except urllib.error.HTTPError as exc:
-            body = exc.read()
-            try:
-                message = json.loads(body).get("error", body.decode("utf-8", "replace"))
-            except (ValueError, AttributeError):
-                message = body.decode("utf-8", "replace")[:500]
-            raise ApiError(exc.code, message) from None
+            raise error_of(exc.code, exc.read()) from None
 
     def get_json(self, path: str) -> Any:
         """GET a JSON resource."""

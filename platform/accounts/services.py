@@ -4,7 +4,6 @@ import secrets
 from typing import Optional
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest
 from django.utils import timezone
 
 from .models import ApiToken
@@ -40,12 +39,3 @@ def user_for_token(raw: str) -> Optional[AbstractBaseUser]:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token.user
-
-
-def user_from_authorization(request: HttpRequest) -> Optional[AbstractBaseUser]:
-    """Authenticate an `Authorization: Token <key>` header."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() not in {"token", "bearer"}:
-        return None
-    return user_for_token(key.strip())

@@ -1,216 +1,235 @@
-"""The JSON REST API: thin views over the challenge and submission services."""
+"""The JSON REST API (Django REST Framework): thin views over the challenge and submission services.
+
+Each view reads the request through a serializer, calls one service or selector, and answers with
+its JSON. Refusals are raised, never answered here: api.errors.api_exception_handler turns each
+into its status and code (docs/api.md, "Errors").
+"""
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from challenges.models import Challenge
 from challenges.views import test_set_response
+from proofboard import ratelimit
+from proofboard.errors import api_error
 from proofboard.middleware import accepts_uploads
-from proofboard.ratelimit import rate_limited
-from submissions import selectors, services
+from submissions import errors, selectors, services
 from submissions.models import Submission
 
-from .auth import error, token_required
-from .errors import error_response
-from .openapi import openapi_document
-from .payloads import parse_progress
+from .errors import NotRevealed, TooManyRequests, WithFields
+from .pagination import ChallengePagination, LeaderboardPagination
+from .parsers import FlatJSONParser, JSONBodyUploadParser, WholeBodyUploadParser
+from .schema import error_responses, upload_schema
+from .serializers import (
+    ChallengeSerializer, CommitmentUploadSerializer, CreatedSubmissionSerializer, LeaderboardSerializer,
+    ProgressReportSerializer, ProofUploadSerializer, SubmissionStatusSerializer,
+)
+from .throttling import ScopedWindowThrottle
 
 
-def _challenge_json(request: HttpRequest, c: Challenge) -> dict:
-    revealed = c.is_revealed()
-    return {
-        "slug": c.slug,
-        "title": c.title,
-        "status": c.status,
-        "n_classes": c.n_classes,
-        "input_shape": c.input_shape,
-        "test_set_sha256": c.test_set_sha256,
-        "test_set_size": c.test_set_size,
-        "opens_at": c.opens_at.isoformat(),
-        "reveal_at": c.reveal_at.isoformat(),
-        "proving_deadline": c.proving_deadline.isoformat(),
-        "max_submissions_per_day": c.max_submissions_per_day,
-        "revealed": revealed,
-        "test_set_url": request.build_absolute_uri(reverse("api:test_set", args=[c.slug])) if revealed else None,
-        "url": request.build_absolute_uri(c.get_absolute_url()),
-    }
+class ApiView(APIView):
+    """Base of the API's views: token authentication and its permission (settings.REST_FRAMEWORK),
+    the pages' wording for 405 and 429."""
+
+    throttle_scope = ""
+
+    def http_method_not_allowed(self, request: Request, *args, **kwargs) -> Response:
+        allowed = ", ".join(self.allowed_methods)
+        raise exceptions.MethodNotAllowed(request.method,
+                                          detail=f"Method {request.method} not allowed; allowed: {allowed}.")
+
+    def throttled(self, request: Request, wait: float) -> None:
+        raise TooManyRequests(int(wait), ratelimit.describe(self.throttle_scope))
 
 
-def _get_challenge(slug: str) -> Challenge | None:
-    return Challenge.objects.filter(slug=slug).first()
+class PublicApiView(ApiView):
+    """A public read: no token needed, and none looked at."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
 
 
-def _own_entry(request: HttpRequest, pk: int, staff_may_read: bool = True) -> Submission | None:
-    """The entry if it is the user's own (or, when `staff_may_read`, the user is staff); else None."""
+class UploadApiView(ApiView):
+    """A token-authenticated upload: the file as the whole body (`upload_field`) or a multipart part,
+    counted against the "upload" rate limit (PROOFBOARD_RATE_UPLOAD), up to MAX_REQUEST_BYTES."""
+
+    upload_field = ""
+    throttle_scope = "upload"
+    throttle_classes = (ScopedWindowThrottle,)
+    parser_classes = (JSONBodyUploadParser, WholeBodyUploadParser, MultiPartParser)
+
+
+def find_challenge(slug: str) -> Challenge:
+    """The challenge, or a 404."""
+    challenge = Challenge.objects.filter(slug=slug).first()
+    if challenge is None:
+        raise exceptions.NotFound("No such challenge.")
+    return challenge
+
+
+def find_entry(request: Request, pk: int, staff_may_read: bool = True) -> Submission:
+    """The user's own entry (or any entry for staff, when `staff_may_read`); someone else's is
+    answered like a missing one (NotYourEntry, a 404), so entry ids reveal nothing."""
     entry = Submission.objects.select_related("challenge").filter(pk=pk).first()
-    if entry is None or not (entry.participant_id == request.user.pk or (staff_may_read and request.user.is_staff)):
-        return None
+    user = request.user
+    if entry is None or not (entry.participant_id == user.pk or (staff_may_read and user.is_staff)):
+        raise errors.NotYourEntry("No such submission.")
     return entry
 
 
-@require_safe
-def challenges(request: HttpRequest) -> JsonResponse:
-    """GET /api/challenges"""
-    return JsonResponse({"challenges": [_challenge_json(request, c) for c in Challenge.objects.all()]})
+# ---------------------------------------------------------------- challenges (public)
+
+@extend_schema(summary="List challenges", tags=["challenges"], responses={
+    200: ChallengeSerializer(many=True), **error_responses(404, s404="No such page")})
+class ChallengeList(PublicApiView, generics.ListAPIView):
+    """GET /api/challenges: every challenge, newest first, a page at a time."""
+
+    serializer_class = ChallengeSerializer
+    pagination_class = ChallengePagination
+    queryset = Challenge.objects.order_by("-opens_at", "title", "pk")
 
 
-@require_safe
-def challenge(request: HttpRequest, slug: str) -> JsonResponse:
+class ChallengeDetail(PublicApiView):
     """GET /api/challenges/<slug>"""
-    c = _get_challenge(slug)
-    if c is None:
-        return error(404, "No such challenge.")
-    return JsonResponse(_challenge_json(request, c))
+
+    @extend_schema(summary="One challenge", tags=["challenges"],
+                   responses={200: ChallengeSerializer, **error_responses(404)})
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(ChallengeSerializer(find_challenge(slug), context={"request": request}).data)
 
 
-@require_safe
-def test_set(request: HttpRequest, slug: str):
-    """GET /api/challenges/<slug>/test-set (403 before the reveal)."""
-    c = _get_challenge(slug)
-    if c is None:
-        return error(404, "No such challenge.")
-    if not c.is_revealed():
-        return error(403, "The test set is not revealed yet.", reveal_at=c.reveal_at.isoformat(),
-                     test_set_sha256=c.test_set_sha256)
-    return test_set_response(c)
+class TestSetDownload(PublicApiView):
+    """GET /api/challenges/<slug>/test-set: the .npz, only once revealed (before: 403 with the digest)."""
+
+    @extend_schema(summary="Download the revealed test set (.npz with x, y)", tags=["challenges"], responses={
+        (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="the .npz file"),
+        **error_responses(403, 404, s403="Not revealed yet (`not_revealed`, with `reveal_at` and "
+                                         "`test_set_sha256`)")})
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        challenge = find_challenge(slug)
+        if not challenge.is_revealed():
+            raise WithFields(NotRevealed("The test set is not revealed yet."),
+                             reveal_at=challenge.reveal_at.isoformat(), test_set_sha256=challenge.test_set_sha256)
+        return test_set_response(challenge)
 
 
-@require_safe
-def leaderboard(request: HttpRequest, slug: str) -> JsonResponse:
-    """GET /api/challenges/<slug>/leaderboard?page=N&per_page=M (public, paginated, cached)."""
-    c = _get_challenge(slug)
-    if c is None:
-        return error(404, "No such challenge.")
-    try:
-        number = selectors.page_number(request.GET.get("page"))
-        per_page = selectors.page_size(request.GET.get("per_page"))
-        body = dict(selectors.leaderboard_page_json(c, number, per_page))
-    except selectors.PageNotFound as exc:
-        return error_response(exc)
-    base = request.build_absolute_uri(reverse("api:leaderboard", args=[c.slug]))
-    body["next"] = f"{base}?page={number + 1}&per_page={per_page}" if number < body["pages"] else None
-    body["previous"] = f"{base}?page={number - 1}&per_page={per_page}" if number > 1 else None
-    return JsonResponse(body)
+class Leaderboard(PublicApiView):
+    """GET /api/challenges/<slug>/leaderboard?page=N&per_page=M: public, paginated, cached."""
+
+    pagination_class = LeaderboardPagination
+
+    @extend_schema(summary="Public leaderboard: one page of each section (follow `next`)", tags=["challenges"],
+                   parameters=LeaderboardPagination.schema_parameters(),
+                   responses={200: LeaderboardSerializer, **error_responses(404, s404="No such challenge or page")})
+    def get(self, request: Request, slug: str) -> Response:
+        paginator = self.pagination_class()
+        return paginator.get_paginated_response(paginator.paginate_board(find_challenge(slug), request))
 
 
-def _upload(request: HttpRequest, field: str) -> bytes | None:
-    """The upload from multipart field `field` or the raw body; its size is checked before it is read
-    (services.check_upload_size raises ValidationError)."""
-    if request.content_type in ("application/json", "application/octet-stream"):
+# ---------------------------------------------------------------- entries (token)
+
+@accepts_uploads
+class CommitmentUpload(UploadApiView):
+    """POST /api/challenges/<slug>/submissions: commit to a model (a new entry)."""
+
+    upload_field = "commitment"
+
+    @upload_schema(
+        "Commit: upload COMMIT.json (and MODEL.zkm for hosted proving)",
+        whole_body=("application/json", OpenApiTypes.OBJECT), form=CommitmentUploadSerializer,
+        success=(201, CreatedSubmissionSerializer), errors=(400, 401, 404, 413, 415, 429),
+        refused="Invalid commitment, too large, already used by another participant (`commitment_in_use`), the "
+                "daily limit used (`quota_exceeded`), or the challenge closed; with `remaining_today`")
+    def post(self, request: Request, slug: str) -> Response:
+        challenge = find_challenge(slug)
+        upload = CommitmentUploadSerializer(data=request.data, context={"request": request})
+        upload.is_valid(raise_exception=True)
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        services.check_upload_size(field, length)
-        return request.body or None
-    if field in request.FILES:
-        return services.read_upload(field, request.FILES[field])
-    return None
+            entry = services.create_submission(request.user, challenge, upload.validated_data["commitment"],
+                                               proof_mode=upload.validated_data["proof_mode"],
+                                               model_bytes=upload.validated_data.get("model"),
+                                               label=upload.validated_data["label"])
+        except (ValidationError, PermissionDenied) as exc:
+            raise WithFields(exc, remaining_today=services.remaining_today(request.user, challenge)) from exc
+        body = selectors.status_json(entry)
+        body["remaining_today"] = services.remaining_today(request.user, challenge)
+        body["url"] = request.build_absolute_uri(entry.get_absolute_url())
+        return Response(body, status=201)
+
+
+class SubmissionStatus(ApiView):
+    """GET /api/submissions/<id>: one of your entries (staff: any)."""
+
+    @extend_schema(summary="Status of one of your entries", tags=["entries"],
+                   responses={200: SubmissionStatusSerializer, **error_responses(401, 404)})
+    def get(self, request: Request, id: int) -> Response:
+        return Response(selectors.status_json(find_entry(request, id)))
+
+
+class SubmissionCommitment(ApiView):
+    """GET /api/submissions/<id>/commitment: the entry's COMMIT.json as uploaded (owner or staff);
+    `proofboard-prover run` checks the local MODEL.zkm against it before proving."""
+
+    @extend_schema(summary="The entry's COMMIT.json, as uploaded", tags=["entries"], responses={
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="COMMIT.json"),
+        **error_responses(401, 404)})
+    def get(self, request: Request, id: int) -> HttpResponse:
+        entry = find_entry(request, id)
+        if not entry.commitment:
+            raise errors.NotYourEntry("No such submission.")
+        return HttpResponse(bytes(entry.commitment), content_type="application/json")
 
 
 @accepts_uploads
-@csrf_exempt
-@require_POST
-@token_required
-@rate_limited("upload")
-def create_submission(request: HttpRequest, slug: str) -> JsonResponse:
-    """POST /api/challenges/<slug>/submissions: multipart `commitment` (+ `model`, `proof_mode`) or a JSON body."""
-    c = _get_challenge(slug)
-    if c is None:
-        return error(404, "No such challenge.")
-    try:
-        commitment = _upload(request, "commitment")
-        if commitment is None:
-            return error(400, "Send the commitment as multipart field 'commitment' or as the JSON body.")
-        model = services.read_upload("model", request.FILES["model"]) if "model" in request.FILES else None
-    except ValidationError as exc:
-        return error_response(exc)
-    mode = request.POST.get("proof_mode") or request.GET.get("proof_mode") or Submission.ProofMode.SELF_HOSTED
-    try:
-        entry = services.create_submission(request.user, c, commitment, proof_mode=mode, model_bytes=model,
-                                           label=request.POST.get("label", ""))
-    except (ValidationError, PermissionDenied) as exc:
-        return error_response(exc, remaining_today=services.remaining_today(request.user, c))
-    body = selectors.status_json(entry)
-    body["remaining_today"] = services.remaining_today(request.user, c)
-    body["url"] = request.build_absolute_uri(entry.get_absolute_url())
-    return JsonResponse(body, status=201)
+class ProofUpload(UploadApiView):
+    """POST /api/submissions/<id>/proof: a self-hosted entry's PROOF.bin; verification is queued."""
+
+    upload_field = "proof"
+
+    @upload_schema(
+        "Upload a self-hosted proof",
+        whole_body=("application/octet-stream", OpenApiTypes.BINARY), form=ProofUploadSerializer,
+        success=(202, SubmissionStatusSerializer), errors=(400, 401, 404, 409, 413, 415, 429, 503),
+        refused="Not a whole proof, or made for another statement than this entry's (`upload_mismatch`: the "
+                "message names what differs and the command that makes the right proof; the entry stays open)")
+    def post(self, request: Request, id: int) -> Response:
+        entry = find_entry(request, id, staff_may_read=False)
+        upload = ProofUploadSerializer(data=request.data, context={"request": request})
+        upload.is_valid(raise_exception=True)
+        entry = services.upload_proof(request.user, entry, upload.validated_data["proof"],
+                                      prove_seconds=upload.validated_data["prove_seconds"])
+        return Response(selectors.status_json(entry), status=202)
 
 
-@require_safe
-@token_required
-def submission(request: HttpRequest, pk: int) -> JsonResponse:
-    """GET /api/submissions/<id>: status of one of your entries."""
-    entry = _own_entry(request, pk)
-    if entry is None:
-        return error(404, "No such submission.")
-    return JsonResponse(selectors.status_json(entry))
+class ProgressReport(ApiView):
+    """POST /api/submissions/<id>/progress: a self-hosted prover's progress (committed → proving)."""
+
+    parser_classes = (FlatJSONParser,)
+    body_name = "progress report"
+
+    @extend_schema(summary="Report self-hosted proving progress", tags=["entries"],
+                   request=ProgressReportSerializer,
+                   responses={200: SubmissionStatusSerializer, **error_responses(
+                       400, 401, 404, 409, 413, 415,
+                       s400="Malformed body, wrong types or NUL characters; a hosted entry; outside the "
+                            "proving window")})
+    def post(self, request: Request, id: int) -> Response:
+        entry = find_entry(request, id, staff_may_read=False)
+        report = ProgressReportSerializer(data=request.data)
+        report.is_valid(raise_exception=True)
+        entry = services.report_progress(request.user, entry, report.validated_data["stage"],
+                                         report.validated_data["percent"])
+        return Response(selectors.status_json(entry))
 
 
-@accepts_uploads
-@csrf_exempt
-@require_POST
-@token_required
-@rate_limited("upload")
-def upload_proof(request: HttpRequest, pk: int) -> JsonResponse:
-    """POST /api/submissions/<id>/proof: multipart `proof` or an application/octet-stream body."""
-    entry = _own_entry(request, pk, staff_may_read=False)
-    if entry is None:
-        return error(404, "No such submission.")
-    try:
-        proof = _upload(request, "proof")
-    except ValidationError as exc:
-        return error_response(exc)
-    if proof is None:
-        return error(400, "Send the proof as multipart field 'proof' or as an application/octet-stream body.")
-    seconds = request.headers.get("X-Prove-Seconds") or request.POST.get("prove_seconds")
-    try:
-        seconds_f = float(seconds) if seconds else None
-    except ValueError:
-        seconds_f = None
-    try:
-        entry = services.upload_proof(request.user, entry, proof, prove_seconds=seconds_f)
-    except (ValidationError, PermissionDenied) as exc:
-        return error_response(exc)
-    return JsonResponse(selectors.status_json(entry), status=202)
-
-
-@require_safe
-@token_required
-def submission_commitment(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET /api/submissions/<id>/commitment: the entry's COMMIT.json, as uploaded (owner or staff);
-    `prover_worker run` checks the local MODEL.zkm against it before proving."""
-    entry = _own_entry(request, pk)
-    if entry is None or not entry.commitment:
-        return error(404, "No such submission.")
-    return HttpResponse(bytes(entry.commitment), content_type="application/json")
-
-
-@csrf_exempt
-@require_POST
-@token_required
-def progress(request: HttpRequest, pk: int) -> JsonResponse:
-    """POST /api/submissions/<id>/progress {"stage": str, "percent": number}: self-hosted prover progress."""
-    entry = _own_entry(request, pk, staff_may_read=False)
-    if entry is None:
-        return error(404, "No such submission.")
-    try:
-        report = parse_progress(request.body)
-        entry = services.report_progress(request.user, entry, report.stage, report.percent)
-    except (ValidationError, PermissionDenied) as exc:
-        return error_response(exc)
-    return JsonResponse(selectors.status_json(entry))
-
-
-@require_safe
-def openapi(request: HttpRequest) -> JsonResponse:
-    """GET /api/openapi.json"""
-    return JsonResponse(openapi_document(request.build_absolute_uri("/api")))
-
-
-@require_safe
-def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
-    """JSON 404 for unknown API paths."""
-    return error(404, "Unknown API endpoint; see /api/openapi.json.")
+def unknown_endpoint(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """A JSON 404 for any other path under /api/, whatever the method (a plain Django view: not
+    CSRF-exempt, so a session-cookie POST here fails the CSRF check, with a JSON 403)."""
+    return api_error(404, "not_found", "Unknown API endpoint; see /api/openapi.json and /api/docs/.")

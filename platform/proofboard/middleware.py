@@ -8,17 +8,23 @@ which only ever receive a few form fields or a small JSON object.
 from typing import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-from .errors import request_too_large
+from .errors import api_error, request_too_large
 
 
 def accepts_uploads(view: Callable) -> Callable:
-    """Mark a view that takes file uploads: its requests may be up to MAX_REQUEST_BYTES.
-    Session-authenticated form views get that limit only for logged-in users; csrf-exempt API
-    views authenticate their token before they read the body."""
+    """Mark a view (a function, or an API view class) that takes file uploads: its requests may be
+    up to MAX_REQUEST_BYTES. Session-authenticated form views get that limit only for logged-in
+    users; csrf-exempt API views authenticate their token before they read the body."""
     view.accepts_uploads = True
     return view
+
+
+def _marked_for_uploads(view_func: Callable) -> bool:
+    """The view function, or the class of a class-based view (`as_view()` sets view_class), is marked."""
+    return bool(getattr(view_func, "accepts_uploads", False)
+                or getattr(getattr(view_func, "view_class", None), "accepts_uploads", False))
 
 
 def content_length(request: HttpRequest) -> int:
@@ -52,26 +58,28 @@ class RequestSizeLimitMiddleware:
 
     @staticmethod
     def _may_upload(request: HttpRequest, view_func) -> bool:
-        if getattr(view_func, "accepts_uploads", False):
+        if _marked_for_uploads(view_func):
             return bool(getattr(view_func, "csrf_exempt", False) or request.user.is_authenticated)
         match = request.resolver_match
         return bool(match and match.namespace == "admin" and request.user.is_active and request.user.is_staff)
 
 
 class ApiJsonErrorMiddleware:
-    """Every error answer under /api/ is JSON ({"error": ...}), whoever produced it: Django's 405 of
-    require_GET/require_POST, the CSRF 403, a 404 from the resolver, the 413 and 429 of our own
-    guards. A response that is already JSON (or a success, or a file) passes through untouched;
-    headers such as Allow and Retry-After are kept."""
+    """Every error answer under /api/ is JSON with a `code` and a `detail` (proofboard.errors.error_body),
+    whoever produced it. The API's own views and Django's error handlers already answer so; this is
+    the safety net for anything else (a Django 404 page with DEBUG on, a plain-text error of a
+    third-party view). A response that is already JSON (or a success, or a file) passes through
+    untouched; headers such as Allow and Retry-After are kept."""
 
-    MESSAGES = {
-        400: "Bad request.",
-        401: "Authentication required.",
-        403: "Forbidden.",
-        404: "Not found.",
-        405: "Method not allowed.",
-        413: "The request body is too large.",
-        429: "Too many requests.",
+    ANSWERS = {
+        400: ("bad_request", "Bad request."),
+        401: ("not_authenticated", "Authentication required."),
+        403: ("permission_denied", "Forbidden."),
+        404: ("not_found", "Not found."),
+        405: ("method_not_allowed", "Method not allowed."),
+        413: ("payload_too_large", "The request body is too large."),
+        429: ("throttled", "Too many requests."),
+        503: ("unavailable", "The service is unavailable right now; try again later."),
     }
 
     def __init__(self, get_response):
@@ -82,10 +90,11 @@ class ApiJsonErrorMiddleware:
         if (response.status_code < 400 or not request.path.startswith("/api/")
                 or response.get("Content-Type", "").startswith("application/json")):
             return response
-        message = self.MESSAGES.get(response.status_code, "Server error." if response.status_code >= 500 else "Error.")
+        fallback = ("server_error", "Server error.") if response.status_code >= 500 else ("error", "Error.")
+        code, message = self.ANSWERS.get(response.status_code, fallback)
         if response.status_code == 405 and response.has_header("Allow"):
             message = f"Method {request.method} not allowed; allowed: {response['Allow']}."
-        json_response = JsonResponse({"error": message}, status=response.status_code)
+        json_response = api_error(response.status_code, code, message)
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if response.has_header(header):
                 json_response[header] = response[header]

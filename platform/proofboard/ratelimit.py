@@ -1,6 +1,8 @@
 """Fixed-window rate limits on the abuse-prone actions: log-in, sign-up, API-token creation and
 uploads (commitments and proofs). Each action is counted per client IP and per account; either
-count over its limit answers 429 with Retry-After (JSON under /api/).
+count over its limit answers 429 with Retry-After (JSON under /api/). Web pages use the
+`rate_limited` decorator; the API's DRF throttle (api/throttling.py) calls `check_request`, so
+an upload on a page and one through the API count in the same window.
 
 The counters live in Django's cache (Redis in a deployment, so all gunicorn workers share them;
 settings.CACHES), one key per (scope, who, window): `cache.add` creates it with the window as
@@ -65,26 +67,36 @@ def check(request: HttpRequest, scope: str, accounts: Iterable[str] = ()) -> Opt
     return max(retry) if retry else None
 
 
+def check_request(request: HttpRequest, scope: str, named: str = "") -> Optional[int]:
+    """Count a request against `scope`, per IP and per account: the logged-in or token-authenticated
+    user, and `named` (e.g. the username a log-in form names). The Retry-After seconds if over."""
+    accounts = []
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        accounts.append(f"user:{user.pk}")
+    if named:
+        accounts.append(f"name:{named[:200]}")
+    return check(request, scope, accounts)
+
+
+def describe(scope: str) -> str:
+    """What a scope counts, for the 429's message ("uploads")."""
+    return WHAT.get(scope, "requests")
+
+
 def rate_limited(scope: str, account: Optional[Callable[[HttpRequest], str]] = None,
                  methods: tuple[str, ...] = ("POST",)) -> Callable:
-    """Decorate a view: requests with one of `methods` count against `scope`, per IP and per account
-    (the logged-in or token-authenticated user, or `account(request)` — e.g. the username a log-in
-    form names). Put it inside @token_required so that the API user is known."""
+    """Decorate a (web page) view: requests with one of `methods` count against `scope`, per IP and
+    per account (the logged-in user, or `account(request)`). The API's views use the DRF throttle
+    api.throttling.ScopedWindowThrottle, which counts in the same windows."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
             if request.method in methods:
-                accounts = []
-                user = getattr(request, "user", None)
-                if user is not None and user.is_authenticated:
-                    accounts.append(f"user:{user.pk}")
-                named = account(request) if account is not None else ""
-                if named:
-                    accounts.append(f"name:{named[:200]}")
-                retry_after = check(request, scope, accounts)
+                retry_after = check_request(request, scope, account(request) if account is not None else "")
                 if retry_after is not None:
-                    return too_many_requests(request, retry_after, WHAT.get(scope, "requests"))
+                    return too_many_requests(request, retry_after, describe(scope))
             return view(request, *args, **kwargs)
 
         return wrapper

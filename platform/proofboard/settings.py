@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files (the CSP allows no CDN)
     "accounts",
     "challenges",
     "submissions",
@@ -261,6 +264,37 @@ RATE_LIMITS = {
         "token": "10/3600",    # API tokens created
         "upload": "30/3600",   # commitments and proofs uploaded (web and API)
     }.items()
+}
+
+# ---------------------------------------------------------------- REST API (Django REST Framework)
+# Token authentication only (no sessions: no CSRF surface), JSON only, every error {"code", "detail",
+# "error"} (api/errors.py), the hardened JSON parser for small bodies (api/parsers.py). Upload views
+# add their throttle (the "upload" rate limit above) and parsers themselves.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.FlatJSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Proofboard API",
+    "DESCRIPTION": "Zero-knowledge ML evaluation competitions. Authenticate with `Authorization: Token <key>` "
+                   "(create keys on /accounts/tokens/). Every error is JSON: `code` (stable), `detail` "
+                   "(human), `error` (= detail). See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVERS": [{"url": "/api"}],
+    "SCHEMA_PATH_PREFIX": "/api",
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"SubmissionStateEnum": "submissions.states.State",
+                            "ProofModeEnum": "submissions.states.ProofMode"},
 }
 
 # ---------------------------------------------------------------- transport security

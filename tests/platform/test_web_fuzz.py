@@ -85,10 +85,11 @@ def snapshot():
 
 
 def check(response, before, allowed_success=()):
-    """Never 5xx; API errors are JSON; anything but an allowed success changed nothing."""
+    """Never 5xx; API errors are JSON with a code and a detail; anything but an allowed success changed nothing."""
     assert response.status_code < 500, response.content[:500]
     if response.request["PATH_INFO"].startswith("/api/") and response.status_code >= 400:
-        assert "error" in response.json()
+        body = response.json()
+        assert body["code"] and body["detail"] and body["error"] == body["detail"]
     if response.status_code not in allowed_success:
         assert snapshot() == before
 

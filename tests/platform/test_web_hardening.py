@@ -77,6 +77,7 @@ def test_api_uploads_are_throttled_with_a_json_429(client, users, challenge, zk,
     response = Client(REMOTE_ADDR="10.0.0.5").post(url, zk.commitment_bytes, content_type="application/json", **auth)
     assert response.status_code == 429 and response["Content-Type"] == "application/json"
     assert response.json()["error"].startswith("Too many uploads") and int(response["Retry-After"]) > 0
+    assert response.json()["code"] == "throttled"
     assert Submission.objects.count() == 1
     # The web form of another participant from the same address is refused per IP.
     client.force_login(users.bob)
@@ -205,10 +206,12 @@ def test_every_api_error_is_json(client, users, challenge, token_for, settings):
     settings.MAX_REQUEST_BYTES = 1000
     cases.append((client.post(f"/api/challenges/{challenge.slug}/submissions", b"x" * 2000,
                               content_type="application/json", **auth), 413))
+    codes = {405: "method_not_allowed", 404: "not_found", 413: "payload_too_large"}
     for response, status in cases:
         assert response.status_code == status
         assert response["Content-Type"] == "application/json", (status, response.content[:200])
-        assert response.json()["error"]
+        body = response.json()
+        assert body["error"] and body["detail"] == body["error"] and body["code"] == codes[status]
     assert "GET" in cases[0][0]["Allow"] and "Method POST not allowed" in cases[0][0].json()["error"]
 
 
@@ -222,7 +225,7 @@ def test_api_csrf(users, challenge, zk, token_for):
     strict.force_login(users.alice)
     response = strict.post("/api/no-such-endpoint", {"x": "1"})
     assert response.status_code == 403 and response["Content-Type"] == "application/json"
-    assert "CSRF" in response.json()["error"]
+    assert "CSRF" in response.json()["error"] and response.json()["code"] == "csrf_failed"
     page = strict.post(reverse("accounts:tokens"), {"name": "x"})
     assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
 

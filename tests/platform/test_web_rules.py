@@ -159,24 +159,30 @@ def test_clients_read_the_rules_from_the_status_json():
 
 # ---------------------------------------------------------------- domain exceptions → HTTP
 
-EXPECTED_STATUS = {
-    errors.BadInput: 400, errors.BadUpload: 400, errors.UploadMismatch: 400, errors.CommitmentInUse: 400,
-    errors.QuotaExceeded: 400, errors.ChallengeClosed: 400, errors.WrongProofMode: 400,
-    errors.WrongState: 409, errors.CheckUnavailable: 503, errors.NotYourEntry: 404, errors.StaffOnly: 403,
+EXPECTED_ANSWER = {
+    errors.BadInput: (400, "bad_input"), errors.BadUpload: (400, "bad_upload"),
+    errors.UploadMismatch: (400, "upload_mismatch"), errors.CommitmentInUse: (400, "commitment_in_use"),
+    errors.QuotaExceeded: (400, "quota_exceeded"), errors.ChallengeClosed: (400, "challenge_closed"),
+    errors.WrongProofMode: (400, "wrong_proof_mode"), errors.WrongState: (409, "wrong_state"),
+    errors.CheckUnavailable: (503, "unavailable"), errors.NotYourEntry: (404, "not_found"),
+    errors.StaffOnly: (403, "permission_denied"),
 }
 
 
-def test_every_domain_exception_has_its_status():
+def test_every_domain_exception_has_its_status_and_code():
     defined = {obj for obj in vars(errors).values()
                if isinstance(obj, type) and issubclass(obj, (ValidationError, PermissionDenied))
                and obj.__module__ == errors.__name__}
-    assert defined == set(errors.DOMAIN_ERRORS) == set(EXPECTED_STATUS)
-    for cls, status in EXPECTED_STATUS.items():
-        assert cls in api_errors.STATUS  # by its own class, not inherited by accident
+    assert defined == set(errors.DOMAIN_ERRORS) == set(EXPECTED_ANSWER)
+    for cls, (status, code) in EXPECTED_ANSWER.items():
+        assert cls in api_errors.ANSWERS  # by its own class, not inherited by accident
         assert api_errors.status_for(cls("x")) == status, cls
-    assert api_errors.status_for(ValidationError("x")) == 400
-    assert api_errors.status_for(PermissionDenied("x")) == 403
-    assert api_errors.status_for(selectors.PageNotFound("x")) == 404
+        assert api_errors.code_for(cls("x")) == code, cls
+    assert api_errors.answer_for(ValidationError("x")) == (400, "bad_input")
+    assert api_errors.answer_for(PermissionDenied("x")) == (403, "permission_denied")
+    assert api_errors.answer_for(selectors.PageNotFound("x")) == (404, "not_found")
+    with pytest.raises(TypeError):
+        api_errors.answer_for(KeyError("not a domain exception"))
 
 
 def _handlers(path: Path):
@@ -185,8 +191,9 @@ def _handlers(path: Path):
 
 
 def test_no_view_matches_on_message_text():
-    """Views never look inside an exception's message to choose an answer; the API's handlers answer
-    through the one table (error_response)."""
+    """Views never look inside an exception's message to choose an answer; the API's views never
+    answer an error themselves: they raise, and api.errors.api_exception_handler answers through
+    the one table."""
     for path in [REPO / "platform" / "api" / "views.py", REPO / "platform" / "submissions" / "views.py",
                  *(REPO / "platform").glob("*/views.py")]:
         for handler in _handlers(path):
@@ -196,11 +203,16 @@ def test_no_view_matches_on_message_text():
                     mentioned = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
                     assert name not in mentioned, f"{path.name}:{node.lineno} compares the exception's text"
     api_views = REPO / "platform" / "api" / "views.py"
-    answering = [h for h in _handlers(api_views) if any(isinstance(n, ast.Return) for n in ast.walk(h))]
-    assert len(answering) >= 5
-    for handler in answering:  # every handler that answers the request
-        calls = [n.func.id for n in ast.walk(handler) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
-        assert "error_response" in calls and "error" not in calls, f"views.py:{handler.lineno}"
+    handlers = _handlers(api_views)
+    assert handlers, "the commit view adds remaining_today to every refusal"
+    for handler in handlers:  # an exception is re-raised (with fields), never answered here
+        assert not any(isinstance(n, ast.Return) for n in ast.walk(handler)), f"views.py:{handler.lineno}"
+        assert any(isinstance(n, ast.Raise) for n in ast.walk(handler)), f"views.py:{handler.lineno}"
+    for call in ast.walk(ast.parse(api_views.read_text())):   # no error status chosen by a view
+        if isinstance(call, ast.Call):
+            for keyword in call.keywords:
+                if keyword.arg == "status" and isinstance(keyword.value, ast.Constant):
+                    assert keyword.value.value < 400, f"views.py:{call.lineno}"
     assert ".messages" not in api_views.read_text()
 
 
