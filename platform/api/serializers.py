@@ -38,7 +38,7 @@ class UploadField(serializers.Field):
         self.what = what
         kwargs.setdefault("error_messages", {})
         kwargs["error_messages"].setdefault("invalid", f"The {what} must be sent as a file.")
-        super().__init__(**kwargs)
+        super().__init__(write_only=True, **kwargs)
 
     def to_internal_value(self, data: Any) -> bytes:
         if not (hasattr(data, "read") and hasattr(data, "size")):
@@ -47,9 +47,6 @@ class UploadField(serializers.Field):
             return uploads.read_upload(self.what, data)
         except ValidationError as exc:
             raise field_error(exc)
-
-    def to_representation(self, value: Any) -> None:  # input only
-        raise NotImplementedError
 
 
 class StrictStringField(serializers.CharField):
@@ -75,9 +72,13 @@ class StrictNumberField(serializers.FloatField):
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
-        if not math.isfinite(data):
+        try:
+            value = float(data)
+        except OverflowError:  # an integer beyond the float range
             self.fail("not_finite")
-        return float(data)
+        if not math.isfinite(value):
+            self.fail("not_finite")
+        return value
 
 
 class ReportedSecondsField(serializers.FloatField):
@@ -198,7 +199,7 @@ class ChallengeSerializer(serializers.ModelSerializer):
 # page's polling; the leaderboard page is cached whole under the board version). These serializers
 # describe them to the schema; tests/platform/test_api_schema.py checks the two never drift apart.
 
-class ProgressSerializer(serializers.Serializer):
+class StatusProgressSerializer(serializers.Serializer):
     stage = serializers.CharField()
     percent = serializers.IntegerField(min_value=0, max_value=100)
 
@@ -213,7 +214,7 @@ class SubmissionStatusSerializer(serializers.Serializer):
     proof_mode = serializers.ChoiceField(choices=ProofMode.choices)
     late = serializers.BooleanField(help_text="committed after the test set was revealed: ranked apart")
     baseline = serializers.BooleanField()
-    progress = ProgressSerializer()
+    progress = StatusProgressSerializer()
     reason = serializers.CharField(allow_null=True, help_text="why it was rejected or failed")
     failed_stage = serializers.CharField(allow_null=True)
     deadline_at = serializers.DateTimeField(allow_null=True)

@@ -19,7 +19,6 @@ from challenges.models import Challenge
 from challenges.views import test_set_response
 from proofboard import ratelimit
 from proofboard.errors import api_error
-from proofboard.middleware import accepts_uploads
 from submissions import errors, selectors, services
 from submissions.models import Submission
 
@@ -61,6 +60,7 @@ class UploadApiView(ApiView):
     counted against the "upload" rate limit (PROOFBOARD_RATE_UPLOAD), up to MAX_REQUEST_BYTES."""
 
     upload_field = ""
+    accepts_uploads = True  # RequestSizeLimitMiddleware: up to MAX_REQUEST_BYTES, not MAX_FORM_BYTES
     throttle_scope = "upload"
     throttle_classes = (ScopedWindowThrottle,)
     parser_classes = (JSONBodyUploadParser, WholeBodyUploadParser, MultiPartParser)
@@ -135,7 +135,6 @@ class Leaderboard(PublicApiView):
 
 # ---------------------------------------------------------------- entries (token)
 
-@accepts_uploads
 class CommitmentUpload(UploadApiView):
     """POST /api/challenges/<slug>/submissions: commit to a model (a new entry)."""
 
@@ -187,7 +186,6 @@ class SubmissionCommitment(ApiView):
         return HttpResponse(bytes(entry.commitment), content_type="application/json")
 
 
-@accepts_uploads
 class ProofUpload(UploadApiView):
     """POST /api/submissions/<id>/proof: a self-hosted entry's PROOF.bin; verification is queued."""
 

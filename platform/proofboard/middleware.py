@@ -14,9 +14,10 @@ from .errors import api_error, request_too_large
 
 
 def accepts_uploads(view: Callable) -> Callable:
-    """Mark a view (a function, or an API view class) that takes file uploads: its requests may be
-    up to MAX_REQUEST_BYTES. Session-authenticated form views get that limit only for logged-in
-    users; csrf-exempt API views authenticate their token before they read the body."""
+    """Mark a view function that takes file uploads: its requests may be up to MAX_REQUEST_BYTES (a
+    class-based view sets the class attribute `accepts_uploads = True` instead). Session-authenticated
+    form views get that limit only for logged-in users; csrf-exempt API views authenticate their
+    token before they read the body."""
     view.accepts_uploads = True
     return view
 

@@ -84,6 +84,8 @@ def test_quota_and_serializer_errors_have_their_codes(client, users, challenge, 
     assert body["fields"]["commitment"] == ["Send the commitment as multipart field 'commitment' or as the JSON body."]
     assert_error(client.post(url + "?proof_mode=sometimes", zk2.commitment_bytes, content_type="application/json",
                              **auth), 400, "bad_input")
+    body = assert_error(client.post(url, {"commitment": "not a file"}, **auth), 400, "bad_input")
+    assert body["detail"] == "The commitment must be sent as a file."
     entry = Submission.objects.get()
     progress = reverse("api:progress", args=[entry.pk])
     body = assert_error(client.post(progress, b'{"stage": 5}', content_type="application/json", **auth),
@@ -91,6 +93,17 @@ def test_quota_and_serializer_errors_have_their_codes(client, users, challenge, 
     assert body["fields"] == {"stage": [body["detail"]]} and "stage must be a string" in body["detail"]
     assert_error(client.post(progress, b"[" * 100, content_type="application/json", **auth), 400, "parse_error")
     assert_error(client.post(progress, b"stage=x", content_type="text/plain", **auth), 415, "unsupported_media_type")
+
+
+def test_progress_serializer_refuses_what_json_cannot_carry_but_python_can():
+    """The parser already refuses these; the serializer does not rely on it."""
+    from api.serializers import ProgressReportSerializer
+
+    for percent, message in [(10 ** 400, "must be finite"), (float("nan"), "must be finite"), ("5", "a number")]:
+        report = ProgressReportSerializer(data={"stage": "x", "percent": percent})
+        assert not report.is_valid() and message in str(report.errors["percent"][0])
+    report = ProgressReportSerializer(data={})
+    assert report.is_valid() and report.validated_data == {"stage": "proving", "percent": 0.0}
 
 
 def test_http_errors_are_json_with_codes(client, challenge, auth, settings):
