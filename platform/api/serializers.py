@@ -102,13 +102,13 @@ class ReportedSecondsField(serializers.FloatField):
 
 class FormOrQueryChoiceField(serializers.ChoiceField):
     """A choice from the form, or from the query string when the body is a file with no form around it
-    (a COMMIT.json sent as the JSON body); blank means the default."""
+    (a COMMIT.json sent as the JSON body); absent or blank in both means the default."""
 
     def get_value(self, dictionary: Any) -> Any:
         value = super().get_value(dictionary)
         if value in (empty, ""):
             value = self.context["request"].query_params.get(self.field_name, empty)
-        return value
+        return empty if value == "" else value
 
 
 # ---------------------------------------------------------------- input
@@ -134,13 +134,10 @@ class CommitmentUploadSerializer(serializers.Serializer):
     commitment = UploadField("commitment", error_messages={
         "required": "Send the commitment as multipart field 'commitment' or as the JSON body."})
     model = UploadField("model", required=False, help_text="MODEL.zkm, for hosted proving only")
-    proof_mode = FormOrQueryChoiceField(choices=ProofMode.choices, default=ProofMode.SELF_HOSTED, allow_blank=True,
+    proof_mode = FormOrQueryChoiceField(choices=ProofMode.choices, default=ProofMode.SELF_HOSTED,
                                         error_messages={"invalid_choice": "Unknown proof mode."})
     label = StrictStringField(required=False, default="", help_text="shown on the leaderboard (80 characters)",
                               error_messages={"nul": "The label must not contain NUL characters."})
-
-    def validate_proof_mode(self, value: str) -> str:
-        return value or ProofMode.SELF_HOSTED
 
 
 class ProofUploadSerializer(serializers.Serializer):

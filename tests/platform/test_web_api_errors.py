@@ -82,8 +82,9 @@ def test_quota_and_serializer_errors_have_their_codes(client, users, challenge, 
     assert body["remaining_today"] == 0 and "you can commit again from" in body["detail"]
     body = assert_error(client.post(url, {"proof_mode": "hosted"}, **auth), 400, "bad_input")
     assert body["fields"]["commitment"] == ["Send the commitment as multipart field 'commitment' or as the JSON body."]
-    assert_error(client.post(url + "?proof_mode=sometimes", zk2.commitment_bytes, content_type="application/json",
-                             **auth), 400, "bad_input")
+    body = assert_error(client.post(url + "?proof_mode=sometimes", zk2.commitment_bytes,
+                                    content_type="application/json", **auth), 400, "bad_input")
+    assert body["detail"] == "Unknown proof mode."
     body = assert_error(client.post(url, {"commitment": "not a file"}, **auth), 400, "bad_input")
     assert body["detail"] == "The commitment must be sent as a file."
     entry = Submission.objects.get()
