@@ -91,6 +91,18 @@ def test_docs_endpoint_table_matches_the_schema(schema):
     assert documented_endpoints() == generated
 
 
+def test_docs_list_every_error_code():
+    """Each code of the one table (api/errors.py) has its row in docs/api.md's error table, with the
+    table's status."""
+    from api.errors import ANSWERS
+
+    text = (REPO / "docs" / "api.md").read_text()
+    documented = set(re.findall(r"^\| (\d{3}) \| `([a-z_]+)` \|", text, flags=re.M))
+    assert {(str(status), code) for status, code in ANSWERS.values()} <= documented
+    assert {("429", "throttled"), ("405", "method_not_allowed"), ("413", "payload_too_large"),
+            ("401", "not_authenticated"), ("500", "server_error")} <= documented
+
+
 def test_the_schema_describes_what_the_api_sends(client, users, challenge, zk, token_for, schema):
     """The status and leaderboard bodies are built by the selectors (shared with the pages, cached);
     the serializers that describe them must name exactly their fields."""
