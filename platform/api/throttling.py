@@ -7,6 +7,7 @@ through the API share one budget.
 """
 from typing import Optional
 
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
@@ -21,7 +22,10 @@ class ScopedWindowThrottle(BaseThrottle):
         self.retry_after: Optional[int] = None
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        """Count the request; False (DRF answers 429) when any count is over its limit."""
+        """Count a write the view handles (DRF throttles before it answers 405, and OPTIONS is no
+        upload); False (DRF answers 429) when any count is over its limit."""
+        if request.method in SAFE_METHODS or not hasattr(view, request.method.lower()):
+            return True
         self.retry_after = ratelimit.check_request(request, view.throttle_scope)
         return self.retry_after is None
 

@@ -193,8 +193,18 @@ def test_uploads_are_throttled_per_account_with_retry_after(client, users, chall
     assert 0 < int(response["Retry-After"]) <= 3600
     assert body["detail"] == f"Too many uploads: try again in {response['Retry-After']} s."
     assert Submission.objects.count() == 1
-    # Reads and progress reports are not counted.
+    # Reads, OPTIONS and methods the view does not take are not uploads.
     assert client.get(reverse("api:submission", args=[entry_id]), **auth).status_code == 200
+
+
+def test_only_uploads_count_against_the_upload_limit(client, challenge, zk, auth, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "upload": (1, 3600)}
+    url = reverse("api:create_submission", args=[challenge.slug])
+    assert client.options(url, **auth).status_code == 200
+    assert_error(client.put(url, b"{}", content_type="application/json", **auth), 405, "method_not_allowed")
+    assert_error(client.get(url, **auth), 405, "method_not_allowed")
+    assert client.post(url, zk.commitment_bytes, content_type="application/json", **auth).status_code == 201
+    assert_error(client.post(url, b"{}", content_type="application/json", **auth), 429, "throttled")
 
 
 def test_the_throttle_and_the_web_pages_share_one_window(client, users, challenge, zk, auth, settings):
