@@ -114,6 +114,7 @@ def test_http_errors_are_json_with_codes(client, challenge, auth, settings):
     assert_error(response, 405, "method_not_allowed")
     assert response["Allow"] == "POST, OPTIONS"
     assert_error(client.delete("/api/submissions/1", **auth), 405, "method_not_allowed")
+    assert_error(client.get("/api/challenges", HTTP_ACCEPT="text/html"), 406, "not_acceptable")
     assert_error(client.get("/api/no/such/thing"), 404, "not_found")
     assert_error(client.get("/api/challenges/nope"), 404, "not_found")
     assert_error(client.get("/api/challenges/nope/leaderboard"), 404, "not_found")
