@@ -102,12 +102,14 @@ def _messages(detail: Any) -> list[exceptions.ErrorDetail]:
     return [detail]
 
 
-def _invalid_input(exc: serializers.ValidationError) -> tuple[int, str, str, dict]:
+def _invalid_input(exc: serializers.ValidationError) -> dict[str, Any]:
+    """A serializer's refusal as an error body: its messages in field order as the detail, the first
+    message's code when it is a domain code, and the per-field messages under `fields`."""
     messages = _messages(exc.detail)
     first = getattr(messages[0], "code", None) if messages else None
     code = first if first in DOMAIN_CODES else INVALID_INPUT
     fields = {"fields": exc.detail} if isinstance(exc.detail, dict) else {}
-    return 400, code, " ".join(str(m) for m in messages) or "Invalid input.", fields
+    return error_body(code, " ".join(str(m) for m in messages) or "Invalid input.", **fields)
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Optional[Response]:
@@ -117,9 +119,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Optional[Response]:
     if isinstance(exc, WithFields):
         fields, exc = exc.fields, exc.cause
     if isinstance(exc, serializers.ValidationError):
-        status, code, detail, extra = _invalid_input(exc)
         set_rollback()
-        return Response(error_body(code, detail, **extra, **fields), status=status)
+        return Response({**_invalid_input(exc), **fields}, status=400)
     if isinstance(exc, (ValidationError, PermissionDenied, PageNotFound)):
         status, code = answer_for(exc)
         set_rollback()
