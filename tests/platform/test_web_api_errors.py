@@ -96,6 +96,30 @@ def test_quota_and_serializer_errors_have_their_codes(client, users, challenge, 
     assert_error(client.post(progress, b"stage=x", content_type="text/plain", **auth), 415, "unsupported_media_type")
 
 
+class _NoRead:
+    """A wsgi.input that fails the test if anything reads the body."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+@pytest.mark.parametrize("name, content_type", [("api:create_submission", "application/json"),
+                                                ("api:upload_proof", "application/octet-stream")])
+def test_an_oversized_whole_body_upload_is_refused_unread(client, users, challenge, zk, auth, settings, name,
+                                                          content_type):
+    """Within the request limit but over the file's own limit: a 400 from the declared size alone."""
+    settings.MAX_COMMITMENT_BYTES = settings.MAX_PROOF_BYTES = 1 << 20
+    entry = services.create_submission(users.alice, challenge, zk.commitment_bytes)
+    url = reverse(name, args=[challenge.slug if name == "api:create_submission" else entry.pk])
+    response = client.generic("POST", url, b"", CONTENT_TYPE=content_type, CONTENT_LENGTH=str(2 << 20),
+                              **{"wsgi.input": _NoRead()}, **auth)
+    body = assert_error(response, 400, "bad_upload")
+    assert "file is larger than" in body["detail"]
+    assert Submission.objects.count() == 1
+
+
 def test_progress_serializer_refuses_what_json_cannot_carry_but_python_can():
     """The parser already refuses these; the serializer does not rely on it."""
     from api.serializers import ProgressReportSerializer
