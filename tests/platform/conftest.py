@@ -16,6 +16,8 @@ from django.core.files.base import ContentFile
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from browsers import chromium, pytest_runtest_makereport  # noqa: F401  (the browser fixture and its screenshot hook)
+
 TEST_SAMPLES = 200
 # The suite runs with DEBUG off and the default SECRET_KEY; the settings refuse that unless allowed
 # (this process is allowed through PYTEST_VERSION; the e2e worker and demo subprocesses inherit this).
