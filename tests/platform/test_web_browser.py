@@ -106,9 +106,11 @@ def test_participant_signs_up_commits_proves_and_anyone_reverifies(
         cwd=home, env=_participant_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         page.locator("#state").filter(has_text="verified").wait_for(timeout=VERIFY_TIMEOUT_MS)
-        output, _ = prover.communicate(timeout=90)
-    finally:
+    except Exception:
         prover.kill()
+        print("proofboard-prover said:\n" + prover.communicate()[0])  # in the failure's report
+        raise
+    output, _ = prover.communicate(timeout=90)
     assert prover.returncode == 0, output
     assert re.search(r"verified: \d+/200 correct", output), output
     seen = page.evaluate("JSON.parse(sessionStorage.getItem('states-seen') || '[]')")
@@ -120,7 +122,8 @@ def test_participant_signs_up_commits_proves_and_anyone_reverifies(
     public.goto(challenge.get_absolute_url())
     row = public.locator("table.board").first.locator("tbody tr", has_text="carol")
     assert "browser-mlp" in row.inner_text() and "self-hosted" in row.inner_text()
-    board_count = row.locator("td.num").nth(1).inner_text()  # "correct/total"
+    board_count = row.locator("td.num").nth(1).inner_text()  # the Correct column
+    assert re.fullmatch(r"\d+/200", board_count), board_count
     assert board_count == count_on_entry, (board_count, count_on_entry)
     folder = tmp_path / "bundle"
     with public.expect_download() as bundle:
