@@ -11,9 +11,12 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Generator, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser as PlaywrightBrowser, Page
 
 CHROMIUM = os.environ.get("PROOFBOARD_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT_DIR = Path(os.environ.get("PROOFBOARD_SCREENSHOT_DIR")
@@ -25,11 +28,11 @@ class Browser:
     """One headless Chromium for one test: each `new_page` is a fresh browser context (own cookies,
     downloads accepted), so a logged-in and a logged-out visitor can sit side by side."""
 
-    def __init__(self, browser):
+    def __init__(self, browser: "PlaywrightBrowser"):
         self.browser = browser
-        self.pages: list = []
+        self.pages: list["Page"] = []
 
-    def new_page(self, **context_options):
+    def new_page(self, **context_options) -> "Page":
         """A page in a new context; `context_options` go to Playwright's `new_context` (viewport, …)."""
         context = self.browser.new_context(accept_downloads=True, **context_options)
         context.set_default_timeout(TIMEOUT_MS)
@@ -91,7 +94,7 @@ def chromium(monkeypatch) -> Iterator[Browser]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, None, None]:
     """A failing browser test saves a screenshot of each of its pages and names the files in its report."""
     outcome = yield
     report = outcome.get_result()
