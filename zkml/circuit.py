@@ -357,9 +357,11 @@ class Circuit:
 
 
 def padded_inputs(circuit: Circuit, x_int: np.ndarray) -> np.ndarray:
-    """The quantized inputs in the first layer's padded layout, [2^s_vars, input size]."""
-    out = np.zeros((1 << circuit.s_vars, circuit.input_layout.size), dtype=np.int64)
-    out[:x_int.shape[0]] = circuit.input_layout.pad(x_int)
+    """The quantized (public, never committed) inputs with every dimension padded (the
+    first conv's factored patch table reads them so), [2^s_vars, grid size]."""
+    grid = circuit.input_layout.grid
+    out = np.zeros((1 << circuit.s_vars, grid.size), dtype=np.int64)
+    out[:x_int.shape[0]] = grid.pad(x_int)
     return out
 
 

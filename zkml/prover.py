@@ -19,7 +19,7 @@ from zkml.arith.frvec import FrVec, evaluate_tensor, evaluate_tensors
 from zkml.layers import avgpool, maxpool, step
 from zkml.formats.model import QuantizedModel
 from zkml.arith.curve import get_backend
-from zkml.formats.proof import Proof, ShardedProof, ShardPart
+from zkml.formats.proof import Proof, ShardedProof, ShardPart, file_version
 from zkml.protocols.sigma import prove_zero
 from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_prover import prove_sumcheck
@@ -37,7 +37,7 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
     for s, (z, a) in zip(circuit.specs, model.hidden_int(x_full)):
         i = s.index
         if s.kind == "maxpool":
-            wit.update(maxpool.witness(s, prev, s.out.pad(a)))
+            wit.update(maxpool.witness(s, prev, a))
         if s.kind == "avgpool":
             wit.update(avgpool.witness(s, prev))
             assert np.array_equal(wit[f"A{i}"].reshape(npad, -1), s.out.pad(a)), "average pooling witness"
@@ -152,7 +152,7 @@ def prove_statement(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray
     digests = statement_digests(arch, commitment_bytes, x_int, labels, context)
     ch = ProverChannel(start_transcript(digests, len(labels), count))
     body = _run(ch, circuit, wit, (count, 0), dict(blinds), {}, x_int, labels, report, rng)
-    return Proof(count, len(labels), body, digests)
+    return Proof(count, len(labels), body, digests, file_version(arch))
 
 
 def shard_ranges(n_samples: int, shard_size: int) -> list[tuple[int, int]]:
@@ -200,7 +200,7 @@ def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claime
     digests = statement_digests(commitment.architecture, commitment.tensor_bytes(), x_int, labels, context)
     ch = ProverChannel(start_transcript(digests, len(labels), claimed_count), simulate=True, rng=rng)
     body = _simulate(ch, commitment, x_int, labels, (claimed_count, 0), rng)
-    return Proof(claimed_count, len(labels), body, digests), ch.challenge_log
+    return Proof(claimed_count, len(labels), body, digests, file_version(commitment.architecture)), ch.challenge_log
 
 
 def simulate_sharded(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_count: int, shard_size: int,

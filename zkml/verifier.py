@@ -20,7 +20,7 @@ from zkml.arith.field import P, eq_eval
 from zkml.protocols.logup_verifier import verify_fraction_sum
 from zkml.commitments.pedersen import TensorCommitment, layout
 from zkml.errors import FormatError
-from zkml.formats.proof import Proof, ShardedProof
+from zkml.formats.proof import Proof, ShardedProof, version_problem
 from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_verifier import verify_sumcheck
 
@@ -47,6 +47,9 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
                      progress=None, programmed_challenges: list[int] | None = None, context: str = "") -> int:
     """Returns the proven count K, or raises VerificationError / FormatError.
     programmed_challenges replaces Fiat–Shamir (only for the zero-knowledge simulator test)."""
+    problem = version_problem(commitment.architecture, proof.version)
+    if problem is not None:
+        raise VerificationError(problem)
     digests = _check_header(commitment, x_int, labels, proof, context)
     count = proof.claimed_count
     ch = VerifierChannel(start_transcript(digests, len(labels), count), proof.body, programmed_challenges)

@@ -118,3 +118,48 @@ def torch_cnn_onnx(name: str = "legacy") -> bytes:
                     + TORCH_CNN_RES_EXPORTS):
         raise ValueError(f"unknown export {name!r}")
     return (DATA_DIR / f"torch_digits_cnn_{name}.onnx").read_bytes()
+
+
+def forged_proof(model, x, y, tamper=None):
+    """The real protocol (real prover, real Fiat–Shamir) on the honest witness changed by
+    tamper(circuit, wit), which returns the count to claim: a cheating prover at the witness
+    level."""
+    import random
+
+    from zkml.circuit import Circuit
+    from zkml.formats.commitment import load_opening
+    from zkml.formats.proof import Proof, file_version
+    from zkml.protocols.channel import ProverChannel
+    from zkml.prover import _run, compute_witness
+    from zkml.statement import start_transcript, statement_digests
+
+    arch = model.architecture()
+    circuit = Circuit(arch, len(y))
+    blinds, commitment_bytes = load_opening(model)
+    wit, count = compute_witness(circuit, model, x, y)
+    if tamper is not None:
+        count = tamper(circuit, wit)
+    digests = statement_digests(arch, commitment_bytes, x, y, "")
+    ch = ProverChannel(start_transcript(digests, len(y), count))
+    body = _run(ch, circuit, wit, (count, 0), dict(blinds), {}, x, y, lambda *a: None, random.Random(2))
+    return Proof(count, len(y), body, digests, file_version(arch))
+
+
+def tiny_model(d0=4, d1=3, classes=2, seed=0, shift=18):
+    """A two-layer MLP with random int8 weights: the smallest model the proof system takes."""
+    from zkml.formats.model import DenseLayer, QuantizedModel, Requant
+
+    rng = np.random.default_rng(seed)
+    return QuantizedModel((d0,), 0.1, classes, [
+        DenseLayer(rng.integers(-127, 128, (d1, d0)), rng.integers(-500, 500, d1), Requant(300, shift)),
+        DenseLayer(rng.integers(-127, 128, (classes, d1)), rng.integers(-500, 500, classes), None)],
+        [1.0, 1.0])
+
+
+def tiny_data(model, n=5, seed=0, wrong=1):
+    """n random quantized inputs and labels, the first `wrong` of them mislabelled."""
+    rng = np.random.default_rng(seed + 100)
+    x = rng.integers(-127, 128, (n, model.input_dim))
+    y = np.argmax(model.forward_int(x), axis=1)
+    y[:wrong] = (y[:wrong] + 1) % model.n_classes
+    return x, y

@@ -17,6 +17,7 @@ from zkml.formats.proof import Proof
 from zkml.prover import _run, argmax_witness, compute_witness, prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement
+from zkml_fixtures import forged_proof
 
 
 def cnn(seed: int, pads=(1, 1, 1, 1), stride=(1, 1), pool=((2, 2), (2, 2), (0, 0, 0, 0)),
@@ -121,16 +122,7 @@ def case():
 
 def _forged(model, x, y, tamper=None) -> Proof:
     """The real protocol on the honest witness changed by tamper(circuit, wit)."""
-    arch = model.architecture()
-    circuit = Circuit(arch, len(y))
-    blinds, commitment_bytes = load_opening(model)
-    wit, count = compute_witness(circuit, model, x, y)
-    if tamper is not None:
-        count = tamper(circuit, wit)
-    digests = statement_digests(arch, commitment_bytes, x, y, "")
-    ch = ProverChannel(start_transcript(digests, len(y), count))
-    body = _run(ch, circuit, wit, (count, 0), dict(blinds), {}, x, y, lambda *a: None, random.Random(2))
-    return Proof(count, len(y), body, digests)
+    return forged_proof(model, x, y, tamper)
 
 
 def _rejects(case, tamper) -> str:
@@ -253,10 +245,17 @@ def test_average_pooling_rounds_half_up_over_the_window():
             assert np.array_equal(out[:, :, i, j], np.floor(s / 6 + 0.5).astype(np.int64))
 
 
+def _dense_logits(circuit, wit, layer: int) -> np.ndarray:
+    """The last (dense) layer's logits from its input activations A<layer-1> as committed
+    (joint layout), through its weight's columns (the input's grid layout)."""
+    inp = circuit.spec(layer).inp
+    a = inp.grid.pad(inp.real_part(wit[f"A{layer - 1}"].reshape(1 << circuit.s_vars, -1)))
+    return (a @ wit[f"W{layer}"].reshape(-1, a.shape[1]).T + wit[f"b{layer}"]).ravel()
+
+
 def _relogits(circuit, wit, y) -> int:
     """Logits (layer 3, dense) recomputed from a changed A2, then the argmax witness."""
-    a2 = wit["A2"].reshape(1 << circuit.s_vars, -1)
-    wit["Z3"] = (a2 @ wit["W3"].reshape(-1, a2.shape[1]).T + wit["b3"]).ravel()
+    wit["Z3"] = _dense_logits(circuit, wit, 3)
     return argmax_witness(circuit, wit, y)
 
 
@@ -406,8 +405,7 @@ def test_a_residual_sum_off_by_one_is_rejected_by_the_block_conv_sumcheck():
         t[e] += 2048                                    # as if A1 were one larger there
         wit["Q2"], wit["R2"] = t >> k, t - ((t >> k) << k)
         wit["A2"] = np.clip(wit["Q2"], 0, 127)
-        a2 = wit["A2"].reshape(1 << circuit.s_vars, -1)
-        wit["Z3"] = (a2 @ wit["W3"].reshape(-1, a2.shape[1]).T + wit["b3"]).ravel()
+        wit["Z3"] = _dense_logits(circuit, wit, 3)
         return argmax_witness(circuit, wit, y)
 
     with pytest.raises(VerificationError, match="conv2: final evaluation"):

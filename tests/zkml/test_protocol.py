@@ -14,22 +14,7 @@ from zkml.formats.proof import Proof
 from zkml.prover import prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement
-
-
-def tiny_model(d0=4, d1=3, classes=2, seed=0, shift=18):
-    rng = np.random.default_rng(seed)
-    return QuantizedModel((d0,), 0.1, classes, [
-        DenseLayer(rng.integers(-127, 128, (d1, d0)), rng.integers(-500, 500, d1), Requant(300, shift)),
-        DenseLayer(rng.integers(-127, 128, (classes, d1)), rng.integers(-500, 500, classes), None)],
-        [1.0, 1.0])
-
-
-def tiny_data(model, n=5, seed=0, wrong=1):
-    rng = np.random.default_rng(seed + 100)
-    x = rng.integers(-127, 128, (n, model.input_dim))
-    y = np.argmax(model.forward_int(x), axis=1)
-    y[:wrong] = (y[:wrong] + 1) % model.n_classes
-    return x, y
+from zkml_fixtures import tiny_data, tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -32,15 +32,15 @@ MAX_COMMITMENT_BYTES = 64 << 20
 
 def padded_model_tensors(model: QuantizedModel) -> dict[str, np.ndarray]:
     """W_i and b_i of every dense or conv layer in their padded layouts (layers/spec.py),
-    flattened: a dense layer's columns follow its input's padded layout, a conv's weight is
-    [OC, IC, KH, KW] with every dimension padded."""
+    flattened: a dense layer's columns follow its input's grid layout (every dimension
+    padded), a conv's weight is [OC, IC, KH, KW] with every dimension padded."""
     out = {}
     for spec, layer in zip(layer_specs(model.architecture()), model.layers):
         if spec.weighted:
             i = spec.index
             if spec.kind == "dense":
-                w = spec.inp.pad(layer.weight)                    # [out, padded input]
-                rows = np.zeros((1 << spec.out.vars[0], w.shape[1]), dtype=np.int64)
+                w = spec.inp.grid.pad(layer.weight)               # [out, padded input]
+                rows = np.zeros((1 << spec.out.n_vars, w.shape[1]), dtype=np.int64)
                 rows[:len(w)] = w
                 out[f"W{i}"] = rows.ravel()
             else:

@@ -13,10 +13,18 @@ from zkml.arith.field import P
 from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
-# 4: version 2 + the body's length (4, not 3: two bits away from 2, which is still read, so one
-# flipped bit cannot make a version-4 file parse as version 2). 2: proof protocol v2 (LogUp-GKR).
-PROOF_VERSION = 4
-READABLE_VERSIONS = (2, PROOF_VERSION)   # 2: proofs made before the length was added still verify
+# 7: version 4's header for a network with convolution or pooling layers whose activations are
+# committed with one joint per-sample index (docs/protocol.md §3): its messages differ from the
+# per-dimension layout's, so a version-4 proof of such a network is refused by name. Proofs of
+# dense-only models are unchanged and still written as 4; each architecture accepts only its own
+# versions, and 7 is two bits away from both 4 and 2, so one flipped bit in the version is
+# always refused. 4: version 2 + the body's length (4,
+# not 3: two bits away from 2, which is still read, so one flipped bit cannot make a version-4
+# file parse as version 2). 2: proof protocol v2 (LogUp-GKR).
+PROOF_VERSION = 7
+JOINT_LAYOUT_VERSION = 7
+LENGTH_VERSIONS = (4, JOINT_LAYOUT_VERSION)        # the header with the body's length
+READABLE_VERSIONS = (2, 4, JOINT_LAYOUT_VERSION)   # 2: proofs made before the length was added still verify
 _PREFIX = struct.Struct(">8sH")                       # magic, version
 _HEADER = struct.Struct(">8sHQQ32s32s32s32s32sQ")     # + K, N, 5 digests, body length (big-endian)
 _HEADER_V2 = struct.Struct(">8sHQQ32s32s32s32s32s")   # version 2: no body length
@@ -30,17 +38,19 @@ class Proof:
     n_samples: int
     body: bytes
     statement: dict[str, bytes]
-    version: int = PROOF_VERSION     # the format it was read from; to_bytes writes the current one
+    version: int = PROOF_VERSION     # the format it was read from (or made for: file_version)
 
-    def to_bytes(self, version: int = PROOF_VERSION) -> bytes:
-        """The proof file; `version=2` writes the old format without the body length (its
-        messages are the same bytes: only the header differs)."""
+    def to_bytes(self, version: int | None = None) -> bytes:
+        """The proof file, by default in its own version with the body length (a version-2
+        proof is written as 4); `version=2` writes the old format without the body length
+        (its messages are the same bytes: only the header differs)."""
         digests = [self.statement[k] for k in STATEMENT_PARTS]
+        version = max(self.version, 4) if version is None else version
         if version == 2:
             return _HEADER_V2.pack(PROOF_MAGIC, 2, self.claimed_count, self.n_samples, *digests) + self.body
-        if version != PROOF_VERSION:
+        if version not in LENGTH_VERSIONS:
             raise ValueError(f"cannot write proof version {version}")
-        return _HEADER.pack(PROOF_MAGIC, PROOF_VERSION, self.claimed_count, self.n_samples, *digests,
+        return _HEADER.pack(PROOF_MAGIC, version, self.claimed_count, self.n_samples, *digests,
                             len(self.body)) + self.body
 
     @classmethod
@@ -57,13 +67,13 @@ class Proof:
         if version not in READABLE_VERSIONS:
             raise FormatError(f"unsupported proof version {version}: this verifier reads versions "
                               f"{' and '.join(map(str, READABLE_VERSIONS))} (prove again with this version of zkml)")
-        header = _HEADER if version == PROOF_VERSION else _HEADER_V2
+        header = _HEADER if version in LENGTH_VERSIONS else _HEADER_V2
         if len(data) < header.size:
             raise FormatError(f"proof is truncated: {len(data)} bytes, the header alone is {header.size}")
         _, _, count, n, *fields = header.unpack_from(data)
         digests = fields[:len(STATEMENT_PARTS)]
         body = bytes(data[header.size:])
-        if version == PROOF_VERSION:
+        if version in LENGTH_VERSIONS:
             declared = fields[-1]
             if len(body) < declared:
                 raise FormatError(f"proof is truncated: its body has {len(body)} of {declared} bytes "
@@ -165,3 +175,27 @@ def read_proof(data: bytes) -> Proof | ShardedProof:
 
 def load_proof(path) -> Proof | ShardedProof:
     return read_proof(read_bounded(path, MAX_PROOF_BYTES, "proof"))
+
+
+def _has_windows(arch: dict) -> bool:
+    return any(layer.get("kind", "dense") != "dense" for layer in arch.get("layers", []))
+
+
+def file_version(arch: dict) -> int:
+    """The version a proof for this architecture is written in: 7 for a network with
+    convolution or pooling layers (joint activation layout), 4 for dense layers only (those
+    proofs are byte for byte what version 4 always held)."""
+    return JOINT_LAYOUT_VERSION if _has_windows(arch) else 4
+
+
+def version_problem(arch: dict, version: int) -> str | None:
+    """Why a proof file of `version` cannot be a proof for `arch` under this protocol, or None."""
+    if version != JOINT_LAYOUT_VERSION and _has_windows(arch):
+        return (f"this proof (file format version {version}) was made by an older zkml, which laid out a "
+                "convolutional network's activations per dimension; this version proves and verifies them "
+                f"with one joint index (format version {JOINT_LAYOUT_VERSION}): prove again with this version "
+                "of zkml")
+    if version == JOINT_LAYOUT_VERSION and not _has_windows(arch):
+        return (f"this proof file (format version {version}) is for a network with convolution or pooling "
+                "layers, but the commitment's model has dense layers only")
+    return None

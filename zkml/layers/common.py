@@ -1,12 +1,13 @@
 """Pieces the layer steps share: the claim on a weighted layer's output, splitting group
-points into per-dimension coordinates, and Kronecker products of public vectors."""
+points into per-dimension coordinates, Kronecker products of public vectors, window sums over
+an input's joint index, and re-indexing a claim from the joint layout to the grid."""
 from __future__ import annotations
 
 import numpy as np
 
 from zkml.circuit import pre_activation
 from zkml.protocols.expr import Term, aff
-from zkml.arith.field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
+from zkml.arith.field import P, eq_table, field_vec_times_int_matrix, mle_eval
 
 
 def split(point: list[int], sizes: list[int]) -> list[list[int]]:
@@ -83,9 +84,13 @@ def window_matrix(eq_out: np.ndarray, kernel: int, kernel_vars: int, out_real: i
     return m
 
 
-# A window sum: claim = sum_y A~(r_n, y) M(y) over one sample's positions y = (c, h, w), with
-# M = eq(r_c, c) mh(h) mw(w) public. The prover's table A~(r_n, .) is one limb product over the
-# samples (as in Thaler's matmul protocol); the sumcheck ends in a claim on A at (r_n, r_y).
+# A window sum: claim = sum_y A~(r_n, y) M(y) over one sample's joint input index y (real
+# positions (c, h, w) at y = c H W + h W + w, then padding), with a public table M that is 0 on
+# the padding: what the layer reads of its input (conv: eq(r_c, c) mh(h) mw(w); pooling: the
+# windows of the output point's weights). The verifier materialises M (O(C H W) for the conv,
+# O(C OH OW K) for pooling) and evaluates its MLE at the sumcheck's last point. The prover's
+# table A~(r_n, .) is one limb product over the samples (as in Thaler's matmul protocol); the
+# sumcheck ends in a claim on the committed, jointly indexed A at (r_n, r_y).
 def prove_window_sum(ctx, name: str, size: int, r_n: list[int], m: np.ndarray, claim: tuple[int, int],
                      label: str) -> None:
     from zkml.protocols.sumcheck_prover import prove_sumcheck
@@ -95,18 +100,62 @@ def prove_window_sum(ctx, name: str, size: int, r_n: list[int], m: np.ndarray, c
     ctx.claims.add(name, r_n + point, *evals["fA"])
 
 
-def verify_window_sum(ctx, name: str, layout, r_n: list[int], factors: list, claim_c, label: str) -> None:
-    """factors: [r_c (a point: eq), mh, mw (tables over h and w)]."""
+def verify_window_sum(ctx, name: str, n_vars: int, r_n: list[int], m: np.ndarray, claim_c, label: str) -> None:
+    """m: the public table over the joint input index (length 2^n_vars)."""
     from zkml.protocols.sumcheck_verifier import verify_sumcheck
-    r_c, mh, mw = factors
-    cv, hv, wv = layout.vars
-
-    def m_eval(_name, p):
-        p_c, p_h, p_w = split(p, [cv, hv, wv])
-        return eq_eval(r_c, p_c) * mle_eval(mh, p_h) % P * mle_eval(mw, p_w) % P
-
-    point, evals = verify_sumcheck(ctx.ch, layout.n_vars, [Term(1, ("M",), (aff("fA"),))], m_eval, claim_c, label)
+    point, evals = verify_sumcheck(ctx.ch, n_vars, [Term(1, ("M",), (aff("fA"),))],
+                                   lambda _name, p: mle_eval(m, p), claim_c, label)
     ctx.claim(name, r_n + point, commitment=evals["fA"])
+
+
+def joint_table(layout, real: np.ndarray) -> np.ndarray:
+    """A public per-sample table given on the real positions [C, H, W] (or flat), as an
+    object array over the joint index: real entries first, zeros on the padding."""
+    out = np.zeros(layout.size, dtype=object)
+    out[:layout.real_size] = np.asarray(real, dtype=object).ravel() % P
+    return out
+
+
+def window_table(s, e_out: np.ndarray, weights_h: list[int], weights_w: list[int]) -> np.ndarray:
+    """M over the joint input index of a pooling layer: M(c, h, w) = sum of e_out(c, i, j)
+    wh(u) ww(v) over the outputs (i, j) and offsets (u, v) whose window reads (h, w); e_out is
+    over the real outputs [C, OH, OW]. O(C OH OW KH KW) field operations."""
+    (_, h, w), (_, oh, ow) = s.inp.real, s.out.real
+    (sh, sw), (pt, pl, _, _) = s.stride, s.pads
+    e_out = np.asarray(e_out, dtype=object).reshape(s.out.real)
+    m = np.zeros(s.inp.real, dtype=object)
+    for u, wu in enumerate(weights_h):
+        rows = [(i, i * sh + u - pt) for i in range(oh) if 0 <= i * sh + u - pt < h]
+        for v, wv in enumerate(weights_w):
+            cols = [(j, j * sw + v - pl) for j in range(ow) if 0 <= j * sw + v - pl < w]
+            if rows and cols:
+                (oi, ii), (oj, ij) = (np.array(t) for t in zip(*rows)), (np.array(t) for t in zip(*cols))
+                m[:, ii[:, None], ij[None, :]] += e_out[:, oi[:, None], oj[None, :]] * (wu * wv % P)
+        m %= P
+    return joint_table(s.inp, m)
+
+
+# Re-indexing (docs/protocol.md §3, "Joint activation layout"): a claim on a jointly indexed
+# per-sample vector at (r_n, r_joint) becomes a claim on the same vector laid out on the grid
+# (every dimension padded, zeros on the padding) at (r_n, r_grid), by one sumcheck over the
+# grid's variables of  E(x) f(x)  with the public E(x) = eq(r_joint, joint index of x) on real
+# grid positions x, 0 elsewhere (degree 2). The verifier evaluates E~ in O(grid + joint size).
+def prove_regrid(ctx, layout, f_grid: np.ndarray, r_joint: list[int], claim: tuple[int, int],
+                 label: str) -> tuple[list[int], tuple[int, int]]:
+    """f_grid: the prover's per-sample vector already on the grid. Returns (r_grid, its value)."""
+    from zkml.protocols.sumcheck_prover import prove_sumcheck
+    e = layout.to_grid(eq_table(r_joint))
+    point, evals = prove_sumcheck(ctx.ch, layout.grid.n_vars, [Term(1, ("E",), (aff("fG"),))],
+                                  {"fG": f_grid}, {"E": e}, claim[0], claim[1], label, ctx.rng)
+    return point, evals["fG"]
+
+
+def verify_regrid(ctx, layout, r_joint: list[int], claim_c, label: str):
+    """Returns (r_grid, the commitment to the grid vector's value there)."""
+    from zkml.protocols.sumcheck_verifier import verify_sumcheck
+    point, evals = verify_sumcheck(ctx.ch, layout.grid.n_vars, [Term(1, ("E",), (aff("fG"),))],
+                                   lambda _name, p: layout.reindex_eval(p, r_joint), claim_c, label)
+    return point, evals["fG"]
 
 
 # Per-channel multipliers m(o): the layer's claim is on (m ⊙ Z), so its weights enter weighted
@@ -138,7 +187,7 @@ def _channel_terms(s, lam: int) -> list[Term]:
 def prove_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw: tuple[int, int], vb: tuple[int, int],
                       label: str) -> None:
     from zkml.protocols.sumcheck_prover import prove_sumcheck
-    i, n_out = s.index, s.out.vars[0]
+    i, n_out = s.index, s.out.grid.vars[0]
     lam = ctx.ch.challenge(label + "/lambda")
     w_at = field_vec_times_int_matrix(eq_table(r_k), ctx.wit[f"W{i}"].reshape(1 << n_out, -1).T)
     point, evals = prove_sumcheck(ctx.ch, n_out, _channel_terms(s, lam), {"fWo": w_at, f"b{i}": ctx.wit[f"b{i}"]},
@@ -150,7 +199,7 @@ def prove_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw: tuple[int, int
 def verify_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw_c, vb_c, label: str) -> None:
     from zkml.arith.curve import get_backend
     from zkml.protocols.sumcheck_verifier import verify_sumcheck
-    i, n_out = s.index, s.out.vars[0]
+    i, n_out = s.index, s.out.grid.vars[0]
     lam = ctx.ch.challenge(label + "/lambda")
     be = get_backend()
     point, evals = verify_sumcheck(ctx.ch, n_out, _channel_terms(s, lam), lambda _n, p: mle_eval(em, p),

@@ -4,12 +4,13 @@ offset u a difference D_u and a selector bit S_u. Relations:
                                       0 outside the input and on padded outputs)
   D_u in [0, 2^7)                   (lookup: A is at least every value of its window)
   S_u bits, sum_u S_u = 1, sum_u S_u D_u = 0   (zero-check: A equals one value of the window)
-The first is checked at the pool group's point r = (r_n, r_c, r_i, r_j) for all u at once with
-a challenge rho:
-  sum_u rho^u (A~(r) - D_u~(r)) = sum_y A_in~(r_n, y) M(y),   M = eq(r_c, c) ph(h) pw(w)
-with ph(h) = sum over (i, u_h) reading h of eq(r_i, i) rho^(K_w u_h), pw likewise with rho^(u_w):
-one sumcheck (pool<i>) over the per-sample input positions y, M~ evaluated by the verifier in
-O(H K + W K); it ends in a claim on A_in at (r_n, r_y).
+All tensors use the joint per-sample index. The first relation is checked at the pool
+group's point r = (r_n, r_out) for all u at once with a challenge rho:
+  sum_u rho^u (A~(r) - D_u~(r)) = sum_y A_in~(r_n, y) M(y),
+  M(c, h, w) = sum over outputs (i, j) and offsets u = (u_h, u_w) reading (h, w) of
+               eq(r_out, joint(c, i, j)) rho^(K_w u_h + u_w)
+one sumcheck (pool<i>) over the joint input index y; the verifier builds M in O(C OH OW K)
+(common.window_table); it ends in a claim on A_in at (r_n, r_y).
 Padded output positions read nothing, so there A = D_u = 0. Offsets outside the input read 0,
 which never exceeds the true maximum because activations are >= 0."""
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from zkml.errors import ZkmlError
 from zkml.arith.field import P, eq_table
-from zkml.layers.common import kron, prove_window_sum, split, verify_window_sum, window_vector
+from zkml.layers.common import prove_window_sum, split, verify_window_sum, window_table
 
 
 def offsets(s) -> list[tuple[int, int]]:
@@ -27,14 +28,13 @@ def offsets(s) -> list[tuple[int, int]]:
 
 
 def witness(s, a_in: np.ndarray, a_out: np.ndarray) -> dict[str, np.ndarray]:
-    """D_u and S_u from the padded input [2^s, in size] and the padded output [2^s, out size]."""
-    n = len(a_in)
-    (c_p, h_p, w_p), (_, h, w) = s.inp.padded, s.inp.real
-    (_, oh_p, ow_p), (_, oh, ow) = s.out.padded, s.out.real
+    """D_u and S_u (joint layout) from the input [2^s, in size] (joint layout) and the real
+    output [2^s, C, OH, OW]. On padded outputs every D_u is 0 and S_0 is selected."""
+    (_, h, w), (_, oh, ow) = s.inp.real, s.out.real
     (sh, sw), (pt, pl, _, _) = s.stride, s.pads
-    a_in = a_in.reshape(n, c_p, h_p, w_p)
-    y = a_out.reshape(n, c_p, oh_p, ow_p)
-    out = {f"A{s.index}": y.ravel()}
+    a_in = s.inp.real_part(a_in)
+    y = np.asarray(a_out).reshape((len(a_in),) + s.out.real)
+    out = {f"A{s.index}": s.out.pad(y).ravel()}
     diffs = []
     for u, (du, dv) in enumerate(offsets(s)):
         window = np.zeros_like(y)
@@ -44,7 +44,7 @@ def witness(s, a_in: np.ndarray, a_out: np.ndarray) -> dict[str, np.ndarray]:
             (oi, ii), (oj, ij) = zip(*rows), zip(*cols)
             window[:, :, np.array(oi)[:, None], np.array(oj)[None, :]] = \
                 a_in[:, :, np.array(ii)[:, None], np.array(ij)[None, :]]
-        d = y - window
+        d = s.out.pad(y - window)
         if d.min() < 0 or d.max() >= 1 << 7:
             raise ZkmlError(f"layer {s.index}: max-pooling witness out of range")
         diffs.append(d)
@@ -60,15 +60,10 @@ def _weights(s, rho: int) -> tuple[list[int], list[int]]:
     return [pow(rho, kw * u, P) for u in range(kh)], [pow(rho, v, P) for v in range(kw)]
 
 
-def _public(ctx, s, rho):
-    sv = ctx.circuit.s_vars
-    r_n, r_c, r_i, r_j = split(ctx.points[f"pool{s.index}"], [sv] + list(s.out.vars))
-    wh, ww = _weights(s, rho)
-    (sh, sw), (pt, pl, _, _) = s.stride, s.pads
-    (_, oh, ow), (_, h, w), (_, hv, wv) = s.out.real, s.inp.real, s.inp.vars
-    ph = window_vector(eq_table(r_i), wh, oh, h, hv, sh, pt)
-    pw = window_vector(eq_table(r_j), ww, ow, w, wv, sw, pl)
-    return r_n, r_c, ph, pw
+def _public(ctx, s, rho) -> tuple[list[int], np.ndarray]:
+    """r_n and the window table M over the joint input index."""
+    r_n, r_out = split(ctx.points[f"pool{s.index}"], [ctx.circuit.s_vars, s.out.n_vars])
+    return r_n, window_table(s, eq_table(r_out)[:s.out.real_size], *_weights(s, rho))
 
 
 def _claim_items(s, rho):
@@ -84,9 +79,8 @@ def prove(ctx, s) -> None:
     items = _claim_items(s, rho)
     claim = sum(c * vals[n][0] for n, c in items) % P
     blind = sum(c * vals[n][1] for n, c in items) % P
-    r_n, r_c, ph, pw = _public(ctx, s, rho)
-    prove_window_sum(ctx, f"A{s.index - 1}", s.inp.size, r_n, kron([eq_table(r_c), ph, pw]), (claim, blind),
-                     f"pool{s.index}")
+    r_n, m = _public(ctx, s, rho)
+    prove_window_sum(ctx, f"A{s.index - 1}", s.inp.size, r_n, m, (claim, blind), f"pool{s.index}")
 
 
 def verify(ctx, s) -> None:
@@ -95,5 +89,5 @@ def verify(ctx, s) -> None:
     vals = ctx.values[f"pool{s.index}"]
     items = _claim_items(s, rho)
     claim_c = get_backend().msm([vals[n] for n, _ in items], [c for _, c in items])
-    r_n, r_c, ph, pw = _public(ctx, s, rho)
-    verify_window_sum(ctx, f"A{s.index - 1}", s.inp, r_n, [r_c, ph, pw], claim_c, f"pool{s.index}")
+    r_n, m = _public(ctx, s, rho)
+    verify_window_sum(ctx, f"A{s.index - 1}", s.inp.n_vars, r_n, m, claim_c, f"pool{s.index}")

@@ -1,6 +1,7 @@
 """Public layer descriptions for the circuit: each layer's kind, parameters and the padded
-layout of its input and output activations (every dimension padded to a power of two, the
-sample dimension first). Built identically by prover and verifier from the architecture."""
+layout of its input and output activations (per sample, one joint index over the real
+shape, padded once to a power of two; weights pad every dimension separately). Built
+identically by prover and verifier from the architecture."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkml.errors import FormatError
-from zkml.arith.field import P, mle_eval
+from zkml.arith.field import P, eq_table, mle_eval
 
 
 def log2_pow2(n: int) -> int:
@@ -24,14 +25,31 @@ def prefix_indicator(real: int, n_vars: int) -> np.ndarray:
     return v
 
 
+def prefix_eval(real: int, point: list[int]) -> int:
+    """The MLE of [x < real] over {0,1}^len(point) (first variable most significant) at
+    point, in O(len(point)): x < real iff at the first bit where they differ real has a 1."""
+    n = len(point)
+    if real >= 1 << n:
+        return 1
+    out, run = 0, 1
+    for j, p in enumerate(point):
+        if (real >> (n - 1 - j)) & 1:
+            out = (out + run * (1 - p)) % P
+            run = run * p % P
+        else:
+            run = run * (1 - p) % P
+    return out
+
+
 @dataclass(frozen=True)
-class Layout:
-    """Per-sample activation layout: real sizes and variables per dimension (C order)."""
+class Grid:
+    """A tensor with every dimension padded to a power of two separately (C order): the
+    layout of weights and biases, and the factored domain of a convolution's sumchecks."""
     real: tuple[int, ...]
     vars: tuple[int, ...]
 
     @classmethod
-    def of(cls, shape) -> "Layout":
+    def of(cls, shape) -> "Grid":
         shape = tuple(int(d) for d in shape)
         return cls(shape, tuple(log2_pow2(d) for d in shape))
 
@@ -59,10 +77,10 @@ class Layout:
         return out
 
     def valid_eval(self, point: list[int]) -> int:
-        """The MLE of valid() at point, in time linear in the side lengths."""
+        """The MLE of valid() at point, in time linear in the number of variables."""
         out, pos = 1, 0
         for r, v in zip(self.real, self.vars):
-            out = out * mle_eval(prefix_indicator(r, v).astype(object), point[pos:pos + v]) % P
+            out = out * prefix_eval(r, point[pos:pos + v]) % P
             pos += v
         return out
 
@@ -72,6 +90,88 @@ class Layout:
         out = np.zeros((len(a),) + self.padded, dtype=np.int64)
         out[(slice(None),) + tuple(slice(0, r) for r in self.real)] = a
         return out.reshape(len(a), -1)
+
+    def index(self) -> np.ndarray:
+        """The position in this padded layout of every real entry, in C order over the real
+        shape (so entry y of a jointly indexed tensor sits at index()[y])."""
+        pos = np.zeros(1, dtype=np.int64)
+        for r, v in zip(self.real, self.vars):
+            pos = (pos[:, None] * (1 << v) + np.arange(r, dtype=np.int64)[None, :]).ravel()
+        return pos
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Per-sample activation layout: the real shape (C order) and ONE joint index over it,
+    y = c H W + h W + w, padded once to a power of two (zeros at the end). Committed
+    activations use it; grid is the per-dimension padding that weights and a convolution's
+    factored sumchecks use. For a 1-D shape both coincide."""
+    real: tuple[int, ...]
+
+    @classmethod
+    def of(cls, shape) -> "Layout":
+        return cls(tuple(int(d) for d in shape))
+
+    @property
+    def grid(self) -> Grid:
+        return Grid.of(self.real)
+
+    @property
+    def real_size(self) -> int:
+        return math.prod(self.real)
+
+    @property
+    def n_vars(self) -> int:
+        return log2_pow2(self.real_size)
+
+    @property
+    def size(self) -> int:
+        return 1 << self.n_vars
+
+    def valid(self) -> np.ndarray:
+        """1 on real positions (a prefix), 0 on padding."""
+        return prefix_indicator(self.real_size, self.n_vars)
+
+    def valid_eval(self, point: list[int]) -> int:
+        return prefix_eval(self.real_size, point)
+
+    def pad(self, a: np.ndarray) -> np.ndarray:
+        """[N, *real] (or [N, real size]) -> [N, size], zeros at the end of every sample."""
+        a = np.asarray(a).reshape(len(a), -1)
+        out = np.zeros((len(a), self.size), dtype=np.int64)
+        out[:, :a.shape[1]] = a
+        return out
+
+    def real_part(self, a: np.ndarray) -> np.ndarray:
+        """[N, size] -> [N, *real]: the real entries of jointly padded activations."""
+        a = np.asarray(a)
+        return a.reshape(len(a), -1)[:, :self.real_size].reshape((len(a),) + self.real)
+
+    def same_as_grid(self) -> bool:
+        """True when the joint and the per-dimension layouts are the same tensor (every
+        dimension but the first a power of two >= 2): then no re-indexing is needed."""
+        g = self.grid
+        return g.size == self.size and all(r == p for r, p in zip(self.real[1:], g.padded[1:]))
+
+    def to_grid(self, v: np.ndarray) -> np.ndarray:
+        """A per-sample field vector (object array) from the joint index to the grid (zeros on
+        the grid's padding)."""
+        out = np.zeros(self.grid.size, dtype=object)
+        out[self.grid.index()] = np.asarray(v, dtype=object)[:self.real_size]
+        return out
+
+    def reindex_table(self, grid_point: list[int]) -> np.ndarray:
+        """E(y) = eq(grid_point, grid position of y) for real joint indices y, 0 on padding:
+        Grid-MLE(grid_point) = sum_y E(y) Joint(y) for a tensor in both layouts (object array)."""
+        out = np.zeros(self.size, dtype=object)
+        out[:self.real_size] = eq_table(grid_point)[self.grid.index()]
+        return out
+
+    def reindex_eval(self, grid_point: list[int], joint_point: list[int]) -> int:
+        """The MLE of reindex_table(grid_point) at joint_point, in O(size + grid size): also
+        the MLE over the grid of eq(joint_point, joint index) at grid_point (it is symmetric)."""
+        e = eq_table(grid_point)[self.grid.index()]
+        return int(np.dot(e, eq_table(joint_point)[:self.real_size])) % P
 
 
 @dataclass(frozen=True)
@@ -104,24 +204,25 @@ class LayerSpec:
     def pads(self) -> tuple[int, int, int, int]:
         return tuple(int(p) for p in self.desc["pads"])
 
-    def weight_layout(self) -> Layout:
-        """W as a tensor: dense [out, flattened padded input], conv [OC, IC, KH, KW]."""
+    def weight_layout(self) -> Grid:
+        """W as a tensor: dense [out, input in its grid layout] (so a model's commitment does
+        not depend on how activations are laid out), conv [OC, IC, KH, KW]."""
         if self.kind == "dense":
-            return Layout((self.out.real[0], self.inp.real_size), (self.out.vars[0], self.inp.n_vars))
+            return Grid((self.out.real[0], self.inp.real_size), (self.out.grid.vars[0], self.inp.grid.n_vars))
         oc, ic = self.out.real[0], self.inp.real[0]
         kh, kw = self.kernel
-        return Layout((oc, ic, kh, kw), (self.out.vars[0], self.inp.vars[0], log2_pow2(kh), log2_pow2(kw)))
+        return Grid((oc, ic, kh, kw), (self.out.grid.vars[0], self.inp.grid.vars[0], log2_pow2(kh), log2_pow2(kw)))
 
     def weight_valid(self) -> np.ndarray:
         if self.kind == "dense":
-            return np.multiply.outer(prefix_indicator(self.out.real[0], self.out.vars[0]), self.inp.valid()).ravel()
+            return np.multiply.outer(prefix_indicator(self.out.real[0], self.out.n_vars), self.inp.grid.valid()).ravel()
         return self.weight_layout().valid()
 
     def weight_valid_eval(self, point: list[int]) -> int:
         if self.kind == "dense":
-            a = self.out.vars[0]
+            a = self.out.n_vars
             return mle_eval(prefix_indicator(self.out.real[0], a).astype(object), point[:a]) \
-                * self.inp.valid_eval(point[a:]) % P
+                * self.inp.grid.valid_eval(point[a:]) % P
         return self.weight_layout().valid_eval(point)
 
     def channel_multipliers(self) -> list[int] | None:
@@ -130,17 +231,20 @@ class LayerSpec:
         m = (self.desc.get("requant") or {}).get("multiplier")
         if not isinstance(m, list):
             return None
-        return [int(v) for v in m] + [1] * (self.out.padded[0] - len(m))
+        return [int(v) for v in m] + [1] * (self.out.grid.padded[0] - len(m))
 
     def multiplier_table(self) -> np.ndarray:
-        """The multiplier of every output entry (flattened padded layout), or the scalar."""
+        """The multiplier of every output entry (joint layout, 1 on padding), or the scalar."""
         ms = self.channel_multipliers()
         if ms is None:
             return np.int64(self.desc["requant"]["multiplier"])
-        return np.repeat(np.asarray(ms, dtype=np.int64), self.out.size // self.out.padded[0])
+        out = np.ones(self.out.size, dtype=np.int64)
+        per_channel = self.out.real_size // self.out.real[0]
+        out[:self.out.real_size] = np.repeat(np.asarray(ms[:self.out.real[0]], dtype=np.int64), per_channel)
+        return out
 
-    def bias_layout(self) -> Layout:
-        return Layout((self.out.real[0],), (self.out.vars[0],))
+    def bias_layout(self) -> Grid:
+        return Grid((self.out.real[0],), (self.out.grid.vars[0],))
 
 
 def _ints(v, n: int, what: str) -> tuple[int, ...]:
