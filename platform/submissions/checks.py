@@ -74,13 +74,17 @@ def check_proof_for_entry(entry: Submission, proof) -> None:
     import zkml
     from zkml.errors import StatementMismatchError, ZkmlError
 
-    from zkml.formats.proof import PROOF_VERSION
+    from zkml.formats.proof import LENGTH_VERSIONS, version_problem
 
     challenge: Challenge = entry.challenge
-    if isinstance(proof, zkml.Proof) and proof.version != PROOF_VERSION:
+    if isinstance(proof, zkml.Proof) and proof.version not in LENGTH_VERSIONS:
         raise UploadMismatch(f"This proof file has format version {proof.version}, made by an older zkml that did not "
                              f"record the proof's length (so a truncated copy could not be told apart): update "
                              f"zkml and prove again. {_fix(entry)}")
+    problem = (version_problem(entry.architecture, proof.version)
+               if isinstance(proof, zkml.Proof) and isinstance(entry.architecture, dict) else None)
+    if problem is not None:
+        raise UploadMismatch(f"{problem[0].upper()}{problem[1:]}. {_fix(entry)}")
     try:
         dataset = zkml.load_dataset(challenge.test_set.path)
     except (OSError, ValueError, ZkmlError):

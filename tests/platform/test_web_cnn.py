@@ -52,6 +52,26 @@ def test_cnn_entry_is_checked_verified_ranked_and_summarised(client, users, make
     assert board["late"][0]["architecture"] == summary
 
 
+def test_cnn_proof_in_the_old_per_dimension_layout_is_refused_at_upload_by_name(users, make_challenge, cnn,
+                                                                                zk_proof):
+    """A version-4 file of a CNN proof (made before activations were indexed jointly) is named
+    and refused before anything is stored; the same proof as version 7 is accepted."""
+    import zkml
+    from submissions.errors import UploadMismatch
+
+    model, commitment_bytes, _ = cnn
+    images = make_challenge(slug="images-old", input_shape=[8, 8])
+    entry = services.create_submission(users.alice, images, commitment_bytes)
+    proof = zkml.prove(model, zkml.load_dataset(str(zk_proof.dataset_path)), context=f"proofboard/images-old/{entry.pk}")
+    assert proof.version == 7
+    with pytest.raises(UploadMismatch, match="made by an older zkml, which laid out a convolutional network"):
+        services.upload_proof(users.alice, entry, proof.to_bytes(version=4), prove_seconds=1.0)
+    entry.refresh_from_db()
+    assert entry.state == "committed"
+    services.upload_proof(users.alice, entry, proof.to_bytes(), prove_seconds=1.0)
+    assert services.run_verification(entry.pk) == "verified"
+
+
 @pytest.mark.parametrize("shape", [[64], [2, 4, 8], [8, 8, 1]])
 def test_cnn_commitment_for_other_image_shapes_is_refused(users, make_challenge, cnn, shape):
     from django.core.exceptions import ValidationError
