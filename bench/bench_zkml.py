@@ -4,7 +4,7 @@ reported. Writes bench/results.json and prints a table.
 
     python bench/bench_zkml.py                      # digits (arkworks), tiny (py_ecc)
     python bench/bench_zkml.py --cases mnist --runs 1
-    python bench/bench_zkml.py --cases digits-cnn,lenet-1000 --runs 3
+    python bench/bench_zkml.py --cases digits-cnn,lenet-128 --runs 3   # lenet-128/256: small N, ~2 GiB
 
 Each run also records the prover's time per stage (from its progress reports) and the
 multiply-accumulates of one inference, for the cost per MAC.
@@ -32,6 +32,8 @@ CASES = {
     "mnist": ("MNIST-shaped MLP 784-128-10 (synthetic int8 weights), N=10000", "arkworks", (784, 128, 10), 10000),
     "digits-cnn": ("digits CNN conv3x3x6-pool2-conv3x3x16-pool2-64-32-10 (synthetic), N=1797", "arkworks",
                    "digits-cnn", 1797),
+    "lenet-128": ("LeNet-5 shape on 28x28 (synthetic), N=128", "arkworks", "lenet", 128),
+    "lenet-256": ("LeNet-5 shape on 28x28 (synthetic), N=256", "arkworks", "lenet", 256),
     "lenet-1000": ("LeNet-5 shape on 28x28 (synthetic), N=1000", "arkworks", "lenet", 1000),
     "lenet-2000": ("LeNet-5 shape on 28x28 (synthetic), N=2000", "arkworks", "lenet", 2000),
     "lenet-10000": ("LeNet-5 shape on 28x28 (synthetic), N=10000", "arkworks", "lenet", 10000),
