@@ -38,7 +38,7 @@ class Proof:
     n_samples: int
     body: bytes
     statement: dict[str, bytes]
-    version: int = PROOF_VERSION     # the format it was read from (or made for: file_version)
+    version: int = 4     # the format it was read from, or made for (file_version: 7 for a CNN)
 
     def to_bytes(self, version: int | None = None) -> bytes:
         """The proof file, by default in its own version with the body length (a version-2
