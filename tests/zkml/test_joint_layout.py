@@ -16,7 +16,7 @@ from zkml.formats.model import AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer
 from zkml.formats.proof import Proof
 from zkml.layers import common, conv
 from zkml.layers.spec import Layout, prefix_eval, prefix_indicator
-from zkml.prover import prove_statement
+from zkml.prover import prove_statement, simulate_statement
 from zkml.verifier import verify_statement
 
 from zkml_fixtures import forged_proof as _forged, tiny_data, tiny_model
@@ -93,6 +93,9 @@ def test_odd_geometry_commits_joint_activations_and_verifies(odd):
     expected = int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
     assert 0 < expected < len(y)
     assert verify_statement(Commitment.from_bytes(com.to_bytes()), x, y, proof) == expected
+    sim, challenges = simulate_statement(com, x, y, 2, rng=random.Random(3))     # without the weights
+    assert sim.version == 7 and len(sim.body) == len(proof.body)
+    assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == 2
     old = Proof.from_bytes(proof.to_bytes(version=4))        # the same messages in a version-4 file
     with pytest.raises(VerificationError, match="made by an older zkml, which laid out a convolutional"):
         verify_statement(com, x, y, old)
