@@ -200,3 +200,29 @@ def test_a_dense_only_proof_in_the_cnn_file_version_is_refused():
     assert proof.version == 4 and verify_statement(com, x, y, Proof.from_bytes(proof.to_bytes())) == 4
     with pytest.raises(VerificationError, match="is for a network with convolution or pooling layers"):
         verify_statement(com, x, y, Proof.from_bytes(proof.to_bytes(version=7)))
+
+
+def test_odd_geometry_proves_in_shards(odd):
+    """The joint layout in a sharded proof (docs/protocol.md §6a): shards of 4, 4 and 1 samples
+    (the last one padded to one sample) verify with the whole count; a raised shard count is
+    rejected by that shard's proof."""
+    import dataclasses
+
+    from zkml.arith.curve import get_backend
+    from zkml.commitments import pedersen
+    from zkml.formats.proof import read_proof
+    from zkml.prover import prove_sharded
+    from zkml.verifier import verify_sharded
+
+    model, com, x, y = odd
+    expected = int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
+    sharded = read_proof(prove_sharded(model, x, y, 4, rng=random.Random(4)).to_bytes())
+    assert [(s.start, s.stop) for s in sharded.shards] == [(0, 4), (4, 8), (8, 9)]
+    assert verify_sharded(com, x, y, sharded) == expected
+    be = get_backend()
+    a, b, c = sharded.shards
+    raised = be.to_bytes(be.add(be.from_bytes(c.count_commitment), pedersen.g()))
+    cheat = dataclasses.replace(sharded, claimed_count=expected + 1,
+                                shards=[a, b, dataclasses.replace(c, count_commitment=raised)])
+    with pytest.raises(VerificationError, match="shard 3 of 3"):
+        verify_sharded(com, x, y, cheat)

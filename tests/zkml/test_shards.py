@@ -221,3 +221,12 @@ def test_sharded_simulator_makes_accepting_proofs_without_the_weights():
         assert verify_sharded(com, x, y, sim, programmed_challenges=logs) == claimed
         with pytest.raises(VerificationError):
             verify_sharded(com, x, y, sim)
+
+
+def test_sharded_format_version_1_is_refused_by_name(case):
+    """Version 1 sharded files laid out a CNN's activations per dimension: refused with the fix."""
+    _, commitment, data, proof = case
+    raw = bytearray(proof.to_bytes())
+    raw[8:10] = (1).to_bytes(2, "big")
+    with pytest.raises(FormatError, match="unsupported sharded proof version 1.*prove again"):
+        read_proof(bytes(raw))

@@ -95,7 +95,9 @@ class Proof:
 # product of the C_s. Header: magic, version, K, N, the sum of blinds, the 5 statement digests,
 # the number of shards; then per shard: start, stop, C_s (compressed G1), body length, body.
 SHARDED_MAGIC = b"ZKMSHARD"
-SHARDED_VERSION = 1
+# 2: every network's activations in the joint layout (version 1 laid out a convolutional network's
+# activations per dimension; it is not read: prove again).
+SHARDED_VERSION = 2
 MAX_SHARDS = 4096
 POINT_BYTES = 48
 _SHARDED_HEADER = struct.Struct(">8sHQQ32s32s32s32s32s32sI")
