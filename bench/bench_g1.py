@@ -1,7 +1,7 @@
 """Micro-benchmark of G1 multi-scalar multiplication with small signed scalars, the prover's
 Pedersen row commitments: µs per point of
   native     zkml/g1_native.msm_small (the compiled kernel zkml/native/g1.c)
-  msm_ints   pedersen.msm_ints on the arkworks backend (the path it replaces: positive and
+  msm_ints   pedersen_prover.msm_ints on the arkworks backend (the path it replaces: positive and
              negative parts through the binding, scalar conversion included)
   multiexp   py_arkworks_bls12381 G1Point.multiexp_unchecked alone, on |s| with the Scalar
              objects made beforehand (the binding's own cost, a lower bound for msm_ints)
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from zkml import native  # noqa: E402
 from zkml.arith import curve
-from zkml.commitments import pedersen
+from zkml.commitments import pedersen, pedersen_prover
 from timing import median_time, write_results  # noqa: E402  (bench/ is the script's directory)
 
 SIZES = (1024, 8192)
@@ -45,7 +45,7 @@ def main() -> int:
     be = curve.set_backend("arkworks")
     G1, S = be._G1, be._S
     t0 = time.perf_counter()
-    bases = pedersen._native_vector_bases(max(SIZES))
+    bases = pedersen_prover._native_vector_bases(max(SIZES))
     prepare_us = (time.perf_counter() - t0) / max(SIZES) * 1e6
     gens = pedersen.vector_generators(max(SIZES))
 
@@ -65,7 +65,7 @@ def main() -> int:
             want = be.to_affine_xy(G1.multiexp_unchecked(pts, mags))
             assert g1_native.msm_small(pre, n, scalars) == want, (n, bits)
             for name, fn in (("native", lambda: g1_native.msm_small(pre, n, scalars)),
-                             ("msm_ints", lambda: pedersen.msm_ints(points, scalars)),
+                             ("msm_ints", lambda: pedersen_prover.msm_ints(points, scalars)),
                              ("multiexp", lambda: G1.multiexp_unchecked(pts, mags))):
                 med, times = median_time(fn, args.runs)
                 out[name] = {"us_per_point": med / n * 1e6, "seconds": times}

@@ -1,5 +1,5 @@
 """Writes zkml/pedersen_generators.bin: the first 8192 Pedersen vector generators, derived by
-RFC 9380 hash-to-G1 (zkml/pedersen.py), as 96-byte affine x || y. Prints the SHA-256 to pin
+RFC 9380 hash-to-G1 (zkml/commitments/pedersen.py), as 96-byte affine x || y. Prints the SHA-256 to pin
 in pedersen.GENERATOR_FILE_SHA256. The file is only a cache of the derivation: a test
 re-derives every point.
 

@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 
-from zkml.formats.commitment import Commitment, commit as _commit, load_opening
+from zkml.formats.commitment import Commitment
 from zkml.formats.data import Dataset
 from zkml.errors import (CommitmentMismatchError, FormatError, StatementMismatchError, VerificationError,
                      ZkmlError)
@@ -26,7 +26,8 @@ def _labels(dataset: Dataset, n_classes: int) -> np.ndarray:
 
 def commit(model: QuantizedModel, rng=None) -> Commitment:
     """Commit to the model's weights (stores the private opening in the model; save it)."""
-    return _commit(model, rng)
+    from zkml.formats.opening import commit as commit_model   # not on the verifier's import path
+    return commit_model(model, rng)
 
 
 def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None, context: str = "",
@@ -105,6 +106,7 @@ def check_model_commitment(model: QuantizedModel, commitment: Commitment) -> Non
     if model.architecture() != commitment.architecture:
         raise CommitmentMismatchError("the model file has a different architecture or quantization scales "
                                       "than the commitment")
+    from zkml.formats.opening import load_opening   # not on the verifier's import path
     _, committed = load_opening(model)
     if committed != commitment.tensor_bytes():
         raise CommitmentMismatchError("the model file belongs to a different commitment (committing again "

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from zkml.commitments import hyrax, pedersen
-from zkml.protocols.channel import ProverChannel
+from zkml.commitments import hyrax, hyrax_prover, pedersen_prover
+from zkml.protocols.channel_prover import ProverChannel
 from zkml.protocols import logup_prover
 from zkml.circuit import (LIMB_BITS, Q_OFFSET, Circuit, linear_relations, needs_zero_check,
                       padded_inputs, zero_check_terms)
-from zkml.formats.commitment import load_opening, padded_model_tensors, zero_model_of
+from zkml.formats.opening import load_opening, padded_model_tensors, zero_model_of
 from zkml.errors import ZkmlError
 from zkml.protocols.expr import Term, aff
 from zkml.arith.field import P, eq_table
@@ -20,7 +20,7 @@ from zkml.layers import avgpool, maxpool, step
 from zkml.formats.model import QuantizedModel
 from zkml.arith.curve import get_backend
 from zkml.formats.proof import Proof, ShardedProof, ShardPart, file_version
-from zkml.protocols.sigma import prove_zero
+from zkml.protocols.sigma_prover import prove_zero
 from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_prover import prove_sumcheck
 
@@ -134,8 +134,8 @@ class _Claims:
         """Commit to tensor~(point) = value, unless that claim exists (then nothing is sent)."""
         if (name, tuple(point)) in self.items:
             return self.items[(name, tuple(point))]
-        blind = pedersen.random_scalar(rng)
-        ch.send_point(label, pedersen.commit_scalar(value, blind))
+        blind = pedersen_prover.random_scalar(rng)
+        ch.send_point(label, pedersen_prover.commit_scalar(value, blind))
         self.add(name, point, value, blind)
         return value, blind
 
@@ -180,8 +180,8 @@ def prove_sharded(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray, 
         circuit = Circuit(arch, stop - start)
         shard_report("witness", 0.0)
         wit, count = compute_witness(circuit, model, x_int[start:stop], labels[start:stop])
-        blind = pedersen.random_scalar(rng)
-        point = get_backend().to_bytes(pedersen.commit_scalar(count, blind))
+        blind = pedersen_prover.random_scalar(rng)
+        point = get_backend().to_bytes(pedersen_prover.commit_scalar(count, blind))
         ch = ProverChannel(start_transcript(digests, len(labels), None, Shard(i, len(ranges), start, stop), point))
         body = _run(ch, circuit, wit, (count, blind), dict(blinds), {}, x_int[start:stop], labels[start:stop],
                     shard_report, rng)
@@ -212,8 +212,8 @@ def simulate_sharded(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_
     ranges = shard_ranges(len(labels), shard_size)
     parts, logs, blind_sum = [], [], 0
     for i, (start, stop) in enumerate(ranges):
-        count = (claimed_count if i == 0 else 0, pedersen.random_scalar(rng))
-        point = get_backend().to_bytes(pedersen.commit_scalar(*count))
+        count = (claimed_count if i == 0 else 0, pedersen_prover.random_scalar(rng))
+        point = get_backend().to_bytes(pedersen_prover.commit_scalar(*count))
         transcript = start_transcript(digests, len(labels), None, Shard(i, len(ranges), start, stop), point)
         ch = ProverChannel(transcript, simulate=True, rng=rng)
         parts.append(ShardPart(start, stop, point, _simulate(ch, commitment, x_int[start:stop],
@@ -229,7 +229,7 @@ def _simulate(ch, commitment, x_int: np.ndarray, labels: np.ndarray, count: tupl
     arch = commitment.architecture
     circuit = Circuit(arch, len(labels))
     wit, _ = compute_witness(circuit, zero_model_of(arch), x_int, labels)
-    row_blinds = {n: [pedersen.random_scalar(rng) for _ in tc.rows] for n, tc in commitment.tensors.items()}
+    row_blinds = {n: [pedersen_prover.random_scalar(rng) for _ in tc.rows] for n, tc in commitment.tensors.items()}
     return _run(ch, circuit, wit, count, row_blinds, dict(commitment.tensors), x_int, labels,
                 lambda stage, fraction: None, rng)
 
@@ -245,7 +245,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
     report("commit", 0.05)
     names = circuit.witness_tensors()
     for i, name in enumerate(names):
-        tc, row_blinds[name] = pedersen.commit_tensor(wit[name], circuit.n_vars(name), rng)
+        tc, row_blinds[name] = pedersen_prover.commit_tensor(wit[name], circuit.n_vars(name), rng)
         tensor_commitments[name] = tc
         for r, row in enumerate(tc.rows):
             ch.send_point(f"witness/{name}/{r}", row)
@@ -354,6 +354,6 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
             point, opened = prove_sumcheck(ch, n, terms, wit, public, claim, blind, f"reduce/{n}", rng)
             pt = tuple(point)
         items = [(wit[name], row_blinds[name], *opened[name], tensor_commitments.get(name)) for name in sorted(opened)]
-        hyrax.prove_batch_eval(ch, items, list(pt), f"open/{n}", rng)
+        hyrax_prover.prove_batch_eval(ch, items, list(pt), f"open/{n}", rng)
     report("done", 1.0)
     return ch.bytes()

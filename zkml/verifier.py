@@ -1,5 +1,5 @@
 """The verifier: checks a proof that the committed model classifies K of N public samples
-correctly. Reads the prover's messages in order (channel.py) and raises VerificationError
+correctly. Reads the prover's messages in order (protocols/channel_verifier.py) and raises VerificationError
 naming the first check that fails. See docs/protocol.md for the protocol, step by step."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from zkml.commitments import hyrax, pedersen
-from zkml.protocols import sigma
-from zkml.protocols.channel import VerifierChannel
+from zkml.commitments import hyrax, hyrax_verifier, pedersen
+from zkml.protocols import sigma_verifier
+from zkml.protocols.channel_verifier import VerifierChannel
 from zkml.circuit import Circuit, linear_relations, needs_zero_check, zero_check_terms
 from zkml.formats.commitment import Commitment
 from zkml.arith.curve import get_backend
@@ -142,7 +142,7 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
     for which, claimed, (items, const) in zip("pq", (p_c, q_c), circuit.leaf_relations(alpha, beta, leaf_pt)):
         points = [pedersen.g()] + [mult_c if g == "table" else group_values[g][n] for (g, n), _ in items]
         total = be.msm(points + claimed.points, [(-const) % P] + [(-c) % P for _, c in items] + claimed.scalars)
-        sigma.verify_zero(ch, total, f"lookup/leaves/{which}",
+        sigma_verifier.verify_zero(ch, total, f"lookup/leaves/{which}",
                           "lookup argument: a looked-up value (a range, the requantization clamp or "
                           "ReLU) is not in the table")
 
@@ -177,7 +177,7 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
             points = [row_vals[ref[1]] if isinstance(ref, tuple) else group_values[grp.name][ref]
                       for ref, _ in items]
             total = be.msm([pedersen.g()] + points, [const] + [c for _, c in items])
-            sigma.verify_zero(ch, total, f"linear/{grp.name}/{ri}",
+            sigma_verifier.verify_zero(ch, total, f"linear/{grp.name}/{ri}",
                               f"{grp.name}: the committed values violate relation {ri} "
                               "(requantization, range decomposition or argmax margin)")
 
@@ -221,7 +221,7 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
                                             claim_c, f"reduce/{n}")
             pt = tuple(point)
         names = sorted(opened)
-        hyrax.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], list(pt), f"open/{n}",
+        hyrax_verifier.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], list(pt), f"open/{n}",
                                 f"opening of {', '.join(names)} ({n} variables): the claimed evaluations "
                                 "do not match the committed tensors")
     ch.finish()

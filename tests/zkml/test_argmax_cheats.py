@@ -9,10 +9,10 @@ import pytest
 from zkml.circuit import Circuit
 from zkml.constants import LIMB_BITS
 from zkml.errors import VerificationError
-from zkml.formats.commitment import commit, load_opening
+from zkml.formats.opening import commit, load_opening
 from zkml.formats.model import DenseLayer, QuantizedModel, Requant
 from zkml.formats.proof import Proof
-from zkml.protocols.channel import ProverChannel
+from zkml.protocols.channel_prover import ProverChannel
 from zkml.prover import _run, compute_witness
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement

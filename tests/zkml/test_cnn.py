@@ -8,9 +8,10 @@ import random
 import numpy as np
 import pytest
 
-from zkml.protocols.channel import ProverChannel
+from zkml.protocols.channel_prover import ProverChannel
 from zkml.circuit import Circuit
-from zkml.formats.commitment import Commitment, commit, load_opening
+from zkml.formats.commitment import Commitment
+from zkml.formats.opening import commit, load_opening
 from zkml.errors import FormatError, VerificationError
 from zkml.formats.model import AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
 from zkml.formats.proof import Proof

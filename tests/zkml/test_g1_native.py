@@ -1,5 +1,5 @@
 """The compiled G1 MSM (zkml/native/g1.c, zkml/g1_native.py) against the arkworks binding's
-multiexp, and its use in pedersen.commit_tensor."""
+multiexp, and its use in pedersen_prover.commit_tensor."""
 import random
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 
 from zkml import native
 from zkml.arith import curve, g1_native
-from zkml.commitments import pedersen
+from zkml.commitments import pedersen, pedersen_prover
 
 Q = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab
 LIMIT = (1 << 62) - 1  # largest allowed |scalar|
@@ -18,7 +18,7 @@ def test_native_kernel_loads():
     # `make install` builds it; a library failing its G1 self-test is not loaded (the prover
     # then falls back to the binding), which must not go unnoticed here
     assert native.load() is not None, native.load_error()
-    assert pedersen.native_msm_enabled() == (curve.get_backend().name == "arkworks")
+    assert pedersen_prover.native_msm_enabled() == (curve.get_backend().name == "arkworks")
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +166,7 @@ def test_derived_generators_are_prepared_too(ark):
     if curve.get_backend().name != "arkworks":
         pytest.skip("native bases are kept for the arkworks backend")
     n = 8192 + 3
-    bases = pedersen._native_vector_bases(n)
+    bases = pedersen_prover._native_vector_bases(n)
     assert len(bases) == n
     for i in (0, 8191, 8192, 8194):
         e = np.zeros(n, dtype=np.int64)
@@ -175,7 +175,7 @@ def test_derived_generators_are_prepared_too(ark):
     pedersen.vector_generators(n + 2)  # growing the list grows the prepared copy
     e = np.zeros(n + 2, dtype=np.int64)
     e[-1] = -1
-    got = g1_native.msm_small(pedersen._native_vector_bases(n + 2), n + 2, e)
+    got = g1_native.msm_small(pedersen_prover._native_vector_bases(n + 2), n + 2, e)
     assert got == ark.to_affine_xy(ark.neg(pedersen.derive_vector_generator(n + 1)))
 
 
@@ -197,10 +197,10 @@ def test_commit_tensor_same_rows_with_and_without_native(monkeypatch, kind):
     real = g1_native.msm_small
     monkeypatch.setattr(g1_native, "msm_small", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setenv("ZKML_NATIVE_MSM", "1")
-    on, blinds_on = pedersen.commit_tensor(values, n, random.Random(3))
+    on, blinds_on = pedersen_prover.commit_tensor(values, n, random.Random(3))
     assert len(calls) == (0 if kind == "object" else len(on.rows))
     monkeypatch.setenv("ZKML_NATIVE_MSM", "0")
-    off, blinds_off = pedersen.commit_tensor(values, n, random.Random(3))
+    off, blinds_off = pedersen_prover.commit_tensor(values, n, random.Random(3))
     assert len(calls) == (0 if kind == "object" else len(on.rows))  # not called again
     assert blinds_on == blinds_off
     assert on.to_bytes() == off.to_bytes()
@@ -214,10 +214,10 @@ def test_native_path_only_on_arkworks(monkeypatch):
     original = curve.get_backend().name
     try:
         curve.set_backend("py_ecc")
-        assert not pedersen.native_msm_enabled()
+        assert not pedersen_prover.native_msm_enabled()
         curve.set_backend("arkworks")
-        assert pedersen.native_msm_enabled()
+        assert pedersen_prover.native_msm_enabled()
     finally:
         curve.set_backend(original)
     monkeypatch.setenv("ZKML_NATIVE_MSM", "0")
-    assert not pedersen.native_msm_enabled()
+    assert not pedersen_prover.native_msm_enabled()

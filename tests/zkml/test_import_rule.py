@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zkml.formats.commitment import commit
+from zkml.formats.opening import commit
 from zkml.formats.data import save_dataset
 from zkml.formats.model import ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
 from zkml.prover import prove_statement

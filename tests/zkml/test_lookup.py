@@ -6,10 +6,11 @@ import random
 import numpy as np
 import pytest
 
-from zkml.commitments import pedersen
-from zkml.protocols.channel import ProverChannel, VerifierChannel
+from zkml.commitments import pedersen_prover
+from zkml.protocols.channel_prover import ProverChannel
+from zkml.protocols.channel_verifier import VerifierChannel
 from zkml.circuit import Circuit
-from zkml.formats.commitment import commit, load_opening
+from zkml.formats.opening import commit, load_opening
 from zkml.errors import VerificationError
 from zkml.arith.field import P, inv, mle_eval
 from zkml.arith.frvec import FrVec
@@ -44,7 +45,7 @@ def test_fraction_sum_proof_ends_in_the_leaves_evaluations(n_vars):
     point2, pc, qc = verify_fraction_sum(vc, n_vars, "lk")
     vc.finish()
     assert point2 == point
-    assert pc.value() == pedersen.commit_scalar(pv, pb) and qc.value() == pedersen.commit_scalar(qv, qb)
+    assert pc.value() == pedersen_prover.commit_scalar(pv, pb) and qc.value() == pedersen_prover.commit_scalar(qv, qb)
 
 
 def test_fraction_sum_that_is_not_zero_is_rejected():

@@ -146,7 +146,7 @@ def test_weight_range_is_one_rule_for_the_model_and_the_circuit():
     import random
 
     from zkml.circuit import WEIGHT_OFFSET, Circuit
-    from zkml.formats.commitment import commit
+    from zkml.formats.opening import commit
     from zkml.constants import WEIGHT_BITS, WEIGHT_MAX, WEIGHT_MIN
     from zkml.prover import prove_statement
     from zkml.verifier import verify_statement

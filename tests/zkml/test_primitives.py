@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from zkml.arith import curve
-from zkml.commitments import hyrax, pedersen
-from zkml.protocols import sigma
-from zkml.protocols.channel import ProverChannel, VerifierChannel
+from zkml.commitments import hyrax_prover, hyrax_verifier, pedersen, pedersen_prover
+from zkml.protocols import sigma_prover, sigma_verifier
+from zkml.protocols.channel_prover import ProverChannel
+from zkml.protocols.channel_verifier import VerifierChannel
 from zkml.errors import FormatError, VerificationError
 from zkml.protocols.expr import Term, aff
 from zkml.arith.field import (P, eq_eval, eq_table, field_vec_times_int_matrix, inv, mle_eval)
@@ -112,17 +113,17 @@ def test_sigma_protocols_accept_honest_and_reject_false_statements():
     be = curve.get_backend()
     x, rx, y, ry, rz = 6, 11, 7, 13, 17
     ch = _channels()
-    sigma.prove_product(ch, x, rx, y, ry, x * y, rz, "p", rng)
-    sigma.prove_zero(ch, 0, 99, "z", rng)
+    sigma_prover.prove_product(ch, x, rx, y, ry, x * y, rz, "p", rng)
+    sigma_prover.prove_zero(ch, 0, 99, "z", rng)
     data = ch.bytes()
-    cx, cy = pedersen.commit_scalar(x, rx), pedersen.commit_scalar(y, ry)
+    cx, cy = pedersen_prover.commit_scalar(x, rx), pedersen_prover.commit_scalar(y, ry)
     vc = VerifierChannel(Transcript(b"t"), data)
-    sigma.verify_product(vc, cx, cy, pedersen.commit_scalar(42, rz), "p", "product")
-    sigma.verify_zero(vc, be.mul(pedersen.h(), 99), "z", "zero")
+    sigma_verifier.verify_product(vc, cx, cy, pedersen_prover.commit_scalar(42, rz), "p", "product")
+    sigma_verifier.verify_zero(vc, be.mul(pedersen.h(), 99), "z", "zero")
     vc.finish()
     vc = VerifierChannel(Transcript(b"t"), data)
     with pytest.raises(VerificationError, match="product"):
-        sigma.verify_product(vc, cx, cy, pedersen.commit_scalar(43, rz), "p", "product")
+        sigma_verifier.verify_product(vc, cx, cy, pedersen_prover.commit_scalar(43, rz), "p", "product")
 
 
 def _sumcheck_fixture(rng, n=5):
@@ -140,23 +141,23 @@ def _sumcheck_fixture(rng, n=5):
 def test_zk_sumcheck_and_batched_opening(delta):
     rng = random.Random(3)
     n, a, b, tau, eqt, terms, claim = _sumcheck_fixture(rng)
-    ca, ba = pedersen.commit_tensor(a, n, rng)
-    cb, bb = pedersen.commit_tensor(b, n, rng)
+    ca, ba = pedersen_prover.commit_tensor(a, n, rng)
+    cb, bb = pedersen_prover.commit_tensor(b, n, rng)
     s = rng.randrange(P)
     ch = _channels()
     claimed = (claim + delta) % P
     point, ev = prove_sumcheck(ch, n, terms, {"A": a, "B": b}, {"eq": eqt}, claimed, s, "sc", rng)
-    hyrax.prove_batch_eval(ch, [(a, ba, *ev["A"], ca), (b, bb, *ev["B"], cb)], point, "ev", rng)
+    hyrax_prover.prove_batch_eval(ch, [(a, ba, *ev["A"], ca), (b, bb, *ev["B"], cb)], point, "ev", rng)
     vc = VerifierChannel(Transcript(b"t"), ch.bytes())
     run = lambda: (verify_sumcheck(vc, n, terms, lambda name, p: eq_eval(tau, p),
-                                   pedersen.commit_scalar(claimed, s), "sc"))
+                                   pedersen_prover.commit_scalar(claimed, s), "sc"))
     if delta:
         with pytest.raises(VerificationError, match="sc: "):
             run()
         return
     point2, evc = run()
     assert point2 == point
-    hyrax.verify_batch_eval(vc, [(ca, evc["A"]), (cb, evc["B"])], point2, "ev", "opening")
+    hyrax_verifier.verify_batch_eval(vc, [(ca, evc["A"]), (cb, evc["B"])], point2, "ev", "opening")
     vc.finish()
 
 
@@ -164,18 +165,18 @@ def test_opening_rejects_a_wrong_evaluation():
     rng = random.Random(4)
     n = 6
     t = np.arange(1 << n, dtype=np.int64) - 20
-    tc, blinds = pedersen.commit_tensor(t, n, rng)
+    tc, blinds = pedersen_prover.commit_tensor(t, n, rng)
     point = [rng.randrange(P) for _ in range(n)]
     value = mle_eval(t.astype(object) % P, point)
     for claimed, ok in ((value, True), (value + 1, False)):
         ch = _channels()
-        hyrax.prove_batch_eval(ch, [(t, blinds, claimed, 5, tc)], point, "ev", rng)
+        hyrax_prover.prove_batch_eval(ch, [(t, blinds, claimed, 5, tc)], point, "ev", rng)
         vc = VerifierChannel(Transcript(b"t"), ch.bytes())
         if ok:
-            hyrax.verify_batch_eval(vc, [(tc, pedersen.commit_scalar(claimed, 5))], point, "ev", "opening")
+            hyrax_verifier.verify_batch_eval(vc, [(tc, pedersen_prover.commit_scalar(claimed, 5))], point, "ev", "opening")
         else:
             with pytest.raises(VerificationError, match="opening"):
-                hyrax.verify_batch_eval(vc, [(tc, pedersen.commit_scalar(claimed, 5))], point, "ev", "opening")
+                hyrax_verifier.verify_batch_eval(vc, [(tc, pedersen_prover.commit_scalar(claimed, 5))], point, "ev", "opening")
 
 
 def test_channel_rejects_truncation_and_trailing_bytes():

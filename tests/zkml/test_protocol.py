@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from zkml.arith import curve
-from zkml.formats.commitment import Commitment, commit
+from zkml.formats.commitment import Commitment
+from zkml.formats.opening import commit
 from zkml.errors import VerificationError
 from zkml.formats.model import DenseLayer, QuantizedModel, Requant
 from zkml.formats.proof import Proof

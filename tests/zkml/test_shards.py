@@ -208,7 +208,7 @@ def test_sharded_simulator_makes_accepting_proofs_without_the_weights():
     count commitments split K arbitrarily) is accepted with its programmed challenges, and
     rejected with the real Fiat–Shamir ones."""
     from tests.zkml.test_protocol import tiny_data, tiny_model
-    from zkml.formats.commitment import commit
+    from zkml.formats.opening import commit
     from zkml.prover import simulate_sharded
     from zkml.verifier import verify_sharded
 

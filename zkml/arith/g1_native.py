@@ -1,5 +1,5 @@
 """Multi-scalar multiplication on G1 with small signed integer scalars, on the compiled
-kernel zkml/native/g1.c (the prover's Pedersen row commitments; see pedersen.commit_tensor).
+kernel zkml/native/g1.c (the prover's Pedersen row commitments; see pedersen_prover.commit_tensor).
 
 Points cross the boundary in the 96-byte affine form x || y (48-byte big-endian each; 96 zero
 bytes is the identity) of `Backend.to_affine_xy`. `PreparedBases` holds them converted once

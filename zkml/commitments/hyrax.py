@@ -4,72 +4,20 @@ To prove that committed values v_t equal tensor_t~(point) for several tensors of
 size at one point: a challenge rho combines them (rows C_i = sum_t rho^t C_{t,i}, value
 sum_t rho^t v_t); with L = eq(row part), R = eq(column part) the verifier forms
 T = sum_i L_i C_i, a commitment to w = L^T M, and a dot-product proof shows <w, R> = v.
+The prover's half is hyrax_prover.py, the verifier's hyrax_verifier.py; this module holds
+what both use: how a point splits into row and column parts, and the reduction of claims at
+several points to one.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from zkml.commitments import ipa
-from zkml.arith.curve import get_backend
-from zkml.errors import VerificationError
-from zkml.arith.field import P, eq_table, field_vec_times_int_matrix
+from zkml.arith.field import P
 from zkml.commitments.pedersen import layout
 
 
-def _split(point: list[int]) -> tuple[list[int], list[int]]:
+def split_point(point: list[int]) -> tuple[list[int], list[int]]:
+    """(row part, column part) of an evaluation point, as pedersen.layout cuts the tensor."""
     a, _ = layout(len(point))
     return point[:a], point[a:]
-
-
-def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=None) -> None:
-    """items: (values, row_blinds, claimed value, value_blind, TensorCommitment) per tensor,
-    all with len(point) variables. (The commitment is only read by the simulator.)"""
-    rho = ch.challenge(label + "/rho")
-    row_pt, col_pt = _split(point)
-    left, right = eq_table(row_pt), eq_table(col_pt)
-    n_rows, n_cols = len(left), len(right)
-    w = np.zeros(n_cols, dtype=object)
-    rho_t, rv, v, coef = 0, 0, 0, 1
-    be = get_backend()
-    t_point = be.identity()
-    for values, row_blinds, value, value_blind, tc in items:
-        values = np.asarray(values)
-        matrix = values.reshape(n_rows, n_cols)
-        if values.dtype == object:
-            w_t = (left @ matrix) % P
-        else:
-            w_t = field_vec_times_int_matrix(left, matrix)
-        w = (w + w_t * coef) % P
-        rho_t = (rho_t + coef * int(np.dot(left, np.array(row_blinds, dtype=object)) % P)) % P
-        rv = (rv + coef * value_blind) % P
-        v = (v + coef * value) % P
-        if ch.simulate:
-            t_point = be.add(t_point, be.msm(tc.rows, [coef * int(x) % P for x in left]))
-        coef = coef * rho % P
-    ipa.prove_dot(ch, w, rho_t, right, v, rv, label + "/dot", rng, t_point)
-
-
-def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what: str) -> None:
-    """items: (TensorCommitment, value commitment) per tensor."""
-    be = get_backend()
-    rho = ch.challenge(label + "/rho")
-    row_pt, col_pt = _split(point)
-    left, right = eq_table(row_pt), eq_table(col_pt)
-    n_rows = len(left)
-    coef = 1
-    points, scalars, values, coefs = [], [], [], []
-    for tc, value_commitment in items:
-        if tc.n_vars != len(point) or len(tc.rows) != n_rows:
-            raise VerificationError("a tensor commitment does not match its evaluation point")
-        for i in range(n_rows):
-            points.append(tc.rows[i])
-            scalars.append(coef * int(left[i]) % P)
-        values.append(value_commitment)
-        coefs.append(coef)
-        coef = coef * rho % P
-    cv = be.msm(values, coefs)
-    t = be.msm(points, scalars)
-    ipa.verify_dot(ch, t, cv, right, label + "/dot", what)
 
 
 # -- many points to one --------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Hiding Pedersen commitments on BLS12-381 G1, in Hyrax's matrix layout.
+"""Hiding Pedersen commitments on BLS12-381 G1, in Hyrax's matrix layout: the definitions
+both sides share (generators, layout, the public row commitments). Committing, which needs
+the values and fresh blinds, is the prover's half (pedersen_prover.py).
 
 Generators come from RFC 9380 hash-to-G1 (suite BLS12381G1_XMD:SHA-256_SSWU_RO_) with the
 domain tag PEDERSEN_DST, so nobody knows a discrete-log relation between them (no setup):
@@ -13,16 +15,12 @@ Scalars are committed as C = v g + s h.
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import Callable
 
 from zkml.arith.curve import get_backend
 from zkml.arith.field import P
-from zkml.arith.parallel import pmap
 
 PEDERSEN_DST = b"PROOFBOARD-ZKML-V1-PEDERSEN_BLS12381G1_XMD:SHA-256_SSWU_RO_"
 
@@ -30,15 +28,20 @@ _cache: dict[str, object] = {}
 
 
 def clear_generator_cache() -> None:
+    """Forget every derived generator and table (the backend changed, or a test swapped the file)."""
     _cache.clear()
+
+
+def cached(key: str, make: Callable[[], object]):
+    """The value stored under key (the backend's name first), made on first use."""
+    if key not in _cache:
+        _cache[key] = make()
+    return _cache[key]
 
 
 def _gen(label: bytes):
     be = get_backend()
-    key = be.name + ":" + label.hex()
-    if key not in _cache:
-        _cache[key] = be.hash_to_g1(label, PEDERSEN_DST)
-    return _cache[key]
+    return cached(be.name + ":" + label.hex(), lambda: be.hash_to_g1(label, PEDERSEN_DST))
 
 
 def g():
@@ -74,51 +77,14 @@ def _generator_file_bytes() -> bytes:
 
 def vector_generators(n: int) -> list:
     be = get_backend()
-    key = be.name + ":vector"
-    if key not in _cache:
+
+    def load() -> list:
         data = _generator_file_bytes()
-        _cache[key] = [be.from_affine_xy_trusted(data[i:i + 96]) for i in range(0, len(data), 96)]
-    gens = _cache[key]
+        return [be.from_affine_xy_trusted(data[i:i + 96]) for i in range(0, len(data), 96)]
+    gens = cached(be.name + ":vector", load)
     while len(gens) < n:
         gens.append(derive_vector_generator(len(gens)))
     return gens[:n]
-
-
-def native_msm_enabled() -> bool:
-    """Whether commit_tensor may use the compiled MSM (zkml/g1_native.py): only on the
-    arkworks backend (py_ecc stays an independent reference), when the library loads, and
-    unless $ZKML_NATIVE_MSM is "0" (read at every call)."""
-    if os.environ.get("ZKML_NATIVE_MSM", "1") == "0" or get_backend().name != "arkworks":
-        return False
-    from zkml.arith import g1_native
-    return g1_native.available()
-
-
-def _native_vector_bases(n: int):
-    """The first n vector generators in the native kernel's form (g1_native.PreparedBases),
-    extended as more are asked for (~1 µs a point)."""
-    from zkml.arith import g1_native
-    be = get_backend()
-    gens = vector_generators(n)
-    prepared = _cache.setdefault(be.name + ":vector:native", g1_native.PreparedBases(b""))
-    if len(prepared) < n:
-        prepared.extend([be.to_affine_xy(p) for p in gens[len(prepared):]])
-    return prepared.prefix(n)
-
-
-def _native_msm(bases, values: np.ndarray):
-    """sum values[j] G_j by the compiled kernel (bases = _native_vector_bases(len(values)))."""
-    from zkml.arith import g1_native
-    be = get_backend()
-    xy = g1_native.msm_small(bases, len(values), values)
-    return be.identity() if xy is None else be.from_affine_xy_trusted(xy)
-
-
-def random_scalar(rng=None) -> int:
-    """A uniformly random blinding factor (rng: a `random.Random` for reproducible tests)."""
-    if rng is not None:
-        return rng.randrange(P)
-    return secrets.randbelow(P)
 
 
 class FixedBase:
@@ -155,10 +121,7 @@ class FixedBase:
 
 
 def _fixed(label: bytes) -> FixedBase:
-    key = get_backend().name + ":fixed:" + label.hex()
-    if key not in _cache:
-        _cache[key] = FixedBase(_gen(label))
-    return _cache[key]
+    return cached(get_backend().name + ":fixed:" + label.hex(), lambda: FixedBase(_gen(label)))
 
 
 def g_times(k: int):
@@ -171,11 +134,6 @@ def h_times(k: int):
     return _fixed(b"blinding").times(k)
 
 
-def commit_scalar(value: int, blind: int):
-    be = get_backend()
-    return be.add(g_times(value), h_times(blind))
-
-
 def layout(n_vars: int) -> tuple[int, int]:
     """(row variables, column variables) of a tensor with n_vars variables.
 
@@ -184,24 +142,6 @@ def layout(n_vars: int) -> tuple[int, int]:
     the matrix is wider than square: 2^((n-4)//2) rows."""
     rows = max(0, (n_vars - 4) // 2)
     return rows, n_vars - rows
-
-
-def msm_ints(points: list, values: np.ndarray):
-    """MSM with small signed integer scalars: positive and negative parts kept small."""
-    be = get_backend()
-    values = np.asarray(values)
-    if values.dtype == object:
-        return be.msm(points, [int(v) % P for v in values])
-    pos = values > 0
-    neg = values < 0
-    acc = be.identity()
-    if pos.any():
-        idx = np.nonzero(pos)[0]
-        acc = be.msm([points[i] for i in idx], [int(values[i]) for i in idx])
-    if neg.any():
-        idx = np.nonzero(neg)[0]
-        acc = be.sub(acc, be.msm([points[i] for i in idx], [int(-values[i]) for i in idx]))
-    return acc
 
 
 @dataclass
@@ -213,24 +153,3 @@ class TensorCommitment:
     def to_bytes(self) -> bytes:
         be = get_backend()
         return b"".join(be.to_bytes(r) for r in self.rows)
-
-
-def commit_tensor(values: np.ndarray, n_vars: int, rng=None) -> tuple[TensorCommitment, list[int]]:
-    """Commit a flat tensor of 2^n_vars entries (small ints or field elements); returns blinds."""
-    be = get_backend()
-    values = np.asarray(values)
-    if values.shape != (1 << n_vars,):
-        raise ValueError(f"tensor has shape {values.shape}, expected ({1 << n_vars},)")
-    a, b = layout(n_vars)
-    gens = vector_generators(1 << b)
-    matrix = values.reshape(1 << a, 1 << b)
-    bases = None  # the compiled MSM's form of gens, when it applies (same group elements)
-    if (values.dtype.kind in "iub" and native_msm_enabled()
-            and -(1 << 62) < int(values.min()) and int(values.max()) < (1 << 62)):
-        bases = _native_vector_bases(1 << b)
-    blinds = [random_scalar(rng) for _ in range(1 << a)]
-
-    def row(i: int):
-        body = msm_ints(gens, matrix[i]) if bases is None else _native_msm(bases, matrix[i])
-        return be.add(body, h_times(blinds[i]))
-    return TensorCommitment(n_vars, pmap(row, range(1 << a))), blinds

@@ -173,7 +173,7 @@ def channel_weights(s, r_o: list[int]) -> np.ndarray | None:
 
 
 def send_channel_bias(ctx, s, em: np.ndarray, label: str) -> tuple[int, int]:
-    from zkml.commitments import pedersen
+    from zkml.commitments import pedersen_prover as pedersen
     value = int(sum(int(e) * int(b) for e, b in zip(em, ctx.wit[f"b{s.index}"])) % P)
     blind = pedersen.random_scalar(ctx.rng)
     ctx.ch.send_point(label, pedersen.commit_scalar(value, blind))

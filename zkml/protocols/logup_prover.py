@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from zkml.commitments import pedersen
+from zkml.commitments import pedersen_prover as pedersen   # random_scalar, commit_scalar
 from zkml.circuit import Circuit
 from zkml.protocols.expr import fraction_layer_terms as layer_terms
 from zkml.arith.field import P, inv

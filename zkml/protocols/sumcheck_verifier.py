@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from zkml.commitments import pedersen
-from zkml.protocols import sigma
+from zkml.protocols import sigma_verifier
 from zkml.arith.curve import get_backend
 from zkml.protocols.expr import Term, committed_names
 from zkml.arith.field import INV2, P
@@ -63,7 +63,7 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
         affs = [_affine_commitment(a, evals) for a in t.affines]
         if len(affs) == 2:
             cz = ch.recv_point(f"{label}/prod{i}")
-            sigma.verify_product(ch, affs[0], affs[1], cz, f"{label}/prod{i}/pf",
+            sigma_verifier.verify_product(ch, affs[0], affs[1], cz, f"{label}/prod{i}/pf",
                                  f"{label}: product proof {i} failed")
             value_c = cz
         elif len(affs) == 1:
@@ -73,7 +73,7 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
         points.append(value_c)
         scalars.append(scale)
     total = be.msm(points, scalars)
-    sigma.verify_zero(ch, total, f"{label}/final",
+    sigma_verifier.verify_zero(ch, total, f"{label}/final",
                       what or f"{label}: final evaluation does not match the sumcheck claim")
     return evals
 

@@ -1,0 +1,33 @@
+"""Verifier of the zero-knowledge evaluation proofs for Hyrax-committed tensors stated in
+hyrax.py (same message order as hyrax_prover.py): T = sum_i L_i C_i from the public row
+commitments, then the dot-product argument's check."""
+from __future__ import annotations
+
+from zkml.arith.curve import get_backend
+from zkml.arith.field import P, eq_table
+from zkml.commitments import ipa_verifier
+from zkml.commitments.hyrax import split_point
+from zkml.errors import VerificationError
+
+
+def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what: str) -> None:
+    """items: (TensorCommitment, value commitment) per tensor."""
+    be = get_backend()
+    rho = ch.challenge(label + "/rho")
+    row_pt, col_pt = split_point(point)
+    left, right = eq_table(row_pt), eq_table(col_pt)
+    n_rows = len(left)
+    coef = 1
+    points, scalars, values, coefs = [], [], [], []
+    for tc, value_commitment in items:
+        if tc.n_vars != len(point) or len(tc.rows) != n_rows:
+            raise VerificationError("a tensor commitment does not match its evaluation point")
+        for i in range(n_rows):
+            points.append(tc.rows[i])
+            scalars.append(coef * int(left[i]) % P)
+        values.append(value_commitment)
+        coefs.append(coef)
+        coef = coef * rho % P
+    cv = be.msm(values, coefs)
+    t = be.msm(points, scalars)
+    ipa_verifier.verify_dot(ch, t, cv, right, label + "/dot", what)
