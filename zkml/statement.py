@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkml.circuit import PROTOCOL_VERSION
-from zkml.formats.model import canonical_json
+from zkml.formats.jsonutil import canonical_json
 from zkml.protocols.transcript import Transcript
 
 

@@ -14,8 +14,8 @@ from zkml.layers.spec import layer_specs, model_tensor_vars
 from zkml.arith.curve import get_backend
 from zkml.formats.files import read_bounded, write_bytes
 from zkml.errors import FormatError
-from zkml.formats.jsonutil import parse_json
-from zkml.formats.model import ARCH_FORMAT, NET_ARCH_FORMAT, canonical_json
+from zkml.formats.jsonutil import canonical_json, parse_json
+from zkml.constants import ARCH_FORMAT, NET_ARCH_FORMAT
 from zkml.commitments.pedersen import TensorCommitment, layout
 
 COMMITMENT_FORMAT = "proofboard-zkml-commitment"

@@ -1,4 +1,5 @@
-"""JSON parsing for untrusted files: every failure is a FormatError, in time linear in the input.
+"""JSON for zkml files: canonical bytes to write (and hash), and parsing of untrusted files,
+where every failure is a FormatError, in time linear in the input.
 
 Deeply nested input is refused before it reaches the json module (whose C scanner recurses),
 by one vectorized pass over the bytes; integers longer than MAX_INT_DIGITS digits and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,12 @@ MAX_INT_DIGITS = 64             # no field of a zkml file needs more (the larges
 _CHUNK = 1 << 20                # bytes scanned per vectorized step (bounds the scratch memory)
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 _OPEN, _CLOSE = (ord("["), ord("{")), (ord("]"), ord("}"))
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Canonical JSON bytes: sorted keys, no spaces, ASCII only."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode("ascii")
 
 
 def nesting_depth(data: bytes | str, limit: int | None = None) -> int:

@@ -27,27 +27,24 @@ last layer every reachable |logit| < 2**30.  "Reachable" uses the per-row bound
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import struct
 from dataclasses import dataclass, field
 import math
-from typing import Any, BinaryIO, Union
+from typing import BinaryIO, Union
 
 import numpy as np
 
 from zkml.errors import FormatError, UnsupportedModelError
-from zkml.formats.jsonutil import parse_json
+from zkml.formats.jsonutil import canonical_json, parse_json
 
 # --- constants shared with the prover/verifier ---------------------------------
-from zkml.constants import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS,  # noqa: E402
-                        SHIFT_MAX, SHIFT_MIN, WEIGHT_MAX, WEIGHT_MIN)
+from zkml.constants import (ACT_MAX, ARCH_FORMAT, BIAS_BITS, LOGIT_BITS, MAX_POOL_KERNEL,  # noqa: E402
+                            MULTIPLIER_BITS, NET_ARCH_FORMAT, QUOTIENT_BITS, SHIFT_MAX, SHIFT_MIN,
+                            WEIGHT_MAX, WEIGHT_MIN)
 
 MAGIC = b"ZKMMODEL"
 FORMAT_VERSION = 1
-ARCH_FORMAT = "zkml-mlp-v1"     # models of dense layers only (unchanged since the first version)
-NET_ARCH_FORMAT = "zkml-net-v1"  # models with convolution or pooling layers
-MAX_POOL_KERNEL = 4             # pooling windows up to 4 x 4
 
 _HEADER = struct.Struct(">HI")  # version (uint16), JSON header length (uint32), big-endian
 _MAX_HEADER = 1 << 20
@@ -55,12 +52,6 @@ _DIGEST_LEN = 32
 
 
 # --- small helpers ---------------------------------------------------------------
-def canonical_json(obj: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, no spaces, ASCII only."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
-
-
 def architecture_digest(arch: dict) -> bytes:
     """SHA-256 of the canonical JSON of an architecture dict (what the transcript absorbs)."""
     return hashlib.sha256(canonical_json(arch)).digest()

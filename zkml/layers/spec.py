@@ -260,7 +260,7 @@ def _window_out(size: int, k: int, s: int, pb: int, pe: int) -> int:
 def layer_specs(arch: dict) -> list[LayerSpec]:
     """The circuit's layers from a public architecture (MLP or net format); FormatError when
     the layers do not chain or a parameter is out of what the proof system supports."""
-    from zkml.formats.model import MAX_POOL_KERNEL
+    from zkml.constants import MAX_POOL_KERNEL
     layers = arch["layers"]
     net = arch.get("format") == "zkml-net-v1"
     shape = tuple(int(d) for d in arch["input_shape"])
