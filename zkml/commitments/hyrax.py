@@ -5,19 +5,22 @@ size at one point: a challenge rho combines them (rows C_i = sum_t rho^t C_{t,i}
 sum_t rho^t v_t); with L = eq(row part), R = eq(column part) the verifier forms
 T = sum_i L_i C_i, a commitment to w = L^T M, and a dot-product proof shows <w, R> = v.
 The prover's half is hyrax_prover.py, the verifier's hyrax_verifier.py; this module holds
-what both use: how a point splits into row and column parts, and the reduction of claims at
-several points to one.
+what both use: the tables L and R of a point, and the reduction of claims at several points
+to one.
 """
 from __future__ import annotations
 
-from zkml.arith.field import P
+import numpy as np
+
+from zkml.arith.field import P, eq_table
 from zkml.commitments.pedersen import layout
 
 
-def split_point(point: list[int]) -> tuple[list[int], list[int]]:
-    """(row part, column part) of an evaluation point, as pedersen.layout cuts the tensor."""
+def eq_halves(point: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """L = eq(row part) and R = eq(column part) of an evaluation point, cut as pedersen.layout
+    cuts the tensor into rows and columns."""
     a, _ = layout(len(point))
-    return point[:a], point[a:]
+    return eq_table(point[:a]), eq_table(point[a:])
 
 
 # -- many points to one --------------------------------------------------------------------

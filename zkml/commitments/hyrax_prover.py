@@ -6,17 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from zkml.arith.curve import get_backend
-from zkml.arith.field import P, eq_table, field_vec_times_int_matrix
+from zkml.arith.field import P, field_vec_times_int_matrix
 from zkml.commitments import ipa_prover
-from zkml.commitments.hyrax import split_point
+from zkml.commitments.hyrax import eq_halves
 
 
 def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=None) -> None:
     """items: (values, row_blinds, claimed value, value_blind, TensorCommitment) per tensor,
     all with len(point) variables. (The commitment is only read by the simulator.)"""
     rho = ch.challenge(label + "/rho")
-    row_pt, col_pt = split_point(point)
-    left, right = eq_table(row_pt), eq_table(col_pt)
+    left, right = eq_halves(point)
     n_rows, n_cols = len(left), len(right)
     w = np.zeros(n_cols, dtype=object)
     rho_t, rv, v, coef = 0, 0, 0, 1

@@ -4,9 +4,9 @@ commitments, then the dot-product argument's check."""
 from __future__ import annotations
 
 from zkml.arith.curve import get_backend
-from zkml.arith.field import P, eq_table
+from zkml.arith.field import P
 from zkml.commitments import ipa_verifier
-from zkml.commitments.hyrax import split_point
+from zkml.commitments.hyrax import eq_halves
 from zkml.errors import VerificationError
 
 
@@ -14,8 +14,7 @@ def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what
     """items: (TensorCommitment, value commitment) per tensor."""
     be = get_backend()
     rho = ch.challenge(label + "/rho")
-    row_pt, col_pt = split_point(point)
-    left, right = eq_table(row_pt), eq_table(col_pt)
+    left, right = eq_halves(point)
     n_rows = len(left)
     coef = 1
     points, scalars, values, coefs = [], [], [], []
