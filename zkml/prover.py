@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from zkml.commitments import hyrax, hyrax_prover, pedersen_prover
+from zkml.commitments import hyrax, hyrax_prover, pedersen, pedersen_prover
 from zkml.protocols.channel_prover import ProverChannel
 from zkml.protocols import logup_prover
 from zkml.circuit import (LIMB_BITS, Q_OFFSET, Circuit, linear_relations, needs_zero_check,
@@ -135,7 +135,7 @@ class _Claims:
         if (name, tuple(point)) in self.items:
             return self.items[(name, tuple(point))]
         blind = pedersen_prover.random_scalar(rng)
-        ch.send_point(label, pedersen_prover.commit_scalar(value, blind))
+        ch.send_point(label, pedersen.commit_scalar(value, blind))
         self.add(name, point, value, blind)
         return value, blind
 

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from zkml.commitments import pedersen_prover
+from zkml.commitments import pedersen
 from zkml.protocols.channel_prover import ProverChannel
 from zkml.protocols.channel_verifier import VerifierChannel
 from zkml.circuit import Circuit
@@ -45,7 +45,7 @@ def test_fraction_sum_proof_ends_in_the_leaves_evaluations(n_vars):
     point2, pc, qc = verify_fraction_sum(vc, n_vars, "lk")
     vc.finish()
     assert point2 == point
-    assert pc.value() == pedersen_prover.commit_scalar(pv, pb) and qc.value() == pedersen_prover.commit_scalar(qv, qb)
+    assert pc.value() == pedersen.commit_scalar(pv, pb) and qc.value() == pedersen.commit_scalar(qv, qb)
 
 
 def test_fraction_sum_that_is_not_zero_is_rejected():

@@ -116,14 +116,14 @@ def test_sigma_protocols_accept_honest_and_reject_false_statements():
     sigma_prover.prove_product(ch, x, rx, y, ry, x * y, rz, "p", rng)
     sigma_prover.prove_zero(ch, 0, 99, "z", rng)
     data = ch.bytes()
-    cx, cy = pedersen_prover.commit_scalar(x, rx), pedersen_prover.commit_scalar(y, ry)
+    cx, cy = pedersen.commit_scalar(x, rx), pedersen.commit_scalar(y, ry)
     vc = VerifierChannel(Transcript(b"t"), data)
-    sigma_verifier.verify_product(vc, cx, cy, pedersen_prover.commit_scalar(42, rz), "p", "product")
+    sigma_verifier.verify_product(vc, cx, cy, pedersen.commit_scalar(42, rz), "p", "product")
     sigma_verifier.verify_zero(vc, be.mul(pedersen.h(), 99), "z", "zero")
     vc.finish()
     vc = VerifierChannel(Transcript(b"t"), data)
     with pytest.raises(VerificationError, match="product"):
-        sigma_verifier.verify_product(vc, cx, cy, pedersen_prover.commit_scalar(43, rz), "p", "product")
+        sigma_verifier.verify_product(vc, cx, cy, pedersen.commit_scalar(43, rz), "p", "product")
 
 
 def _sumcheck_fixture(rng, n=5):
@@ -150,7 +150,7 @@ def test_zk_sumcheck_and_batched_opening(delta):
     hyrax_prover.prove_batch_eval(ch, [(a, ba, *ev["A"], ca), (b, bb, *ev["B"], cb)], point, "ev", rng)
     vc = VerifierChannel(Transcript(b"t"), ch.bytes())
     run = lambda: (verify_sumcheck(vc, n, terms, lambda name, p: eq_eval(tau, p),
-                                   pedersen_prover.commit_scalar(claimed, s), "sc"))
+                                   pedersen.commit_scalar(claimed, s), "sc"))
     if delta:
         with pytest.raises(VerificationError, match="sc: "):
             run()
@@ -173,10 +173,10 @@ def test_opening_rejects_a_wrong_evaluation():
         hyrax_prover.prove_batch_eval(ch, [(t, blinds, claimed, 5, tc)], point, "ev", rng)
         vc = VerifierChannel(Transcript(b"t"), ch.bytes())
         if ok:
-            hyrax_verifier.verify_batch_eval(vc, [(tc, pedersen_prover.commit_scalar(claimed, 5))], point, "ev", "opening")
+            hyrax_verifier.verify_batch_eval(vc, [(tc, pedersen.commit_scalar(claimed, 5))], point, "ev", "opening")
         else:
             with pytest.raises(VerificationError, match="opening"):
-                hyrax_verifier.verify_batch_eval(vc, [(tc, pedersen_prover.commit_scalar(claimed, 5))], point, "ev", "opening")
+                hyrax_verifier.verify_batch_eval(vc, [(tc, pedersen.commit_scalar(claimed, 5))], point, "ev", "opening")
 
 
 def test_channel_rejects_truncation_and_trailing_bytes():

@@ -28,7 +28,7 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
     folded = list(gens) if be.name == "py_ecc" and not ch.simulate else None
     xs = []
     if ch.simulate:
-        p_point = be.add(t_point, be.mul(pedersen_prover.commit_scalar(v, rv), e))
+        p_point = be.add(t_point, be.mul(pedersen.commit_scalar(v, rv), e))
     while len(w) > 1:
         m = len(w)
         half = m // 2

@@ -1,6 +1,6 @@
 """Hiding Pedersen commitments on BLS12-381 G1, in Hyrax's matrix layout: the definitions
-both sides share (generators, layout, the public row commitments). Committing, which needs
-the values and fresh blinds, is the prover's half (pedersen_prover.py).
+both sides share (generators, layout, scalar commitments, the public row commitments).
+Drawing blinds and committing tensors is the prover's half (pedersen_prover.py).
 
 Generators come from RFC 9380 hash-to-G1 (suite BLS12381G1_XMD:SHA-256_SSWU_RO_) with the
 domain tag PEDERSEN_DST, so nobody knows a discrete-log relation between them (no setup):
@@ -132,6 +132,13 @@ def g_times(k: int):
 def h_times(k: int):
     """k h, through the fixed-base table."""
     return _fixed(b"blinding").times(k)
+
+
+def commit_scalar(value: int, blind: int):
+    """value g + blind h: a hiding commitment to one field element (the verifier
+    forms one to check an opened value)."""
+    be = get_backend()
+    return be.add(g_times(value), h_times(blind))
 
 
 def layout(n_vars: int) -> tuple[int, int]:

@@ -1,7 +1,7 @@
-"""The prover's half of the Pedersen commitments (pedersen.py holds the generators and the
-layout both sides use): fresh blinds, scalar commitments and the row commitments of a tensor,
-with the compiled multi-scalar multiplication of small integers as an optional speed-up
-whose results are identical."""
+"""The prover's half of the Pedersen commitments (pedersen.py holds the generators, the
+layout and the scalar commitment both sides use): fresh blinds and a tensor's row
+commitments, with the compiled multi-scalar multiplication of small integers as an optional
+speed-up whose results are identical."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,11 @@ import numpy as np
 from zkml.arith.curve import get_backend
 from zkml.arith.field import P
 from zkml.arith.parallel import pmap
-from zkml.commitments.pedersen import TensorCommitment, cached, g_times, h_times, layout, vector_generators
+from zkml.commitments.pedersen import TensorCommitment, cached, commit_scalar, h_times, layout, vector_generators
+
+# commit_scalar is pedersen.py's (the verifier checks openings with it); it is listed here too
+# so that a prover module finds blinds and scalar commitments in one module.
+__all__ = ["random_scalar", "commit_scalar", "commit_tensor", "msm_ints", "native_msm_enabled"]
 
 
 def random_scalar(rng=None) -> int:
@@ -20,12 +24,6 @@ def random_scalar(rng=None) -> int:
     if rng is not None:
         return rng.randrange(P)
     return secrets.randbelow(P)
-
-
-def commit_scalar(value: int, blind: int):
-    """value g + blind h: a hiding commitment to one field element."""
-    be = get_backend()
-    return be.add(g_times(value), h_times(blind))
 
 
 def native_msm_enabled() -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkml.commitments import pedersen_prover
+from zkml.commitments import pedersen, pedersen_prover
 from zkml.protocols import sigma_prover
 from zkml.protocols.expr import Affine, Term, committed_names
 from zkml.arith.field import INV2, P
@@ -83,7 +83,7 @@ def send_round(ch, evals: list, claim: int, claim_blind: int, label: str, rng) -
     blinds = [0] + [pedersen_prover.random_scalar(rng) for _ in coeffs[1:]]
     blinds[0] = (claim_blind - sum(blinds[1:])) * INV2 % P
     for k in range(1, len(coeffs)):
-        ch.send_point(f"{label}/c{k}", pedersen_prover.commit_scalar(coeffs[k], blinds[k]))
+        ch.send_point(f"{label}/c{k}", pedersen.commit_scalar(coeffs[k], blinds[k]))
     r = ch.challenge(f"{label}/r")
     claim = sum(c * pow(r, k, P) for k, c in enumerate(coeffs)) % P
     claim_blind = sum(s * pow(r, k, P) for k, s in enumerate(blinds)) % P
@@ -97,7 +97,7 @@ def prove_final(ch, terms: list[Term], values: dict[str, int], public_values: di
     evals = {}
     for name in committed_names(terms):
         blind = pedersen_prover.random_scalar(rng)
-        ch.send_point(f"{label}/eval/{name}", pedersen_prover.commit_scalar(values[name], blind))
+        ch.send_point(f"{label}/eval/{name}", pedersen.commit_scalar(values[name], blind))
         evals[name] = (values[name], blind)
     total, total_blind = -claim, -claim_blind
     for i, t in enumerate(terms):
@@ -109,7 +109,7 @@ def prove_final(ch, terms: list[Term], values: dict[str, int], public_values: di
         if len(t.affines) == 2:
             rz = pedersen_prover.random_scalar(rng)
             prod = vals[0] * vals[1] % P
-            ch.send_point(f"{label}/prod{i}", pedersen_prover.commit_scalar(prod, rz))
+            ch.send_point(f"{label}/prod{i}", pedersen.commit_scalar(prod, rz))
             sigma_prover.prove_product(ch, vals[0], blds[0], vals[1], blds[1], prod, rz,
                                 f"{label}/prod{i}/pf", rng)
             total, total_blind = total + scale * prod, total_blind + scale * rz
