@@ -7,7 +7,7 @@
 
 See docs/protocol.md for the protocol and file formats. The package, by role:
 arith/ (field, curve, field vectors), commitments/ (Pedersen, Hyrax openings, IPA), protocols/
-(transcript, sumcheck, sigma, lookups), layers/ (one module per layer kind), formats/ (model,
+(transcript, sumcheck, sigma, lookups; each split into *_prover and *_verifier modules), layers/ (one module per layer kind), formats/ (model,
 commitment, proof, dataset files), frontend/ (ONNX import, quantization); circuit.py and
 statement.py describe the statement, prover.py and verifier.py are its two halves, api.py the
 four steps, __main__.py the CLI, native/ the compiled kernels.

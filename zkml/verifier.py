@@ -1,6 +1,7 @@
 """The verifier: checks a proof that the committed model classifies K of N public samples
-correctly. Reads the prover's messages in order (protocols/channel_verifier.py) and raises VerificationError
-naming the first check that fails. See docs/protocol.md for the protocol, step by step."""
+correctly. Reads the prover's messages in order (protocols/channel_verifier.py) and raises
+VerificationError naming the first check that fails. See docs/protocol.md for the protocol,
+step by step, and for the audit path: the modules this one imports, in reading order."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -143,8 +144,8 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
         points = [pedersen.g()] + [mult_c if g == "table" else group_values[g][n] for (g, n), _ in items]
         total = be.msm(points + claimed.points, [(-const) % P] + [(-c) % P for _, c in items] + claimed.scalars)
         sigma_verifier.verify_zero(ch, total, f"lookup/leaves/{which}",
-                          "lookup argument: a looked-up value (a range, the requantization clamp or "
-                          "ReLU) is not in the table")
+                                   "lookup argument: a looked-up value (a range, the requantization clamp or "
+                                   "ReLU) is not in the table")
 
     for grp in circuit.groups:
         if not needs_zero_check(grp):
@@ -178,8 +179,8 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
                       for ref, _ in items]
             total = be.msm([pedersen.g()] + points, [const] + [c for _, c in items])
             sigma_verifier.verify_zero(ch, total, f"linear/{grp.name}/{ri}",
-                              f"{grp.name}: the committed values violate relation {ri} "
-                              "(requantization, range decomposition or argmax margin)")
+                                       f"{grp.name}: the committed values violate relation {ri} "
+                                       "(requantization, range decomposition or argmax margin)")
 
     L = circuit.n_layers
     s_pt = group_points["samples"]
@@ -221,8 +222,8 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
                                             claim_c, f"reduce/{n}")
             pt = tuple(point)
         names = sorted(opened)
-        hyrax_verifier.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], list(pt), f"open/{n}",
-                                f"opening of {', '.join(names)} ({n} variables): the claimed evaluations "
-                                "do not match the committed tensors")
+        hyrax_verifier.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], list(pt),
+                                         f"open/{n}", f"opening of {', '.join(names)} ({n} variables): "
+                                         "the claimed evaluations do not match the committed tensors")
     ch.finish()
     report("done", 1.0)

@@ -1,1 +1,1 @@
-"""Pedersen commitments (generators, Hyrax row layout), Hyrax evaluation proofs and the inner-product argument."""
+"""Pedersen commitments (generators, Hyrax row layout), Hyrax evaluation proofs and the inner-product argument: shared definitions in pedersen.py, hyrax.py, ipa.py; the halves in *_prover and *_verifier modules."""

@@ -34,8 +34,10 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
         half = m // 2
         # the current generator j is sum over original i with i % m == j of block[i] G_i
         if ch.simulate:
-            left = be.add(pedersen.h_times(pedersen_prover.random_scalar(rng)), be.mul(u, pedersen_prover.random_scalar(rng)))
-            right = be.add(pedersen.h_times(pedersen_prover.random_scalar(rng)), be.mul(u, pedersen_prover.random_scalar(rng)))
+            left = be.add(pedersen.h_times(pedersen_prover.random_scalar(rng)),
+                          be.mul(u, pedersen_prover.random_scalar(rng)))
+            right = be.add(pedersen.h_times(pedersen_prover.random_scalar(rng)),
+                           be.mul(u, pedersen_prover.random_scalar(rng)))
         elif folded is not None:
             # Pure-Python backend: keep the folded generators (2n scalar multiplications in all).
             s_l, s_r = pedersen_prover.random_scalar(rng), pedersen_prover.random_scalar(rng)

@@ -1,1 +1,1 @@
-"""The file formats and their in-memory models: the quantized model (.zkm), the commitment (COMMIT.json), the proof (PROOF.bin), datasets (.npz), safe JSON parsing."""
+"""The file formats and their in-memory models: the quantized model (.zkm), the commitment (COMMIT.json) and, apart, committing a model with its private opening (opening.py), the proof (PROOF.bin), datasets (.npz), canonical JSON and safe JSON parsing."""

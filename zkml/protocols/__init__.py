@@ -1,1 +1,1 @@
-"""The interactive protocols and their plumbing: transcript and channel, sumcheck (prover and verifier), sigma protocols, the LogUp-GKR lookup argument, the shapes of sumcheck polynomials."""
+"""The interactive protocols and their plumbing: transcript and channel, sumcheck, sigma protocols, the LogUp-GKR lookup argument (each as a *_prover and a *_verifier module), the shapes of sumcheck polynomials."""

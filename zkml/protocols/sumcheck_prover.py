@@ -111,7 +111,7 @@ def prove_final(ch, terms: list[Term], values: dict[str, int], public_values: di
             prod = vals[0] * vals[1] % P
             ch.send_point(f"{label}/prod{i}", pedersen.commit_scalar(prod, rz))
             sigma_prover.prove_product(ch, vals[0], blds[0], vals[1], blds[1], prod, rz,
-                                f"{label}/prod{i}/pf", rng)
+                                       f"{label}/prod{i}/pf", rng)
             total, total_blind = total + scale * prod, total_blind + scale * rz
         elif len(t.affines) == 1:
             total, total_blind = total + scale * vals[0], total_blind + scale * blds[0]

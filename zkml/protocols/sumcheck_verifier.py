@@ -64,7 +64,7 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
         if len(affs) == 2:
             cz = ch.recv_point(f"{label}/prod{i}")
             sigma_verifier.verify_product(ch, affs[0], affs[1], cz, f"{label}/prod{i}/pf",
-                                 f"{label}: product proof {i} failed")
+                                          f"{label}: product proof {i} failed")
             value_c = cz
         elif len(affs) == 1:
             value_c = affs[0]
@@ -74,7 +74,7 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
         scalars.append(scale)
     total = be.msm(points, scalars)
     sigma_verifier.verify_zero(ch, total, f"{label}/final",
-                      what or f"{label}: final evaluation does not match the sumcheck claim")
+                               what or f"{label}: final evaluation does not match the sumcheck claim")
     return evals
 
 
