@@ -181,7 +181,7 @@ def prove_sharded(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray, 
         shard_report("witness", 0.0)
         wit, count = compute_witness(circuit, model, x_int[start:stop], labels[start:stop])
         blind = pedersen_prover.random_scalar(rng)
-        point = get_backend().to_bytes(pedersen_prover.commit_scalar(count, blind))
+        point = get_backend().to_bytes(pedersen.commit_scalar(count, blind))
         ch = ProverChannel(start_transcript(digests, len(labels), None, Shard(i, len(ranges), start, stop), point))
         body = _run(ch, circuit, wit, (count, blind), dict(blinds), {}, x_int[start:stop], labels[start:stop],
                     shard_report, rng)
@@ -213,7 +213,7 @@ def simulate_sharded(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_
     parts, logs, blind_sum = [], [], 0
     for i, (start, stop) in enumerate(ranges):
         count = (claimed_count if i == 0 else 0, pedersen_prover.random_scalar(rng))
-        point = get_backend().to_bytes(pedersen_prover.commit_scalar(*count))
+        point = get_backend().to_bytes(pedersen.commit_scalar(*count))
         transcript = start_transcript(digests, len(labels), None, Shard(i, len(ranges), start, stop), point)
         ch = ProverChannel(transcript, simulate=True, rng=rng)
         parts.append(ShardPart(start, stop, point, _simulate(ch, commitment, x_int[start:stop],
