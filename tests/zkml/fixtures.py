@@ -127,9 +127,9 @@ def forged_proof(model, x, y, tamper=None):
     import random
 
     from zkml.circuit import Circuit
-    from zkml.formats.commitment import load_opening
+    from zkml.formats.opening import load_opening
     from zkml.formats.proof import Proof, file_version
-    from zkml.protocols.channel import ProverChannel
+    from zkml.protocols.channel_prover import ProverChannel
     from zkml.prover import _run, compute_witness
     from zkml.statement import start_transcript, statement_digests
 

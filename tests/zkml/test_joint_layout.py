@@ -11,7 +11,8 @@ import pytest
 from zkml.arith.field import P, eq_table, mle_eval
 from zkml.circuit import Circuit
 from zkml.errors import VerificationError
-from zkml.formats.commitment import Commitment, commit
+from zkml.formats.commitment import Commitment
+from zkml.formats.opening import commit
 from zkml.formats.model import AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant
 from zkml.formats.proof import Proof
 from zkml.layers import common, conv
