@@ -1,6 +1,7 @@
 """Cheating provers on the argmax relation (witness level, real prover, real Fiat–Shamir): an
 honest witness, then one change to the correct bits, the beater or a label's logit, with the
-margins G, H (and their limbs) recomputed from the changed values: the verifier rejects each."""
+margins G, H (and their limbs) recomputed from the changed values: the verifier rejects each;
+the same for a shard of a sharded proof, and a shard's hidden count above its correct bits."""
 import random
 
 import numpy as np
@@ -105,3 +106,53 @@ def test_a_label_logit_off_by_one_is_rejected(case):
         wit["lab"][0] += 1
     with pytest.raises(VerificationError, match="argmax"):
         verify_statement(com, x, y, _forged(case, label_logit_plus_one))
+
+
+def _forged_sharded(case, tamper, raise_count: int = 0):
+    """A sharded proof (two shards of 6) made by the real prover with real Fiat–Shamir; shard 2's
+    witness goes through `tamper`, and its count commitment commits to its (cheated) count of
+    correct bits plus `raise_count`."""
+    from zkml.arith.curve import get_backend
+    from zkml.commitments import pedersen
+    from zkml.formats.proof import ShardedProof, ShardPart
+    from zkml.statement import Shard
+
+    model, _, x, y = case
+    arch = model.architecture()
+    blinds, commitment_bytes = load_opening(model)
+    digests = statement_digests(arch, commitment_bytes, x, y, "")
+    rng = random.Random(3)
+    parts, total, blind_sum = [], 0, 0
+    for i, (start, stop) in enumerate([(0, 6), (6, 12)]):
+        circuit = Circuit(arch, stop - start)
+        wit, _ = compute_witness(circuit, model, x[start:stop], y[start:stop])
+        if i == 1:
+            tamper(circuit, wit)
+            _margins(circuit, wit, y[start:stop])
+        count = (int(wit["c"].sum()) + (raise_count if i == 1 else 0), rng.randrange(1, 1 << 60))
+        point = get_backend().to_bytes(pedersen.commit_scalar(*count))
+        ch = ProverChannel(start_transcript(digests, len(y), None, Shard(i, 2, start, stop), point))
+        body = _run(ch, circuit, wit, count, dict(blinds), {}, x[start:stop], y[start:stop], lambda *a: None, rng)
+        parts.append(ShardPart(start, stop, point, body))
+        total, blind_sum = total + count[0], blind_sum + count[1]
+    return ShardedProof(total, len(y), blind_sum, digests, parts)
+
+
+def test_sharded_witness_cheats_are_rejected_in_their_shard(case):
+    """Shards (docs/protocol.md §6a) at the witness level: the honest path verifies; a shard whose
+    witness claims a misclassified sample correct, or whose hidden count is one more than its
+    correct bits (the total raised with it, so the commitments' sum still opens), is rejected by
+    that shard's own checks."""
+    from zkml.verifier import verify_sharded
+
+    _, com, x, y = case
+    honest = _forged_sharded(case, lambda circuit, wit: None)
+    assert verify_sharded(com, x, y, honest) == 8
+
+    def claim_one_more(circuit, wit):
+        wit["c"] = wit["c"].copy()
+        wit["c"][_wrong_sample(wit)] = 1
+    with pytest.raises(VerificationError, match=r"shard 2 of 2 \(samples 6..11\): logits: the committed values"):
+        verify_sharded(com, x, y, _forged_sharded(case, claim_one_more))
+    with pytest.raises(VerificationError, match=r"shard 2 of 2 \(samples 6..11\): group/samples: final evaluation"):
+        verify_sharded(com, x, y, _forged_sharded(case, lambda circuit, wit: None, raise_count=1))
