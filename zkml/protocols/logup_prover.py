@@ -27,7 +27,8 @@ from zkml.protocols.sumcheck_prover import prove_final, send_round
 
 def leaves(circuit: Circuit, keys: dict, mult: np.ndarray, alpha: int, beta: int):
     """(p, q) leaf vectors; keys[(group, lookup index)] = (value, aux, kind) int arrays.
-    Padding leaves are 0 / 1; every column is written in place (no second copy)."""
+    Padding leaves are 0 / 1; each column is computed in one kernel pass (FrVec.affine_ints)
+    and copied into its block."""
     size = 1 << circuit.leaf_vars
     p, q = FrVec.affine_ints(0, [], size), FrVec.affine_ints(1, [], size)
     for col in circuit.columns:
