@@ -4,6 +4,7 @@ proving or verifying (a model that is not the committed one, a proof for another
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,10 +12,13 @@ from zkml.formats.commitment import Commitment
 from zkml.formats.data import Dataset
 from zkml.errors import (CommitmentMismatchError, FormatError, StatementMismatchError, VerificationError,
                      ZkmlError)
-from zkml.formats.model import QuantizedModel, quantize_array
+from zkml.formats.inputs import quantize_array
 from zkml.formats.proof import Proof, ShardedProof
 from zkml.statement import statement_digests
 from zkml.verifier import verify_sharded, verify_statement
+
+if TYPE_CHECKING:
+    from zkml.formats.model import QuantizedModel
 
 
 def _labels(dataset: Dataset, n_classes: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 from zkml.commitments import hyrax, hyrax_verifier, pedersen
 from zkml.protocols import sigma_verifier
 from zkml.protocols.channel_verifier import VerifierChannel
+from zkml.protocols.group_checks import Combination, GroupChecks
 from zkml.circuit import Circuit, linear_relations, needs_zero_check, zero_check_terms
 from zkml.formats.commitment import Commitment
 from zkml.arith.curve import get_backend
@@ -53,8 +54,14 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
         raise VerificationError(problem)
     digests = _check_header(commitment, x_int, labels, proof, context)
     count = proof.claimed_count
-    ch = VerifierChannel(start_transcript(digests, len(labels), count), proof.body, programmed_challenges)
-    _verify_body(ch, commitment, x_int, labels, pedersen.g_times(count), progress)
+    checks = GroupChecks(batch=True)
+    ch = VerifierChannel(start_transcript(digests, len(labels), count), proof.body, programmed_challenges, checks)
+    try:
+        _verify_body(ch, commitment, x_int, labels, pedersen.g_times(count), progress)
+    except (VerificationError, FormatError):
+        checks.raise_first_failure()      # an earlier check's failure is the reason to give
+        raise
+    checks.verify()
     return count
 
 
@@ -77,29 +84,36 @@ def verify_sharded(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
         expected_start = part.stop
     if expected_start != n:
         raise VerificationError(f"the shards cover samples 0..{expected_start - 1}, the dataset has {n}")
-    total = be.identity()
+    checks = GroupChecks(batch=True)
+    count_commitments = []
     for i, part in enumerate(proof.shards):
         where = f"shard {i + 1} of {k} (samples {part.start}..{part.stop - 1})"
-        try:
-            c_s = be.from_bytes(part.count_commitment)
-        except ValueError as exc:
-            raise VerificationError(f"{where}: its count commitment is not a valid curve point ({exc})") from None
-        shard = Shard(i, k, part.start, part.stop)
-        ch = VerifierChannel(start_transcript(digests, n, None, shard, part.count_commitment), part.body,
-                             programmed_challenges[i] if programmed_challenges else None)
+        checks.prefix = f"{where}: "
 
         def shard_report(stage, fraction, i=i):
             report(stage, (i + fraction) / k)
         try:
+            try:
+                c_s = be.from_bytes(part.count_commitment)
+            except ValueError as exc:
+                raise VerificationError(f"its count commitment is not a valid curve point ({exc})") from None
+            shard = Shard(i, k, part.start, part.stop)
+            ch = VerifierChannel(start_transcript(digests, n, None, shard, part.count_commitment), part.body,
+                                 programmed_challenges[i] if programmed_challenges else None, checks)
             _verify_body(ch, commitment, x_int[part.start:part.stop], labels[part.start:part.stop], c_s,
                          shard_report)
         except VerificationError as exc:
+            checks.raise_first_failure()      # an earlier check's failure is the reason to give
             raise VerificationError(f"{where}: {exc.reason}") from None
         except FormatError as exc:
+            checks.raise_first_failure()
             raise FormatError(f"{where}: {exc}") from None
-        total = be.add(total, c_s)
-    if not be.eq(total, pedersen.commit_scalar(proof.claimed_count, proof.blind)):
-        raise VerificationError(f"the shards' hidden counts do not add up to the claimed count {proof.claimed_count}")
+        count_commitments.append(c_s)
+    checks.prefix = ""
+    checks.require_zero([(c_s, 1) for c_s in count_commitments]
+                        + [(pedersen.g(), -proof.claimed_count), (pedersen.h(), -proof.blind)],
+                        f"the shards' hidden counts do not add up to the claimed count {proof.claimed_count}")
+    checks.verify()
     return proof.claimed_count
 
 
@@ -142,7 +156,7 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
     mult_c = claim("mult", circuit.table_leaf_point(leaf_pt), "lookup/mult")
     for which, claimed, (items, const) in zip("pq", (p_c, q_c), circuit.leaf_relations(alpha, beta, leaf_pt)):
         points = [pedersen.g()] + [mult_c if g == "table" else group_values[g][n] for (g, n), _ in items]
-        total = be.msm(points + claimed.points, [(-const) % P] + [(-c) % P for _, c in items] + claimed.scalars)
+        total = Combination(points + claimed.points, [(-const) % P] + [(-c) % P for _, c in items] + claimed.scalars)
         sigma_verifier.verify_zero(ch, total, f"lookup/leaves/{which}",
                                    "lookup argument: a looked-up value (a range, the requantization clamp or "
                                    "ReLU) is not in the table")
@@ -177,7 +191,7 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
         for ri, (items, const) in enumerate(linear_relations(circuit, grp, pub)):
             points = [row_vals[ref[1]] if isinstance(ref, tuple) else group_values[grp.name][ref]
                       for ref, _ in items]
-            total = be.msm([pedersen.g()] + points, [const] + [c for _, c in items])
+            total = Combination([pedersen.g()] + points, [const % P] + [c % P for _, c in items])
             sigma_verifier.verify_zero(ch, total, f"linear/{grp.name}/{ri}",
                                        f"{grp.name}: the committed values violate relation {ri} "
                                        "(requantization, range decomposition or argmax margin)")
@@ -216,7 +230,7 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
         else:
             rho = ch.challenge(f"reduce/{n}/rho")
             terms, coefs = hyrax.reduction_terms(points, rho)
-            claim_c = be.msm([claims[key] for key in coefs], list(coefs.values()))
+            claim_c = Combination([claims[key] for key in coefs], list(coefs.values()))
             zs = [list(z) for z in points]
             point, opened = verify_sumcheck(ch, n, terms, lambda name, p: eq_eval(zs[int(name[2:])], p),
                                             claim_c, f"reduce/{n}")

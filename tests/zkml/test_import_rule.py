@@ -81,6 +81,8 @@ def test_verification_loads_no_prover_module_and_no_compiled_code(tmp_path):
             "zkml.commitments.hyrax_verifier", "zkml.protocols.channel_verifier"} <= loaded
     assert not loaded & PROVER_SIDE, loaded & PROVER_SIDE
     assert not loaded & COMPILED, loaded & COMPILED
+    # the private model format is not needed to verify (only the public input quantization)
+    assert "zkml.formats.model" not in loaded and "zkml.formats.inputs" in loaded
 
 
 # Functions of verifier-path modules that are the prover's steps: each layer module keeps its

@@ -25,7 +25,10 @@ class Backend:
     def msm(self, points: Sequence, scalars: Sequence[int]): ...
     def eq(self, a, b) -> bool: ...
     def to_bytes(self, a) -> bytes: ...
-    def from_bytes(self, data: bytes): ...
+    def from_bytes(self, data: bytes):
+        """The point of a canonical 48-byte compressed encoding on the curve E(F_p), which may lie
+        outside the prime-order subgroup: the verifier's checks look only at the subgroup
+        component (protocols/group_checks.py, docs/protocol.md §5)."""
     def hash_to_g1(self, msg: bytes, dst: bytes): ...
     def to_affine_xy(self, a) -> bytes: ...
     def from_affine_xy_trusted(self, data: bytes):
@@ -89,7 +92,10 @@ class ArkworksBackend(Backend):
 
     def from_bytes(self, data: bytes):
         try:
-            point = self._G1.from_compressed_bytes(bytes(data))  # checks curve and subgroup
+            # on the curve by construction (y from x); no subgroup check: group_checks.py
+            point = self._G1.from_compressed_bytes_unchecked(bytes(data))
+            if not data[0] & 0x40 and not any(data[1:]) and not data[0] & 0x1F:
+                raise ValueError("x = 0 without the infinity flag")   # as py_ecc decodes it
         except Exception as exc:  # the binding raises plain exceptions
             raise ValueError(f"invalid G1 point encoding: {exc}") from None
         # Only the canonical encoding is accepted (the binding tolerates junk bits in the
@@ -149,9 +155,8 @@ class PyEccBackend(Backend):
             pt = self._g2p.pubkey_to_G1(bytes(data))
         except Exception as exc:
             raise ValueError(f"invalid G1 point encoding: {exc}") from None
-        if not self._oc.is_on_curve(pt, self._oc.b) or not self._oc.is_inf(
-                self._oc.multiply(pt, self._oc.curve_order)):
-            raise ValueError("invalid G1 point encoding: not in the prime-order subgroup")
+        if not self._oc.is_on_curve(pt, self._oc.b):     # no subgroup check: group_checks.py
+            raise ValueError("invalid G1 point encoding: not on the curve")
         if self.to_bytes(pt) != bytes(data):
             raise ValueError("invalid G1 point encoding: not canonical")
         return pt

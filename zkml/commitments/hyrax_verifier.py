@@ -3,16 +3,15 @@ hyrax.py (same message order as hyrax_prover.py): T = sum_i L_i C_i from the pub
 commitments, then the dot-product argument's check."""
 from __future__ import annotations
 
-from zkml.arith.curve import get_backend
 from zkml.arith.field import P
 from zkml.commitments import ipa_verifier
 from zkml.commitments.hyrax import eq_halves
+from zkml.protocols.group_checks import Combination
 from zkml.errors import VerificationError
 
 
 def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what: str) -> None:
     """items: (TensorCommitment, value commitment) per tensor."""
-    be = get_backend()
     rho = ch.challenge(label + "/rho")
     left, right = eq_halves(point)
     n_rows = len(left)
@@ -27,6 +26,5 @@ def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what
         values.append(value_commitment)
         coefs.append(coef)
         coef = coef * rho % P
-    cv = be.msm(values, coefs)
-    t = be.msm(points, scalars)
+    cv, t = Combination(values, coefs), Combination(points, scalars)
     ipa_verifier.verify_dot(ch, t, cv, right, label + "/dot", what)

@@ -5,29 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkml.arith.curve import get_backend
 from zkml.arith.field import P, inv
 from zkml.commitments import pedersen
 from zkml.commitments.ipa import fold_vector
-from zkml.errors import VerificationError
 
 
-def fold_coefficients(xs: list[int], n: int) -> list[int]:
+def fold_coefficients(xs: list[int], n: int) -> np.ndarray:
     """s_i with G* = sum_i s_i G_i: the product over rounds of x^-1 (left half) or x (right)."""
-    coeffs = [1]
+    coeffs = np.ones(1, dtype=object)
     for x in reversed(xs):
-        xi = inv(x)
-        coeffs = [c * xi % P for c in coeffs] + [c * x % P for c in coeffs]
+        coeffs = np.concatenate((coeffs * inv(x) % P, coeffs * x % P))
     assert len(coeffs) == n
     return coeffs
 
 
 def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
-    """Checks, with one MSM: z1 (G* + a* U) + z2 h = A + c P, where
-    P = T + e Cv + sum_rounds (x^2 L + x^-2 R), G* = sum_i s_i G_i and U = e g."""
-    be = get_backend()
+    """Checks z1 (G* + a* U) + z2 h = A + c P, where P = T + e Cv + sum_rounds (x^2 L + x^-2 R),
+    G* = sum_i s_i G_i and U = e g, as one group equation (batched with the proof's others).
+    T and Cv are points or Combinations."""
     n = len(a)
-    gens = pedersen.vector_generators(n)
     e = ch.challenge(label + "/e")
     a = [int(x) % P for x in a]
     xs, rounds = [], []
@@ -43,11 +39,7 @@ def verify_dot(ch, t, cv, a: np.ndarray, label: str, what: str) -> None:
     c = ch.challenge(label + "/c")
     z1 = ch.recv_scalar(label + "/z1")
     z2 = ch.recv_scalar(label + "/z2")
-    points = list(gens) + [pedersen.g(), pedersen.h(), commit_a, t, cv]
-    scalars = [z1 * s % P for s in fold_coefficients(xs, n)]
-    scalars += [z1 * a[0] % P * e % P, z2, P - 1, (-c) % P, (-c * e) % P]
+    items = [(pedersen.g(), z1 * a[0] % P * e), (pedersen.h(), z2), (commit_a, P - 1), (t, -c), (cv, -c * e)]
     for left, x2, right, xi2 in rounds:
-        points += [left, right]
-        scalars += [(-c * x2) % P, (-c * xi2) % P]
-    if not be.is_identity(be.msm(points, scalars)):
-        raise VerificationError(what)
+        items += [(left, -c * x2), (right, -c * xi2)]
+    ch.checks.require_zero(items, what, generator_scalars=fold_coefficients(xs, n) * z1 % P)

@@ -36,6 +36,7 @@ from typing import BinaryIO, Union
 import numpy as np
 
 from zkml.errors import FormatError, UnsupportedModelError
+from zkml.formats.inputs import quantize_array  # noqa: F401  (re-exported: model.quantize_array)
 from zkml.formats.jsonutil import canonical_json, parse_json
 
 # --- constants shared with the prover/verifier ---------------------------------
@@ -60,25 +61,6 @@ def architecture_digest(arch: dict) -> bytes:
 def float_repr(x: float) -> str:
     """Exact, round-trippable text form of a float (Python's shortest repr)."""
     return repr(float(x))
-
-
-def quantize_array(x: np.ndarray, input_scale: float) -> np.ndarray:
-    """float [N, ...] -> int64 [N, prod(...)]: clamp(rint(float64(x) / input_scale), -127, 127).
-
-    The division is done in float64 (IEEE, deterministic); np.rint rounds half to even.
-    """
-    x = np.asarray(x)
-    if x.ndim < 2:
-        raise FormatError(f"input must have shape [N, ...], got {x.shape}")
-    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.floating)
-                                   or np.issubdtype(x.dtype, np.integer)):
-        raise FormatError(f"input must be numeric, got dtype {x.dtype}")
-    d = int(np.prod(x.shape[1:], dtype=np.int64))
-    x64 = x.astype(np.float64).reshape(x.shape[0], d)
-    if not np.all(np.isfinite(x64)):
-        raise FormatError("input contains NaN or infinity")
-    q = np.clip(np.rint(x64 / float(input_scale)), -ACT_MAX, ACT_MAX)
-    return q.astype(np.int64)
 
 
 def requant(z: np.ndarray, multiplier, shift: int, extra: np.ndarray | int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,15 +6,19 @@ from zkml.arith.curve import get_backend
 from zkml.arith.field import P
 from zkml.errors import FormatError
 from zkml.protocols.channel import POINT_BYTES, SCALAR_BYTES
+from zkml.protocols.group_checks import GroupChecks
 from zkml.protocols.transcript import Transcript
 
 
 class VerifierChannel:
     """programmed: a list of challenges to use instead of the hash (only for testing the
-    simulator: the honest-verifier zero-knowledge experiment)."""
+    simulator: the honest-verifier zero-knowledge experiment). checks: where the group
+    equations go (group_checks.py); by default each is checked when it is recorded."""
 
-    def __init__(self, transcript: Transcript, data: bytes, programmed: list[int] | None = None) -> None:
+    def __init__(self, transcript: Transcript, data: bytes, programmed: list[int] | None = None,
+                 checks: GroupChecks | None = None) -> None:
         self.transcript = transcript
+        self.checks = checks if checks is not None else GroupChecks()
         self._data = memoryview(data)
         self._pos = 0
         self._programmed = list(programmed) if programmed is not None else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from zkml.arith.field import P, eq_eval
 from zkml.protocols.expr import fraction_layer_terms as layer_terms
-from zkml.protocols.sumcheck_verifier import Combination, verify_final, verify_round
+from zkml.protocols.group_checks import Combination
+from zkml.protocols.sumcheck_verifier import verify_final, verify_round
 
 
 def verify_fraction_sum(ch, leaf_vars: int, label: str) -> tuple[list[int], Combination, Combination]:

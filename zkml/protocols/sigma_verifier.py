@@ -11,35 +11,29 @@ from __future__ import annotations
 
 import secrets
 
-from zkml.arith.curve import get_backend
 from zkml.arith.field import P
 from zkml.commitments import pedersen
-from zkml.errors import VerificationError
 
 
 def verify_zero(ch, commitment, label: str, what: str) -> None:
-    be = get_backend()
+    """commitment (a point or a Combination) commits to 0: z h = T + c C."""
     t = ch.recv_point(label + "/T")
     c = ch.challenge(label + "/c")
     z = ch.recv_scalar(label + "/z")
-    if not be.eq(pedersen.h_times(z), be.add(t, be.mul(commitment, c))):
-        raise VerificationError(what)
+    ch.checks.require_zero([(pedersen.h(), z), (t, P - 1), (commitment, -c)], what)
 
 
 def verify_product(ch, cx, cy, cz, label: str, what: str) -> None:
     """The three equations  alpha + c Cx = z1 g + z2 h,  beta + c Cy = z3 g + z4 h,
-    delta + c Cz = z1 Cy + z5 h  checked at once: their sum with independent random 128-bit
-    weights of the verifier's own is the identity (one MSM; a false equation survives with
-    probability 2^-128)."""
-    be = get_backend()
+    delta + c Cz = z1 Cy + z5 h  checked as one: their sum with independent random 128-bit
+    weights of the verifier's own is the identity (a false equation survives with probability
+    2^-128). Cx, Cy, Cz are points or Combinations."""
     alpha = ch.recv_point(label + "/alpha")
     beta = ch.recv_point(label + "/beta")
     delta = ch.recv_point(label + "/delta")
     c = ch.challenge(label + "/c")
     z = [ch.recv_scalar(f"{label}/z{i}") for i in range(1, 6)]
     w1, w2, w3 = (secrets.randbits(128) | 1 for _ in range(3))
-    points = [alpha, cx, beta, cy, delta, cz, pedersen.g(), pedersen.h()]
-    scalars = [w1, w1 * c, w2, w2 * c - w3 * z[0], w3, w3 * c,
-               -(w1 * z[0] + w2 * z[2]), -(w1 * z[1] + w2 * z[3] + w3 * z[4])]
-    if not be.is_identity(be.msm(points, [x % P for x in scalars])):
-        raise VerificationError(what)
+    ch.checks.require_zero([(alpha, w1), (cx, w1 * c), (beta, w2), (cy, w2 * c - w3 * z[0]), (delta, w3),
+                            (cz, w3 * c), (pedersen.g(), -(w1 * z[0] + w2 * z[2])),
+                            (pedersen.h(), -(w1 * z[1] + w2 * z[3] + w3 * z[4]))], what)

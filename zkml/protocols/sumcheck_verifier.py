@@ -5,7 +5,8 @@ from typing import Callable
 
 from zkml.commitments import pedersen
 from zkml.protocols import sigma_verifier
-from zkml.arith.curve import get_backend
+from zkml.protocols.group_checks import Combination
+from zkml.protocols.group_checks import terms as terms_of
 from zkml.protocols.expr import Term, committed_names
 from zkml.arith.field import INV2, P
 
@@ -15,24 +16,13 @@ def verify_sumcheck(ch, n_vars: int, terms: list[Term], public_eval: Callable[[s
     """Returns the random point and {tensor: commitment to its value at the point}; the
     caller must then prove those values against the tensors' commitments."""
     degree = max(1, max(t.degree for t in terms))
-    claim = Combination([claim_commitment], [1])
+    claim = Combination(*terms_of(claim_commitment, 1))
     point: list[int] = []
     for rnd in range(n_vars):
         r, claim = verify_round(ch, degree, claim, f"{label}/round{rnd}")
         point.append(r)
     public_values = {n: public_eval(n, point) for t in terms for n in t.public}
     return point, verify_final(ch, terms, public_values, claim, label)
-
-
-class Combination:
-    """A point sum_i s_i P_i kept as its terms, computed by one MSM when needed (the
-    running claim of a sumcheck changes every round but is only used at the end)."""
-
-    def __init__(self, points: list, scalars: list[int]) -> None:
-        self.points, self.scalars = points, scalars
-
-    def value(self):
-        return get_backend().msm(self.points, self.scalars)
 
 
 def verify_round(ch, degree: int, claim: Combination, label: str) -> tuple[int, Combination]:
@@ -50,12 +40,9 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
                  label: str, what: str | None = None) -> dict[str, object]:
     """Reads the committed values at the final point and checks that the terms evaluated
     there equal the running claim; returns {name: value commitment}."""
-    be = get_backend()
     evals = {name: ch.recv_point(f"{label}/eval/{name}") for name in committed_names(terms)}
-    if not isinstance(claim_c, Combination):
-        claim_c = Combination([claim_c], [1])
-    # the terms' sum minus the claim, as one MSM
-    points, scalars = list(claim_c.points), [(-s) % P for s in claim_c.scalars]
+    # the terms' sum minus the claim, kept as a combination for the batched check
+    items = [(claim_c, P - 1)]
     for i, t in enumerate(terms):
         scale = t.coef
         for n in t.public:
@@ -70,10 +57,13 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
             value_c = affs[0]
         else:
             value_c = pedersen.g()
-        points.append(value_c)
-        scalars.append(scale)
-    total = be.msm(points, scalars)
-    sigma_verifier.verify_zero(ch, total, f"{label}/final",
+        items.append((value_c, scale))
+    points, scalars = [], []
+    for x, s in items:
+        p, c = terms_of(x, s)
+        points += p
+        scalars += c
+    sigma_verifier.verify_zero(ch, Combination(points, scalars), f"{label}/final",
                                what or f"{label}: final evaluation does not match the sumcheck claim")
     return evals
 
@@ -82,4 +72,4 @@ def _affine_commitment(a, evals: dict):
     """Commitment to const + sum c_i T_i from the value commitments of the T_i."""
     if a.const == 0 and len(a.parts) == 1 and a.parts[0][1] == 1:
         return evals[a.parts[0][0]]
-    return get_backend().msm([pedersen.g()] + [evals[n] for n, _ in a.parts], [a.const] + [c for _, c in a.parts])
+    return Combination([pedersen.g()] + [evals[n] for n, _ in a.parts], [a.const % P] + [c % P for _, c in a.parts])
