@@ -216,11 +216,12 @@ def test_threaded_ranges_give_the_same_results(monkeypatch):
         assert list(got.to_ints()) == list(want.to_ints())
 
 
-@pytest.mark.parametrize("n_terms", [0, 1, 2, 3])
+@pytest.mark.parametrize("n_terms", [0, 1, 2, 3, 8, 9, 17])
 @pytest.mark.parametrize("threads", ["1", "3"])
 def test_affine_ints_matches_reference(n_terms, threads, monkeypatch):
     """const + sum coef * values (the lookup leaves' one-pass kernel) equals the reference for
-    signed values up to the int64 extremes, zeros, any coefficients, split over threads."""
+    signed values up to the int64 extremes, zeros, any coefficients, split over threads, and
+    for more terms than one pass of the kernel takes (8)."""
     from zkml.arith import frvec_native
     monkeypatch.setattr(frvec_native, "PARALLEL_MIN", 2)
     monkeypatch.setenv("ZKML_THREADS", threads)

@@ -94,9 +94,7 @@ class NativeFrVec:
     @classmethod
     def affine_ints(cls, const: int, terms: list[tuple[np.ndarray, int]], n: int | None = None) -> "NativeFrVec":
         """const + sum coef * values elementwise, for signed int64 value arrays (n entries
-        when there are no terms), in one pass of the kernel: the lookup leaves."""
-        if len(terms) > 8:
-            raise ValueError("affine_ints takes at most 8 terms")
+        when there are no terms), in one pass of the kernel per 8 terms: the lookup leaves."""
         n = len(terms[0][0]) if terms else int(n)
         out = _empty(n)
         if not terms and int(const) % P == 0:

@@ -177,29 +177,33 @@ void fr_from_i64(u64 (*out)[4], const int64_t *in, size_t n) {
     }
 }
 
-/* out[i] = c + sum_t coef_t arrays[t][i] for signed int64 arrays (t < 8 terms), in one pass.
+/* out[i] = c + sum_t coef_t arrays[t][i] for signed int64 arrays, any number t of terms: one
+ * pass per block of AFFINE_BLOCK terms (one pass in all for the lookup leaves' few columns).
  * coef_t |v| is one Montgomery product: mont_mul(coef_t R^2, |v|) = coef_t |v| R, the
  * Montgomery form of coef_t |v| (|v| < 2^64 < P). */
+#define AFFINE_BLOCK 8
 void fr_affine_i64(u64 (*out)[4], const unsigned char *c, const int64_t *const *arrays,
                    const unsigned char *coefs, size_t t, size_t n) {
-    u64 cm[4], km[8][4], x[4] = {0, 0, 0, 0}, term[4];
-    if (t > 8) t = 8;
+    u64 cm[4], km[AFFINE_BLOCK][4], x[4] = {0, 0, 0, 0}, term[4];
     from_bytes1(cm, c);
-    for (size_t k = 0; k < t; k++) {
-        from_bytes1(term, coefs + 32 * k);  /* coef R */
-        mont_mul(km[k], term, R2);          /* coef R^2 */
-    }
-    for (size_t i = 0; i < n; i++) {
-        u64 acc[4];
-        fr_copy(acc, cm);
-        for (size_t k = 0; k < t; k++) {
-            int64_t v = arrays[k][i];
-            if (v == 0) continue;
-            x[0] = v < 0 ? (u64)0 - (u64)v : (u64)v;
-            mont_mul(term, km[k], x);
-            if (v < 0) fr_sub1(acc, acc, term); else fr_add1(acc, acc, term);
+    for (size_t k0 = 0; k0 == 0 || k0 < t; k0 += AFFINE_BLOCK) {
+        size_t tb = t - k0 < AFFINE_BLOCK ? t - k0 : AFFINE_BLOCK;
+        for (size_t k = 0; k < tb; k++) {
+            from_bytes1(term, coefs + 32 * (k0 + k));  /* coef R */
+            mont_mul(km[k], term, R2);                 /* coef R^2 */
         }
-        fr_copy(out[i], acc);
+        for (size_t i = 0; i < n; i++) {
+            u64 acc[4];
+            fr_copy(acc, k0 == 0 ? cm : out[i]);
+            for (size_t k = 0; k < tb; k++) {
+                int64_t v = arrays[k0 + k][i];
+                if (v == 0) continue;
+                x[0] = v < 0 ? (u64)0 - (u64)v : (u64)v;
+                mont_mul(term, km[k], x);
+                if (v < 0) fr_sub1(acc, acc, term); else fr_add1(acc, acc, term);
+            }
+            fr_copy(out[i], acc);
+        }
     }
 }
 
