@@ -117,7 +117,8 @@ def create_submission(
             raise errors.BadUpload("Hosted proving needs your MODEL.zkm file.")
         check_model_matches(check_model_file(model_bytes), commitment)
     architecture = commitment.architecture
-    digest = hashlib.sha256(commitment_bytes).hexdigest()
+    # of the canonical encoding: a re-spaced copy of someone else's COMMIT.json is the same commitment
+    digest = hashlib.sha256(commitment.to_bytes()).hexdigest()
     revealed = challenge.is_revealed(now)
     vault_name = ""
     try:

@@ -39,6 +39,19 @@ def _check_file(what: str, data: bytes) -> None:
     check_upload_size(what, len(data))
 
 
+def _check_rows_in_group(commitment) -> None:
+    """Every row commitment in BLS12-381's prime-order subgroup, as zkml makes them: the verifier
+    would judge only the rows' subgroup components (docs/protocol.md §5), and this keeps one
+    encoding per commitment, so "a commitment belongs to whoever uploaded it first" holds."""
+    from zkml.protocols.group_checks import in_subgroup
+
+    for name, tensor in commitment.tensors.items():
+        for i, row in enumerate(tensor.rows):
+            if not in_subgroup(row):
+                raise errors.BadUpload(f"Row {i} of tensor {name} in the commitment is not a point of the "
+                                       f"prime-order group, so zkml did not make it. {checks.COMMITMENT_ADVICE}")
+
+
 def parse_commitment(data: bytes, challenge: Challenge):
     """Parse a COMMIT.json and check it fits the challenge; returns the zkml Commitment."""
     import zkml
@@ -57,6 +70,7 @@ def parse_commitment(data: bytes, challenge: Challenge):
         raise errors.BadUpload(f"Not a valid commitment file ({type(exc).__name__}). {checks.COMMITMENT_ADVICE}")
     if not isinstance(arch, dict) or not arch.get("layers"):
         raise errors.BadUpload("The commitment does not describe a model architecture.")
+    _check_rows_in_group(commitment)
     if _has_nul(arch):
         raise errors.BadUpload("The commitment's architecture contains NUL characters.")
     layers = arch["layers"]

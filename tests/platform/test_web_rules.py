@@ -252,6 +252,10 @@ def test_services_raise_typed_exceptions(users, challenge, zk):
         services.disqualify(users.alice, entry, "no")
     with pytest.raises(errors.CommitmentInUse):
         services.create_submission(users.bob, challenge, zk.commitment_bytes)
+    respaced = zk.commitment_bytes.replace(b'{"format"', b'{ "format"', 1)
+    assert respaced != zk.commitment_bytes
+    with pytest.raises(errors.CommitmentInUse):      # the same commitment, other bytes
+        services.create_submission(users.bob, challenge, respaced)
     type(challenge).objects.filter(pk=challenge.pk).update(max_submissions_per_day=1)
     challenge.refresh_from_db()
     with pytest.raises(errors.QuotaExceeded):
@@ -302,3 +306,31 @@ def test_no_module_but_celery_imports_tasks():
         text = path.read_text()
         assert not re.search(r"from \. import [^\n]*\btasks\b|import submissions\.tasks|from submissions import [^\n]*\btasks\b"
                              r"|from \.tasks import|from submissions\.tasks import", text), path
+
+
+@pytest.mark.django_db
+def test_commitment_rows_outside_the_prime_order_group_are_refused(users, challenge, zk):
+    """A row with a torsion component added (a valid curve point, not one zkml makes) is a bad
+    upload with a reason, and nothing is stored."""
+    import zkml
+    from zkml.arith.curve import get_backend
+    from zkml.arith.field import P
+    from zkml.protocols.group_checks import times
+
+    be = get_backend()
+    torsion = next(t for t in (times(q, P) for q in _curve_points(be)) if not be.is_identity(t))
+    commitment = zkml.Commitment.from_bytes(zk.commitment_bytes)
+    name = sorted(commitment.tensors)[0]
+    commitment.tensors[name].rows[0] = be.add(commitment.tensors[name].rows[0], torsion)
+    before = Submission.objects.count()
+    with pytest.raises(errors.BadUpload, match=f"Row 0 of tensor {name} .* not a point of the prime-order group"):
+        services.create_submission(users.bob, challenge, commitment.to_bytes())
+    assert Submission.objects.count() == before
+
+
+def _curve_points(be):
+    for x in range(4, 100):
+        try:
+            yield be.from_bytes(bytes([0x80]) + bytes(46) + bytes([x]))
+        except ValueError:
+            continue

@@ -68,6 +68,12 @@ def in_torsion(point) -> bool:
     return get_backend().is_identity(times(point, H1))
 
 
+def in_subgroup(point) -> bool:
+    """True iff point lies in the prime-order subgroup G ([r] point = O): the platform's check
+    of uploaded commitments, which keeps one encoding per commitment."""
+    return get_backend().is_identity(times(point, P))
+
+
 class GroupChecks:
     """batch=False checks each equation when it is recorded (a channel used on its own);
     batch=True records them until verify()."""
@@ -86,7 +92,8 @@ class GroupChecks:
             p, c = terms(x, s)
             points += p
             scalars += c
-        check = (points, scalars, generator_scalars, self.prefix + what)
+        gens = None if generator_scalars is None else np.asarray(generator_scalars, dtype=object)
+        check = (points, scalars, gens, self.prefix + what)
         if self.batch:
             self._checks.append(check)
         elif not _holds(check):

@@ -9,8 +9,6 @@ All are special-sound with soundness error 1/r per proof, and honest-verifier ze
 """
 from __future__ import annotations
 
-import secrets
-
 from zkml.arith.field import P
 from zkml.commitments import pedersen
 
@@ -25,15 +23,14 @@ def verify_zero(ch, commitment, label: str, what: str) -> None:
 
 def verify_product(ch, cx, cy, cz, label: str, what: str) -> None:
     """The three equations  alpha + c Cx = z1 g + z2 h,  beta + c Cy = z3 g + z4 h,
-    delta + c Cz = z1 Cy + z5 h  checked as one: their sum with independent random 128-bit
-    weights of the verifier's own is the identity (a false equation survives with probability
-    2^-128). Cx, Cy, Cz are points or Combinations."""
+    delta + c Cz = z1 Cy + z5 h  (Cx, Cy, Cz points or Combinations), each a group equation of
+    the proof's batch."""
     alpha = ch.recv_point(label + "/alpha")
     beta = ch.recv_point(label + "/beta")
     delta = ch.recv_point(label + "/delta")
     c = ch.challenge(label + "/c")
     z = [ch.recv_scalar(f"{label}/z{i}") for i in range(1, 6)]
-    w1, w2, w3 = (secrets.randbits(128) | 1 for _ in range(3))
-    ch.checks.require_zero([(alpha, w1), (cx, w1 * c), (beta, w2), (cy, w2 * c - w3 * z[0]), (delta, w3),
-                            (cz, w3 * c), (pedersen.g(), -(w1 * z[0] + w2 * z[2])),
-                            (pedersen.h(), -(w1 * z[1] + w2 * z[3] + w3 * z[4]))], what)
+    g, h = pedersen.g(), pedersen.h()
+    ch.checks.require_zero([(alpha, 1), (cx, c), (g, -z[0]), (h, -z[1])], what + " (first equation)")
+    ch.checks.require_zero([(beta, 1), (cy, c), (g, -z[2]), (h, -z[3])], what + " (second equation)")
+    ch.checks.require_zero([(delta, 1), (cz, c), (cy, -z[0]), (h, -z[4])], what + " (third equation)")
