@@ -15,6 +15,7 @@ from zkml.protocols.group_checks import Combination, GroupChecks
 from zkml.circuit import Circuit, linear_relations, needs_zero_check, zero_check_terms
 from zkml.formats.commitment import Commitment
 from zkml.arith.curve import get_backend
+from zkml.arith.parallel import fork_map
 from zkml.errors import VerificationError
 from zkml.protocols.expr import Term, aff
 from zkml.layers import step
@@ -84,9 +85,38 @@ def verify_sharded(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
         expected_start = part.stop
     if expected_start != n:
         raise VerificationError(f"the shards cover samples 0..{expected_start - 1}, the dataset has {n}")
+    def verify_range(bounds: tuple[int, int]) -> tuple[str, str] | None:
+        """Shards lo..hi-1 in order, with one batch of group equations: None, or the first
+        failure as (exception class name, message)."""
+        try:
+            _verify_shards(commitment, x_int, labels, proof, digests, bounds, report, programmed_challenges)
+        except (VerificationError, FormatError) as exc:
+            return type(exc).__name__, str(exc.reason if isinstance(exc, VerificationError) else exc)
+        return None
+
+    # Two halves of the shards in two processes when there are cores to spare (the first
+    # half's failure is reported first, as if the shards were checked in order).
+    halves = [(0, k)] if k < 4 else [(0, k // 2), (k // 2, k)]
+    run = fork_map if len(halves) > 1 and progress is None else (lambda fn, xs: [fn(x) for x in xs])
+    for failure in run(verify_range, halves):
+        if failure is not None:
+            kind, message = failure
+            raise (FormatError if kind == "FormatError" else VerificationError)(message)
+    checks = GroupChecks()
+    checks.require_zero([(be.from_bytes(part.count_commitment), 1) for part in proof.shards]
+                        + [(pedersen.g(), -proof.claimed_count), (pedersen.h(), -proof.blind)],
+                        f"the shards' hidden counts do not add up to the claimed count {proof.claimed_count}")
+    return proof.claimed_count
+
+
+def _verify_shards(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray, proof: ShardedProof,
+                   digests: dict, bounds: tuple[int, int], report, programmed_challenges) -> None:
+    """Every check of the shards in range(*bounds), their group equations in one batch."""
+    be = get_backend()
+    n, k = len(labels), len(proof.shards)
     checks = GroupChecks(batch=True)
-    count_commitments = []
-    for i, part in enumerate(proof.shards):
+    for i in range(*bounds):
+        part = proof.shards[i]
         where = f"shard {i + 1} of {k} (samples {part.start}..{part.stop - 1})"
         checks.prefix = f"{where}: "
 
@@ -108,13 +138,7 @@ def verify_sharded(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
         except FormatError as exc:
             checks.raise_first_failure()
             raise FormatError(f"{where}: {exc}") from None
-        count_commitments.append(c_s)
-    checks.prefix = ""
-    checks.require_zero([(c_s, 1) for c_s in count_commitments]
-                        + [(pedersen.g(), -proof.claimed_count), (pedersen.h(), -proof.blind)],
-                        f"the shards' hidden counts do not add up to the claimed count {proof.claimed_count}")
     checks.verify()
-    return proof.claimed_count
 
 
 def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray, labels: np.ndarray,

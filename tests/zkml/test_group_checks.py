@@ -227,3 +227,28 @@ def test_torsion_on_every_point_the_prover_sends_is_accepted(case, monkeypatch, 
     proof = zkml.prove(model, data, rng=random.Random(8), shard_size=shard_size)
     monkeypatch.setattr(channel_prover.ProverChannel, "send_point", send_point)
     assert zkml.verify(commitment, data, proof) == proof.claimed_count
+
+
+def test_shards_checked_in_two_processes_report_the_first_failure(case, monkeypatch):
+    """Five shards: two halves verified in forked processes (arith.parallel.fork_map). Honest:
+    the count; a bad shard in each half: the first half's is named; only in the second half:
+    that one is named, with its place."""
+    model, commitment, data = case
+    monkeypatch.setenv("ZKML_THREADS", "2")
+    proof, offsets = _prove_logging(model, data, monkeypatch, shard_size=8)
+    assert len(proof.shards) == 5
+    assert zkml.verify(commitment, data, proof) == proof.claimed_count
+    label = next(lab for lab in offsets if lab.startswith("group/") and lab.endswith("/final/z"))
+
+    def spoiled(i):
+        body = bytearray(proof.shards[i].body)
+        body[offsets[label] + 31] ^= 1
+        return dataclasses.replace(proof.shards[i], body=bytes(body))
+    both = list(proof.shards)
+    both[1], both[4] = spoiled(1), spoiled(4)
+    reason = _reason(commitment, data, dataclasses.replace(proof, shards=both))
+    assert "shard 2 of 5 (samples 8..15): group/" in reason and "final evaluation does not match" in reason
+    late = list(proof.shards)
+    late[3] = spoiled(3)
+    reason = _reason(commitment, data, dataclasses.replace(proof, shards=late))
+    assert "shard 4 of 5 (samples 24..31): group/" in reason

@@ -24,3 +24,16 @@ def test_one_thread_runs_serially(monkeypatch):
     monkeypatch.setenv("ZKML_THREADS", "1")
     names = parallel.pmap(lambda _: threading.current_thread().name, range(4))
     assert names == [threading.current_thread().name] * 4
+
+
+def test_fork_map_runs_items_in_child_processes_in_order(monkeypatch):
+    import os as _os
+    from zkml.arith.parallel import fork_map
+    monkeypatch.setenv("ZKML_THREADS", "2")
+    base = 7       # reaches the children through fork (a closure, not pickled)
+    out = fork_map(lambda x: (x * base, _os.getpid(), _os.environ["ZKML_THREADS"]), [1, 2, 3])
+    assert [v for v, _, _ in out] == [7, 14, 21]
+    assert all(pid != _os.getpid() for _, pid, _ in out)
+    assert {t for _, _, t in out} == {"1"}          # two processes share the two cores
+    monkeypatch.setenv("ZKML_THREADS", "1")
+    assert [pid for _, pid, _ in fork_map(lambda x: (x, _os.getpid(), ""), [1, 2])] == [_os.getpid()] * 2

@@ -36,7 +36,7 @@ class Combination:
         self.points, self.scalars = points, scalars
 
     def value(self):
-        return get_backend().msm(self.points, self.scalars)
+        return get_backend().msm(*terms(self, 1))
 
 
 def terms(x, scale: int) -> tuple[list, list[int]]:

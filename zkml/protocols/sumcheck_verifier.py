@@ -31,9 +31,8 @@ def verify_round(ch, degree: int, claim: Combination, label: str) -> tuple[int, 
     equals the running claim by construction: g(r) = claim / 2 + sum_k (r^k - 1/2) C_k."""
     coeff_c = [ch.recv_point(f"{label}/c{k}") for k in range(1, degree + 1)]
     r = ch.challenge(f"{label}/r")
-    scalars = [s * INV2 % P for s in claim.scalars]
-    scalars += [(pow(r, k, P) - INV2) % P for k in range(1, degree + 1)]
-    return r, Combination(claim.points + coeff_c, scalars)
+    # the running claim nests (halved as a whole), so each round costs O(degree), not O(rounds)
+    return r, Combination([claim] + coeff_c, [INV2] + [(pow(r, k, P) - INV2) % P for k in range(1, degree + 1)])
 
 
 def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
