@@ -3,6 +3,7 @@ docs/protocol.md §5 "Batch verification and the cofactor"): a false equation is
 named, the first failing check is the reason given (as if every check ran when recorded), and
 points outside the prime-order subgroup are judged by their subgroup component only, the same
 way on both curve backends."""
+import copy
 import dataclasses
 import random
 
@@ -110,8 +111,9 @@ def case(digits, digits_qmodel):
     curve.set_backend("arkworks")
     _, _, x_test, y_test = digits
     data = Dataset(x_test[:N], y_test[:N])
-    commitment = zkml.commit(digits_qmodel)
-    return digits_qmodel, commitment, data
+    model = copy.deepcopy(digits_qmodel)      # committing sets an opening: keep the shared fixture as it is
+    commitment = zkml.commit(model)
+    return model, commitment, data
 
 
 def _prove_logging(model, data, monkeypatch, **kw):
