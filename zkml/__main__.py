@@ -50,8 +50,10 @@ def describe(model) -> str:
     parts = ["x".join(map(str, shapes[0]))]
     for layer, shape in zip(model.layers, shapes[1:]):
         kernel = "" if layer.kind == "dense" else "x".join(map(str, layer.kernel))
-        skip = "" if layer.requant is None or layer.requant.residual is None else \
-            f" (+ layer {layer.requant.residual[0]})"
+        rq = layer.requant
+        skip = "" if rq is None or rq.residual is None else f" (+ layer {rq.residual[0]})"
+        if rq is not None and rq.projection is not None:
+            skip = f" (+ 1x1 projection of layer {rq.projection.source})"
         parts.append(f"{layer.kind}{kernel} {'x'.join(map(str, shape))}{skip}")
     return "CNN " + " -> ".join(parts)
 

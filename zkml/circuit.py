@@ -11,7 +11,8 @@ Integer relations proved (all entries are small integers, far from wrapping mod 
   model:   W + 128 in [0, 256); padded W entries = 0; b + 2^23 in [0, 2^24); padded b = 0
   layer l: Z_l = A_{l-1} W_l^T + b_l, or the convolution (layers/dense.py, layers/conv.py)
   hidden:  m Z + 2^(k-1) = 2^k Q + R,  R in [0, 2^k),  (Q + 2^15, A) in CLAMP table
-           i.e. Q in [-2^15, 2^15) and A = clamp(Q, 0, 127). Hidden Z is not committed:
+           i.e. Q in [-2^15, 2^15) and A = clamp(Q, 0, 127); a residual branch adds m_s A_j,
+           a projection shortcut m_p ⊙ Z_p (layers/common.py) to m Z. Hidden Z is not committed:
            the matmul check starts from m^-1 (2^k Q + R - 2^(k-1)) (pre_activation()).
   argmax:  B one-hot over the real classes (the "beater"); c in {0,1}; c = 0 on padding
            lab_i  = Z_L[i, y_i];  zeta_i = Z_L[i, j_B] + [j_B < y_i]
@@ -31,7 +32,7 @@ from zkml.protocols.expr import Affine, aff
 from zkml.arith.field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
 from zkml.constants import ACT_BITS, ACT_MAX, BIAS_BITS, LIMB_BITS, QUOTIENT_BITS, WEIGHT_BITS, WEIGHT_MIN
 from zkml.arith.frvec import FrVec
-from zkml.layers.spec import LayerSpec, layer_specs, log2_pow2, model_tensor_vars
+from zkml.layers.spec import LayerSpec, layer_specs, log2_pow2, model_tensor_vars, weighted_specs
 
 CLAMP_BITS = QUOTIENT_BITS + 1          # (Q + 2^15) in [0, 2^16)
 Q_OFFSET = 1 << QUOTIENT_BITS
@@ -152,12 +153,13 @@ class Circuit:
         self.margin_bits = (6 * logit_bound + 5).bit_length()
         L = self.n_layers
         self.groups: list[Group] = []
-        for s in self.specs:
-            if s.weighted:
-                self.groups.append(Group(f"W{s.index}", s.weight_layout().n_vars, [f"W{s.index}"],
-                                         ranges=[RangeCheck(f"W{s.index}", WEIGHT_OFFSET, WEIGHT_BITS)]))
-                self.groups.append(Group(f"b{s.index}", s.bias_layout().n_vars, [f"b{s.index}"],
-                                         ranges=[RangeCheck(f"b{s.index}", BIAS_OFFSET, BIAS_BITS)]))
+        self.model_specs: dict[str, LayerSpec] = {}      # W<i>, b<i> (and W<i>p, b<i>p) -> its spec
+        for s in weighted_specs(self.specs):
+            self.groups.append(Group(s.w_name, s.weight_layout().n_vars, [s.w_name],
+                                     ranges=[RangeCheck(s.w_name, WEIGHT_OFFSET, WEIGHT_BITS)]))
+            self.groups.append(Group(s.b_name, s.bias_layout().n_vars, [s.b_name],
+                                     ranges=[RangeCheck(s.b_name, BIAS_OFFSET, BIAS_BITS)]))
+            self.model_specs.update({s.w_name: s, s.b_name: s})
         for s in self.specs[:-1]:
             i, n = s.index, self.s_vars + s.out.n_vars
             if s.kind == "avgpool":
@@ -315,7 +317,7 @@ class Circuit:
     def pad_mask(self, group: str) -> np.ndarray:
         """1 on padded entries of a model tensor or of the logits (full table, for the prover)."""
         if group[0] in "Wb":
-            s = self.spec(int(group[1:]))
+            s = self.model_specs[group]
             return 1 - (s.weight_valid() if group[0] == "W" else s.bias_layout().valid())
         if group == "logits":
             return np.tile(1 - self.specs[-1].out.valid(), 1 << self.s_vars)
@@ -326,7 +328,7 @@ class Circuit:
     def pad_mask_eval(self, group: str, point: list[int]) -> int:
         """The verifier's evaluation of pad_mask, in time linear in the side lengths."""
         if group[0] in "Wb":
-            s = self.spec(int(group[1:]))
+            s = self.model_specs[group]
             return (1 - (s.weight_valid_eval(point) if group[0] == "W" else s.bias_layout().valid_eval(point))) % P
         if group == "logits":
             return (1 - self.specs[-1].out.valid_eval(point[self.s_vars:])) % P
@@ -449,7 +451,8 @@ def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]],
     multiplier per output channel it is m ⊙ Z = 2^k Q + R - 2^(k-1) instead (the layer step
     weights its channels by m: layers/common.py, prove_channel_sum). A residual branch
     (m Z + m_s A_j + 2^(k-1) = 2^k Q + R) adds the term -m^-1 m_s A_j at the same point:
-    returned as (j, coefficient), else None."""
+    returned as (j, coefficient); a projection shortcut (m Z + m_p ⊙ Z_p + ...) the term
+    -m^-1 (m_p ⊙ Z_p) as ("proj", coefficient); else None."""
     from zkml.arith.field import inv
     spec = circuit.spec(layer)
     rq = spec.desc["requant"]
@@ -461,4 +464,6 @@ def pre_activation(circuit: Circuit, layer: int) -> tuple[list[tuple[str, int]],
     items = [(f"Q{layer}", (1 << k) * m_inv % P)] + [(n, c * m_inv % P) for n, c in r_parts]
     res = rq.get("residual")
     skip = None if res is None else (int(res["from"]), (-int(res["multiplier"]) * m_inv) % P)
+    if spec.proj is not None:        # the projection's m_p ⊙ Z_p enters as "proj" (layers/common.py)
+        skip = ("proj", (-m_inv) % P)
     return items, (-(1 << (k - 1)) * m_inv) % P, skip

@@ -34,7 +34,8 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
     x_full = np.zeros((npad, x_int.shape[1]), dtype=np.int64)
     x_full[:len(x_int)] = x_int
     prev = padded_inputs(circuit, x_int)
-    for s, (z, a) in zip(circuit.specs, model.hidden_int(x_full)):
+    hidden = model.hidden_int(x_full)
+    for s, (z, a) in zip(circuit.specs, hidden):
         i = s.index
         if s.kind == "maxpool":
             wit.update(maxpool.witness(s, prev, a))
@@ -53,6 +54,10 @@ def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
         res = s.desc["requant"].get("residual")
         if res is not None:
             t = t + int(res["multiplier"]) * wit[f"A{res['from']}"].reshape(t.shape)
+        if s.proj is not None:      # m_p ⊙ Z_p: not committed, the proof's proj<i> steps read it
+            proj = model.layers[i - 1].requant.projection
+            wit[f"P{i}"] = s.out.pad(proj.scaled(hidden[proj.source - 1][1]))
+            t = t + wit[f"P{i}"]
         q = t >> k
         if q.min() < -Q_OFFSET or q.max() >= Q_OFFSET:
             raise ZkmlError(f"layer {i}: a requantization quotient leaves [-2^15, 2^15); "

@@ -106,6 +106,9 @@ TORCH_CNN_AVG_EXPORTS = ("avg_legacy", "avg_dynamo", "avg_dynamo_noopt")
 # A digits CNN with a ResNet basic block (identity skip): TorchScript (BatchNormalization
 # folded) and dynamo opset 18 without optimizer (BatchNormalization kept).
 TORCH_CNN_RES_EXPORTS = ("res_legacy", "res_dynamo_noopt")
+# A digits CNN with a downsampling ResNet block (projection shortcut: Conv 1x1 stride 2 and
+# BatchNorm2d): TorchScript (folded) and dynamo opset 18 without optimizer (kept).
+TORCH_CNN_PROJ_EXPORTS = ("proj_legacy", "proj_dynamo_noopt")
 
 
 def torch_cnn_onnx(name: str = "legacy") -> bytes:
@@ -113,11 +116,48 @@ def torch_cnn_onnx(name: str = "legacy") -> bytes:
     ``name`` is one of :data:`TORCH_CNN_EXPORTS` (the LeNet-shaped network: Conv, Relu,
     MaxPool, Conv, [BatchNormalization], Relu, MaxPool, Flatten/Reshape, Gemm, Relu, Gemm)
     or :data:`TORCH_CNN_VARIANT_EXPORTS`, :data:`TORCH_CNN_AVG_EXPORTS`,
-    :data:`TORCH_CNN_RES_EXPORTS`."""
+    :data:`TORCH_CNN_RES_EXPORTS`, :data:`TORCH_CNN_PROJ_EXPORTS`."""
     if name not in (TORCH_CNN_EXPORTS + TORCH_CNN_VARIANT_EXPORTS + TORCH_CNN_AVG_EXPORTS
-                    + TORCH_CNN_RES_EXPORTS):
+                    + TORCH_CNN_RES_EXPORTS + TORCH_CNN_PROJ_EXPORTS):
         raise ValueError(f"unknown export {name!r}")
     return (DATA_DIR / f"torch_digits_cnn_{name}.onnx").read_bytes()
+
+
+def labelled_ints(model, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n random integer inputs of the model and labels: its predictions, every third one
+    changed (some wrong predictions)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-127, 128, (n, model.input_dim))
+    y = np.argmax(model.forward_int(x), axis=1)
+    y[::3] = (y[::3] + 1) % model.n_classes
+    return x, y
+
+
+def check_proof_and_simulation(model, x, y, simulated_count: int) -> None:
+    """An honest proof (through its bytes) verifies with the true count, and a simulated
+    transcript (no weights, programmed challenges) with any count."""
+    import random
+
+    from zkml.formats.commitment import Commitment
+    from zkml.formats.opening import commit
+    from zkml.formats.proof import Proof
+    from zkml.prover import prove_statement, simulate_statement
+    from zkml.verifier import verify_statement
+
+    com = Commitment.from_bytes(commit(model, random.Random(1)).to_bytes())
+    proof = Proof.from_bytes(prove_statement(model, x, y, rng=random.Random(2)).to_bytes())
+    assert verify_statement(com, x, y, proof) == int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
+    sim, challenges = simulate_statement(com, x, y, simulated_count, rng=random.Random(3))
+    assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == simulated_count
+
+
+def dense_logits(circuit, wit, layer: int) -> np.ndarray:
+    """The last (dense) layer's logits from its input activations A<layer-1> as committed
+    (joint layout), through its weight's columns (the input's grid layout): what a cheating
+    prover recomputes after changing an earlier layer."""
+    inp = circuit.spec(layer).inp
+    a = inp.grid.pad(inp.real_part(wit[f"A{layer - 1}"].reshape(1 << circuit.s_vars, -1)))
+    return (a @ wit[f"W{layer}"].reshape(-1, a.shape[1]).T + wit[f"b{layer}"]).ravel()
 
 
 def forged_proof(model, x, y, tamper=None):

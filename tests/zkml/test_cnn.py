@@ -18,7 +18,8 @@ from zkml.formats.proof import Proof
 from zkml.prover import _run, argmax_witness, compute_witness, prove_statement, simulate_statement
 from zkml.statement import start_transcript, statement_digests
 from zkml.verifier import verify_statement
-from zkml_fixtures import forged_proof
+from zkml_fixtures import check_proof_and_simulation, dense_logits as _dense_logits, forged_proof
+from zkml_fixtures import labelled_ints as data
 
 
 def cnn(seed: int, pads=(1, 1, 1, 1), stride=(1, 1), pool=((2, 2), (2, 2), (0, 0, 0, 0)),
@@ -36,15 +37,6 @@ def cnn(seed: int, pads=(1, 1, 1, 1), stride=(1, 1), pool=((2, 2), (2, 2), (0, 0
     model = QuantizedModel((1, 7, 6), 0.1, 3, [c1, p1, c2, d], [1.0] * 4)
     model.validate()
     return model
-
-
-def data(model: QuantizedModel, n: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    x = rng.integers(-127, 128, (n, model.input_dim))
-    logits = model.forward_int(x)
-    y = np.argmax(logits, axis=1)
-    y[::3] = (y[::3] + 1) % model.n_classes          # some wrong predictions
-    return x, y
 
 
 def test_conv_and_pool_integer_semantics_match_a_direct_loop():
@@ -246,14 +238,6 @@ def test_average_pooling_rounds_half_up_over_the_window():
             assert np.array_equal(out[:, :, i, j], np.floor(s / 6 + 0.5).astype(np.int64))
 
 
-def _dense_logits(circuit, wit, layer: int) -> np.ndarray:
-    """The last (dense) layer's logits from its input activations A<layer-1> as committed
-    (joint layout), through its weight's columns (the input's grid layout)."""
-    inp = circuit.spec(layer).inp
-    a = inp.grid.pad(inp.real_part(wit[f"A{layer - 1}"].reshape(1 << circuit.s_vars, -1)))
-    return (a @ wit[f"W{layer}"].reshape(-1, a.shape[1]).T + wit[f"b{layer}"]).ravel()
-
-
 def _relogits(circuit, wit, y) -> int:
     """Logits (layer 3, dense) recomputed from a changed A2, then the argmax witness."""
     wit["Z3"] = _dense_logits(circuit, wit, 3)
@@ -385,11 +369,7 @@ def test_residual_branch_adds_the_scaled_skip_before_requantization():
 def test_residual_proof_verifies(per_channel):
     model = residual_cnn(11, per_channel)
     x, y = data(model, 9)
-    com = Commitment.from_bytes(commit(model, random.Random(1)).to_bytes())
-    proof = Proof.from_bytes(prove_statement(model, x, y, rng=random.Random(2)).to_bytes())
-    assert verify_statement(com, x, y, proof) == int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
-    sim, challenges = simulate_statement(com, x, y, 2, rng=random.Random(3))
-    assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == 2
+    check_proof_and_simulation(model, x, y, 2)
 
 
 def test_a_residual_sum_off_by_one_is_rejected_by_the_block_conv_sumcheck():

@@ -502,7 +502,7 @@ REFUSALS = {
     "avg_pads_not_counted": ("'AveragePool'", "'pool1'", "count_include_pad"),
     "avg_before_relu": ("'GlobalAveragePool'", "'pool1'", "must come after the Relu"),
     "reduce_mean_channels": ("'ReduceMean'", "'mean1'", "spatial axes"),
-    "two_branch_add": ("'Add'", "'skip1'", "identity skip"),
+    "two_branch_add": ("'Add'", "'skip1'", "1x1 projections without padding"),
     "skip_from_input": ("'Add'", "'skip1'", "identity skip"),
     "residual_shape_mismatch": ("'Add'", "'skip1'", "equal shapes"),
     "residual_without_relu": ("'Conv'", "'conv2'", "every hidden layer must end in ReLU"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from zkml.layers.spec import layer_specs, model_tensor_vars
+from zkml.layers.spec import layer_specs, model_tensor_vars, weighted_specs
 from zkml.arith.curve import get_backend
 from zkml.formats.files import read_bounded, write_bytes
 from zkml.errors import FormatError
@@ -113,7 +113,7 @@ def _check_architecture(arch) -> None:
     if not ok:
         raise FormatError("commitment architecture is malformed (layers must chain, end in "
                           "n_classes outputs, and requantize every hidden layer)")
-    params = sum(math.prod(s.weight_layout().real) + s.out.real[0] for s in specs if s.weighted)
+    params = sum(math.prod(s.weight_layout().real) + s.out.real[0] for s in weighted_specs(specs))
     if (len(layers) > MAX_LAYERS or any(max(l["in"], l["out"]) > MAX_WIDTH for l in layers)
             or params > MAX_PARAMETERS):
         raise FormatError(f"commitment architecture is too large (at most {MAX_LAYERS} layers, "

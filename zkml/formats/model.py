@@ -8,6 +8,8 @@ Integer semantics (the relation the prover proves, exactly)::
                                                                 # zero outside the input
     q_l    = floor((m_l * z_l + 2**(k_l - 1)) / 2**k_l)         # = (m*z + 2**(k-1)) >> k
     a_l    = clamp(q_l, 0, 127)                                 # ReLU folded into the clamp
+    residual: m_l * z_l + m_s * a_j in q_l (identity skip from layer j), or with a projection
+             shortcut m_l * z_l + m_p[o] * z_p[o], z_p = the 1x1 stride-s convolution of a_j
     maxpool: a_l[c, i, j] = max of a_{l-1}[c, i s + u - p_t, j s + v - p_l] over the window's
              positions inside the input                         # a_{l-1} >= 0 there
     avgpool: a_l[c, i, j] = floor((S + floor(K/2)) / K), S the sum of the window (zeros
@@ -102,6 +104,33 @@ class Requant:
     multiplier: int | tuple[int, ...]  # m, 1 <= m < 2**16; or one per output channel
     shift: int       # k, 1 <= k <= 32
     residual: tuple[int, int] | None = None   # (layer j, multiplier m_s)
+    projection: "Projection | None" = None    # a projection shortcut instead of the identity
+
+
+@dataclass
+class Projection:
+    """A projection shortcut of a hidden conv layer: z_p = 1x1 convolution (stride s, no
+    padding) of layer j's output a_j, added per output channel o as m_p[o] * z_p[o] before the
+    layer's requantization (shared shift k): q = (m*z + m_p*z_p + 2**(k-1)) >> k."""
+
+    source: int                  # j, 1-based
+    weight: np.ndarray           # int64 [out_channels, channels of a_j, 1, 1], in [-128, 127]
+    bias: np.ndarray             # int64 [out_channels], in [-2**23, 2**23)
+    stride: tuple[int, int]
+    multiplier: tuple[int, ...]  # m_p, one per output channel, 1 <= m_p < 2**16
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return int(self.weight.shape[2]), int(self.weight.shape[3])
+
+    def conv(self) -> "ConvLayer":
+        """The projection as a convolution layer (for its forward pass and shapes)."""
+        return ConvLayer(self.weight, self.bias, self.stride, (0, 0, 0, 0), None)
+
+    def scaled(self, a_j: np.ndarray) -> np.ndarray:
+        """m_p * z_p for a_j [N, C, H, W] (the term added before the requantization)."""
+        m = np.asarray(self.multiplier, dtype=np.int64).reshape(1, -1, 1, 1)
+        return m * self.conv().forward(a_j)
 
 
 @dataclass
@@ -285,6 +314,9 @@ class QuantizedModel:
                 if layer.requant.residual is not None:
                     j, ms = layer.requant.residual
                     extra = np.int64(ms) * out[j - 1][1].reshape(z.shape)
+                proj = layer.requant.projection
+                if proj is not None:
+                    extra = proj.scaled(out[proj.source - 1][1].reshape((len(z),) + self.shapes()[proj.source]))
                 _, a = requant(z, layer.requant.multiplier, layer.requant.shift, extra)
                 out.append((z, a))
         return out
@@ -299,7 +331,7 @@ class QuantizedModel:
 
     # -- public description ------------------------------------------------------
     def parameter_count(self) -> int:
-        return int(sum(l.weight.size + l.bias.size for l in self.layers if l.kind in WEIGHTED_KINDS))
+        return int(sum(t.size for l in self.layers for t in _weight_tensors(l)))
 
     def architecture(self) -> dict:
         """Public, JSON-able, canonical description (no weights)."""
@@ -309,6 +341,10 @@ class QuantizedModel:
             d = {"multiplier": _multiplier_json(l.requant.multiplier), "shift": int(l.requant.shift)}
             if l.requant.residual is not None:
                 d["residual"] = {"from": int(l.requant.residual[0]), "multiplier": int(l.requant.residual[1])}
+            p = l.requant.projection
+            if p is not None:
+                d["projection"] = {"from": int(p.source), "kernel": [int(k) for k in p.kernel],
+                                   "stride": [int(v) for v in p.stride], "multiplier": [int(v) for v in p.multiplier]}
             return d
 
         shapes = self.shapes()
@@ -382,6 +418,8 @@ class QuantizedModel:
             self._validate_weights(i, l, i == last)
             if l.requant is not None and l.requant.residual is not None:
                 self._validate_residual(i, l)
+            if l.requant is not None and l.requant.projection is not None:
+                self._validate_projection(i, l)
         if self.layers[-1].kind != "dense":
             raise FormatError("the last layer must be dense (the logits)")
         if shape[0] != self.n_classes:
@@ -443,8 +481,49 @@ class QuantizedModel:
                 raise UnsupportedModelError(f"layer {i}: requantization quotient with the residual branch "
                                             "can leave [-2**15, 2**15)")
 
+    def _validate_projection(self, i: int, l) -> None:
+        """A projection shortcut: a 1x1 convolution without padding of an earlier hidden
+        layer's output onto this conv layer's output shape; the quotient stays in
+        [-2**15, 2**15) for every reachable z and z_p."""
+        p, rq = l.requant.projection, l.requant
+        if l.kind != "conv" or rq.residual is not None:
+            raise FormatError(f"layer {i}: a projection shortcut needs a conv layer without an identity skip")
+        j = p.source
+        if type(j) is not int or not 1 <= j <= i or self.layers[j - 1].requant is None \
+                and self.layers[j - 1].kind not in POOL_KINDS:
+            raise FormatError(f"layer {i}: the projection must read an earlier hidden layer's output")
+        w, b = p.weight, p.bias
+        if not isinstance(w, np.ndarray) or w.dtype != np.int64 or w.ndim != 4 or tuple(w.shape[2:]) != (1, 1):
+            raise FormatError(f"layer {i}: the projection's weight must be int64 [out, in, 1, 1]")
+        try:
+            stride = tuple(int(v) for v in p.stride)
+        except (TypeError, ValueError):
+            raise FormatError(f"layer {i}: the projection's stride must be integers") from None
+        if len(stride) != 2 or min(stride) < 1 or max(stride) > 64:
+            raise FormatError(f"layer {i}: bad projection stride {p.stride}")
+        shapes = self.shapes()
+        src = shapes[j]
+        if len(src) != 3 or w.shape[1] != src[0] or p.conv().out_shape(src) != shapes[i + 1]:
+            raise FormatError(f"layer {i}: the projection of layer {j}'s output {list(src)} does not give "
+                              f"the layer's output shape {list(shapes[i + 1])}")
+        self._validate_weights(i, p.conv(), True, check_logits=False)
+        mp = p.multiplier
+        if not isinstance(mp, (tuple, list)) or len(mp) != w.shape[0] or \
+                not all(type(v) is int and 1 <= v < (1 << MULTIPLIER_BITS) for v in mp):
+            raise FormatError(f"layer {i}: one projection multiplier in [1, 2**16) per output channel")
+        k = int(rq.shift)
+        bounds = row_bounds(l.weight.reshape(len(l.weight), -1), l.bias)
+        pbounds = row_bounds(w.reshape(len(w), -1), b)
+        ms = rq.multiplier if isinstance(rq.multiplier, (tuple, list)) else [rq.multiplier] * len(bounds)
+        for m, zm, m_p, zp in zip(ms, bounds, mp, pbounds):
+            worst = int(m) * int(zm) + int(m_p) * int(zp)
+            if requant_quotient(-worst, 1, k) < -(1 << QUOTIENT_BITS) or \
+                    requant_quotient(worst, 1, k) >= 1 << QUOTIENT_BITS:
+                raise UnsupportedModelError(f"layer {i}: requantization quotient with the projection "
+                                            "shortcut can leave [-2**15, 2**15)")
+
     @staticmethod
-    def _validate_weights(i: int, l, is_last: bool) -> None:
+    def _validate_weights(i: int, l, is_last: bool, check_logits: bool = True) -> None:
         w, b = l.weight, l.bias
         if not isinstance(b, np.ndarray) or b.dtype != np.int64 or b.shape != (w.shape[0],):
             raise FormatError(f"layer {i}: bias must be int64 of shape [{w.shape[0]}]")
@@ -476,7 +555,7 @@ class QuantizedModel:
                     raise UnsupportedModelError(
                         f"layer {i}: requantization quotient can leave [-2**15, 2**15) "
                         f"(worst-case |z| = {zm}, m = {m}, k = {k})")
-        else:
+        elif check_logits:
             if l.requant is not None:
                 raise FormatError("last layer must not have requantization")
             if zmax >= (1 << LOGIT_BITS):
@@ -489,7 +568,8 @@ class QuantizedModel:
 
         Layout: ``b"ZKMMODEL"`` | version uint16 BE | header length uint32 BE |
         canonical JSON header {"architecture", "opening_length"} |
-        for each dense or conv layer: weight then bias, little-endian int64, C order |
+        for each dense or conv layer: weight then bias (then a projection shortcut's weight and
+        bias), little-endian int64, C order |
         opening bytes | SHA-256 of everything before it.
         """
         self.validate()
@@ -499,9 +579,7 @@ class QuantizedModel:
         })
         parts = [MAGIC, _HEADER.pack(FORMAT_VERSION, len(header)), header]
         for l in self.layers:
-            if l.kind in WEIGHTED_KINDS:
-                parts.append(np.ascontiguousarray(l.weight, dtype="<i8").tobytes())
-                parts.append(np.ascontiguousarray(l.bias, dtype="<i8").tobytes())
+            parts += [np.ascontiguousarray(t, dtype="<i8").tobytes() for t in _weight_tensors(l)]
         if self.opening is not None:
             parts.append(bytes(self.opening))
         body = b"".join(parts)
@@ -530,9 +608,10 @@ class QuantizedModel:
             arch = header["architecture"]
             opening_len = header["opening_length"]
             shapes = [_weight_shape(ld) for ld in arch["layers"]]
-            if any(s is not None and (min(s) < 1 or math.prod(s) > (1 << 32)) for s in shapes):
+            pshapes = [_projection_shape(arch, ld) for ld in arch["layers"]]
+            if any(s is not None and (min(s) < 1 or math.prod(s) > (1 << 32)) for s in shapes + pshapes):
                 raise FormatError("bad layer dimensions in header")
-            need = sum(8 * (math.prod(s) + s[0]) for s in shapes if s is not None) + (opening_len or 0)
+            need = sum(8 * (math.prod(s) + s[0]) for s in shapes + pshapes if s is not None) + (opening_len or 0)
         except FormatError:
             raise
         except (KeyError, TypeError, ValueError) as e:
@@ -546,19 +625,25 @@ class QuantizedModel:
             raise FormatError("model file checksum mismatch (corrupted file)")
         layers: list[Layer] = []
         try:
-            for shape, ld in zip(shapes, arch["layers"]):
+            def tensors(shape):
+                nonlocal pos
+                n = math.prod(shape)
+                w = np.frombuffer(data, dtype="<i8", count=n, offset=pos).reshape(shape).astype(np.int64)
+                b = np.frombuffer(data, dtype="<i8", count=shape[0], offset=pos + 8 * n).astype(np.int64)
+                pos += 8 * (n + shape[0])
+                return w, b
+
+            for shape, pshape, ld in zip(shapes, pshapes, arch["layers"]):
                 if shape is None:
                     pool = MaxPoolLayer if ld["kind"] == "maxpool" else AvgPoolLayer
                     layers.append(pool(_pair(ld["kernel"]), _pair(ld["stride"]), _quad(ld["pads"])))
                     continue
-                n = math.prod(shape)
-                w = np.frombuffer(data, dtype="<i8", count=n, offset=pos).reshape(shape).astype(np.int64)
-                pos += 8 * n
-                b = np.frombuffer(data, dtype="<i8", count=shape[0], offset=pos).astype(np.int64)
-                pos += 8 * shape[0]
+                w, b = tensors(shape)
                 rq = ld["requant"]
                 requant_ = None if rq is None else Requant(_multiplier_value(rq["multiplier"]), int(rq["shift"]),
                                                            _residual_value(rq.get("residual")))
+                if pshape is not None:
+                    requant_.projection = _projection_value(rq["projection"], *tensors(pshape))
                 if len(shape) == 4:
                     layers.append(ConvLayer(w, b, _pair(ld["stride"]), _quad(ld["pads"]), requant_))
                 else:
@@ -609,8 +694,16 @@ class QuantizedModel:
         if not isinstance(other, QuantizedModel):
             return NotImplemented
         return (self.architecture() == other.architecture() and self.opening == other.opening
-                and all(np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
-                        for a, b in zip(self.layers, other.layers) if a.kind in WEIGHTED_KINDS))
+                and all(np.array_equal(s, t) for a, b in zip(self.layers, other.layers)
+                        for s, t in zip(_weight_tensors(a), _weight_tensors(b))))
+
+
+def _weight_tensors(layer) -> list[np.ndarray]:
+    """A layer's weight and bias, then its projection shortcut's (the file's order)."""
+    if layer.kind not in WEIGHTED_KINDS:
+        return []
+    p = None if layer.requant is None else layer.requant.projection
+    return [layer.weight, layer.bias] + ([] if p is None else [p.weight, p.bias])
 
 
 def _multiplier_json(m):
@@ -632,6 +725,27 @@ def _residual_value(r) -> tuple[int, int] | None:
     if set(r) != {"from", "multiplier"} or not all(type(r[k]) is int for k in r):
         raise ValueError("residual must be {from, multiplier} integers")
     return int(r["from"]), int(r["multiplier"])
+
+
+def _projection_value(d, weight: np.ndarray, bias: np.ndarray) -> Projection:
+    if set(d) != {"from", "kernel", "stride", "multiplier"} or type(d["from"]) is not int:
+        raise ValueError("projection must be {from, kernel, stride, multiplier}")
+    if _pair(d["kernel"]) != (int(weight.shape[2]), int(weight.shape[3])):
+        raise ValueError("projection kernel does not match its weights")
+    return Projection(int(d["from"]), weight, bias, _pair(d["stride"]), _multiplier_value(d["multiplier"]))
+
+
+def _projection_shape(arch: dict, ld: dict) -> tuple[int, ...] | None:
+    """The weight shape of a layer entry's projection shortcut (None: no projection)."""
+    p = (ld.get("requant") or {}).get("projection")
+    if p is None:
+        return None
+    j = int(p["from"])
+    if not 1 <= j <= len(arch["layers"]):
+        raise ValueError("projection must read an earlier layer")
+    src = arch["layers"][j - 1]
+    channels = int(src["out_shape"][0]) if "out_shape" in src else int(src["out"])
+    return (int(ld["out_shape"][0]), channels) + _pair(p["kernel"])
 
 
 def _pair(v) -> tuple[int, int]:

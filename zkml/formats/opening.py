@@ -12,7 +12,7 @@ from zkml.commitments.pedersen_prover import commit_tensor
 from zkml.errors import FormatError
 from zkml.formats.commitment import Commitment
 from zkml.formats.jsonutil import parse_json
-from zkml.formats.model import (AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, QuantizedModel, Requant,
+from zkml.formats.model import (AvgPoolLayer, ConvLayer, DenseLayer, MaxPoolLayer, Projection, QuantizedModel, Requant,
                                 _multiplier_value, _residual_value, canonical_json)
 from zkml.layers.spec import layer_specs, log2_pow2
 
@@ -28,16 +28,18 @@ def padded_model_tensors(model: QuantizedModel) -> dict[str, np.ndarray]:
     padded), a conv's weight is [OC, IC, KH, KW] with every dimension padded."""
     out = {}
     for spec, layer in zip(layer_specs(model.architecture()), model.layers):
-        if spec.weighted:
-            i = spec.index
-            if spec.kind == "dense":
-                w = spec.inp.grid.pad(layer.weight)               # [out, padded input]
-                rows = np.zeros((1 << spec.out.n_vars, w.shape[1]), dtype=np.int64)
+        if not spec.weighted:
+            continue
+        pairs = [(spec, layer)] + ([] if spec.proj is None else [(spec.proj, layer.requant.projection)])
+        for s, t in pairs:
+            if s.kind == "dense":
+                w = s.inp.grid.pad(t.weight)               # [out, padded input]
+                rows = np.zeros((1 << s.out.n_vars, w.shape[1]), dtype=np.int64)
                 rows[:len(w)] = w
-                out[f"W{i}"] = rows.ravel()
+                out[s.w_name] = rows.ravel()
             else:
-                out[f"W{i}"] = spec.weight_layout().pad(layer.weight[None]).ravel()
-            out[f"b{i}"] = spec.bias_layout().pad(layer.bias[None]).ravel()
+                out[s.w_name] = s.weight_layout().pad(t.weight[None]).ravel()
+            out[s.b_name] = s.bias_layout().pad(t.bias[None]).ravel()
     return out
 
 
@@ -48,6 +50,11 @@ def zero_model_of(arch: dict) -> QuantizedModel:
         d = spec.desc
         rq = Requant(_multiplier_value(d["requant"]["multiplier"]), d["requant"]["shift"],
                      _residual_value(d["requant"].get("residual"))) if d.get("requant") else None
+        if spec.proj is not None:
+            p = spec.proj
+            shape = (p.out.real[0], p.inp.real[0]) + p.kernel
+            rq.projection = Projection(p.source, np.zeros(shape, dtype=np.int64), np.zeros(shape[0], dtype=np.int64),
+                                       p.stride, tuple(p.desc["requant"]["multiplier"]))
         if spec.is_pool:
             pool = MaxPoolLayer if spec.kind == "maxpool" else AvgPoolLayer
             layers.append(pool(spec.kernel, spec.stride, spec.pads))

@@ -19,6 +19,8 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
 * residual Add of a Conv/Gemm output (BatchNormalization folded) and an identity skip: the
   ReLU output of an earlier layer with the same shape, followed by a Relu (the ResNet basic
   block); the skip is added before the requantization, as the integer model defines it;
+  or, for a Conv output, a projection shortcut: a 1x1 Conv (any stride, no padding; its
+  BatchNormalization folded) of such a ReLU output (the downsampling ResNet block);
 * the shape arithmetic PyTorch's exporters write around ``view``/``flatten``
   (Shape, Gather, Squeeze, Unsqueeze, Concat, Reshape of a shape vector), and simple
   constant subgraphs (Transpose of a weight, a zero bias from Shape/Expand/CastLike);
@@ -30,7 +32,7 @@ the predicted label, or a shape vector holding the (symbolic) batch size.  It ac
 * PyTorch exports from both exporters (TorchScript ``dynamo=False`` and ``dynamo=True``),
   with or without constant folding.
 
-Anything else (e.g. a projection shortcut or an Add of two branches) raises
+Anything else (e.g. a 3x3 or padded projection, or an Add of two other branches) raises
 UnsupportedModelError naming the operator and node; unreadable bytes raise FormatError.
 """
 
@@ -85,6 +87,7 @@ class FloatConv:
     relu: bool
     source: str = ""
     residual: int | None = None      # j: layer j's output (1-based) is added before the ReLU
+    projection: "FloatConv | None" = None   # ... through this 1x1 convolution (else as it is)
     kind = "conv"
 
 
@@ -178,7 +181,9 @@ class FloatNet:
             else:
                 a = float_avgpool(a, l)
             if getattr(l, "residual", None):
-                a = a + outs[l.residual - 1].reshape(a.shape)
+                skip = outs[l.residual - 1]
+                a = a + (skip.reshape(a.shape) if getattr(l, "projection", None) is None
+                         else float_conv(skip, l.projection))
             if l.relu:
                 a = np.maximum(a, 0.0)
             outs.append(a)
@@ -609,9 +614,47 @@ def load_float_net(source: OnnxSource) -> FloatNet:
             raise UnsupportedModelError(f"non-finite bias at node '{where}'")
         return _with_layer(net, len(net.layers) - 1, replace(last, bias=bias))
 
+    def projection_add(a: _Net, b: _Net, where: str) -> _Net | None:
+        """Add(conv output, projection): the projection is a Conv (BatchNormalization folded)
+        of an earlier ReLU output of the main branch's network. None when neither operand
+        is such a branch; refused naming the Conv when its geometry is not supported."""
+        refusal = None
+        for main, proj in ((a, b), (b, a)):
+            prefix = proj.layers[:-1]
+            last = main.layers[-1] if main.layers else None
+            if not (main.phase == "linear" and proj.phase == "linear" and prefix and last is not None
+                    and last.kind in ("conv", "dense") and last.residual is None
+                    and proj.layers[-1].kind == "conv" and len(prefix) < len(main.layers)
+                    and all(x is y for x, y in zip(prefix, main.layers))
+                    and proj.layers[-1] is not main.layers[len(prefix)]
+                    and prefix[_last_weighted(_Net(prefix, None, 4, "relu"))].relu):
+                continue
+            conv_p = proj.layers[-1]
+            if last.kind != "conv":
+                refusal = refusal or f"a projection shortcut needs a Conv main branch, not {last.source}"
+            elif conv_p.weight.shape[2:] != (1, 1) or any(conv_p.pads):
+                refusal = refusal or (
+                    f"the projection shortcut {conv_p.source} has a {conv_p.weight.shape[2]}x"
+                    f"{conv_p.weight.shape[3]} kernel with pads {list(conv_p.pads)}; zkml supports 1x1 "
+                    "projections without padding (any stride)")
+            elif proj.shape != main.shape:
+                refusal = refusal or (
+                    f"the projection shortcut {conv_p.source} gives {list(proj.shape or [])}, the "
+                    f"main branch {list(main.shape or [])}; residual branches need equal shapes")
+            else:
+                return _with_layer(main, len(main.layers) - 1,
+                                   replace(last, residual=len(prefix), projection=conv_p))
+        if refusal:
+            raise UnsupportedModelError(f"'Add' at node '{where}': {refusal}")
+        return None
+
     def residual_add(a: _Net, b: _Net, where: str) -> _Net:
         """Add(layer output, skip): the skip is the activation after an earlier layer of the
-        same network (so its layers are a prefix of the other operand's) with its ReLU."""
+        same network (so its layers are a prefix of the other operand's) with its ReLU, or a
+        projection of it (projection_add)."""
+        projected = projection_add(a, b, where)
+        if projected is not None:
+            return projected
         for main, skip in ((a, b), (b, a)):
             last = main.layers[-1] if main.layers else None
             if (main.phase == "linear" and last is not None and last.kind in ("conv", "dense")
@@ -626,8 +669,8 @@ def load_float_net(source: OnnxSource) -> FloatNet:
                                    replace(last, residual=len(skip.layers)))
         raise UnsupportedModelError(
             f"'Add' at node '{where}' adds two activations in a form zkml does not support: "
-            "a residual Add must add the ReLU output of an earlier layer (identity skip) to a "
-            "Conv/Gemm output, before that layer's Relu")
+            "a residual Add must add the ReLU output of an earlier layer (identity skip), or a 1x1 "
+            "Conv of it (projection shortcut), to a Conv/Gemm output, before that layer's Relu")
 
     def batch_norm(net: _Net, node: Any, at: dict, where: str) -> _Net:
         if int(at.get("training_mode", 0)) or len([o for o in node.output if o]) > 1:

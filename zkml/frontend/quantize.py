@@ -29,7 +29,12 @@ Scheme (all scales symmetric; per output channel for hidden convolutions, per te
 * a residual branch (identity skip a_j added before the ReLU) is requantized with the layer:
   ``q = (m*z + m_s*a_j + 2**(k-1)) >> k`` with ``m / 2**k ~= s_in * s_w / s_out`` and
   ``m_s / 2**k ~= s_j / s_out`` sharing the shift k; both are lowered together when the
-  worst case (|z| at its bound, a_j = 127) would leave [-2**15, 2**15).
+  worst case (|z| at its bound, a_j = 127) would leave [-2**15, 2**15);
+* a projection shortcut (a 1x1 convolution of a_j) has its own per-output-channel int8
+  weights ``s_p[o] = max|W_p[o]| / 127`` and bias at scale ``s_j * s_p[o]``; its output z_p
+  enters as ``q = (m*z + m_p*z_p + 2**(k-1)) >> k`` with ``m_p[o] / 2**k ~= s_j * s_p[o] / s_out``
+  and the main branch's ``m[o] / 2**k ~= s_in * s_w[o] / s_out`` (per channel for a hidden
+  convolution) sharing k; all are lowered together until the worst case fits.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import numpy as np
 from zkml.errors import FormatError, UnsupportedModelError
 from zkml.formats.model import (ACT_MAX, BIAS_BITS, LOGIT_BITS, MULTIPLIER_BITS, QUOTIENT_BITS, SHIFT_MAX,
                     POOL_KINDS, SHIFT_MIN, WEIGHT_MAX, AvgPoolLayer, ConvLayer, DenseLayer, Layer,
-                    MaxPoolLayer, QuantizedModel, Requant, requant_fits, requant_quotient,
+                    MaxPoolLayer, Projection, QuantizedModel, Requant, requant_fits, requant_quotient,
                     row_bounds)
 from zkml.frontend.onnx_import import FloatLayer, FloatLayerAny, FloatNet, load_float_net, load_onnx_model
 
@@ -154,6 +159,46 @@ def choose_residual_requant(ratio: float, skip_ratio: float, zmax: int,
         f"1 <= m, m_s < 2**16 and 1 <= k <= 32 (ratios {ratio:.3g} and {skip_ratio:.3g})")
 
 
+def choose_projection_requant(ratios: np.ndarray, bounds: np.ndarray, p_ratios: np.ndarray,
+                              p_bounds: np.ndarray, where: str) -> tuple[tuple[int, ...], tuple[int, ...], int, float]:
+    """(m per channel, m_p per channel, k, factor): m[o] / 2**k ~= ratios[o] / factor and
+    m_p[o] / 2**k ~= p_ratios[o] / factor with one shift k, the largest that keeps every
+    multiplier < 2**16; the factor >= 1 (a coarser output scale for every channel) grows until
+    every channel's worst case m |z| + m_p |z_p| keeps the quotient in [-2**15, 2**15)."""
+    factor = 1.0
+    for _ in range(2000):
+        r, rp = np.asarray(ratios, np.float64) / factor, np.asarray(p_ratios, np.float64) / factor
+        top = max(float(r.max()), float(rp.max()))
+        k = next((k for k in range(SHIFT_MAX, SHIFT_MIN - 1, -1)
+                  if int(np.round(top * 2.0 ** k)) < (1 << MULTIPLIER_BITS)), None)
+        if k is None:
+            break
+        ms, mps = (tuple(max(1, int(v)) for v in np.round(x * 2.0 ** k)) for x in (r, rp))
+        worst = [m * int(zm) + mp * int(zp) for m, zm, mp, zp in zip(ms, bounds, mps, p_bounds)]
+        if all(requant_quotient(-w, 1, k) >= -(1 << QUOTIENT_BITS)
+               and requant_quotient(w, 1, k) < (1 << QUOTIENT_BITS) for w in worst):
+            return ms, mps, k, factor
+        factor *= 1.01
+    raise UnsupportedModelError(
+        f"{where}: the layer and its projection shortcut cannot be requantized together with "
+        "1 <= m, m_p < 2**16 and 1 <= k <= 32")
+
+
+def _int_weights(weight: np.ndarray, bias: np.ndarray, s_in: float, per_channel: bool,
+                 where: str) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(W_int, b_int, s_w): int8 weights at scale s_w (per output channel or per tensor) and
+    the bias at the accumulator's scale s_in * s_w."""
+    s_w = _weight_scales(weight, per_channel)
+    shape = (-1,) + (1,) * (weight.ndim - 1)
+    w_int = np.clip(np.rint(weight / np.reshape(s_w, shape)), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
+    b_f = np.rint(bias / (s_in * s_w))
+    if np.any(np.abs(b_f) >= 2.0 ** (BIAS_BITS - 1)):
+        raise UnsupportedModelError(
+            f"{where}: a bias is more than 2**23 times the integer accumulator's unit "
+            f"(|b| up to {float(np.abs(bias).max()):.3g}, unit {float(np.min(s_in * s_w)):.3g})")
+    return w_int, b_f.astype(np.int64), s_w
+
+
 def _weight_scales(weight: np.ndarray, per_channel: bool):
     """max|W| / 127 for the tensor, or per output channel (1.0 where the weights are all 0)."""
     if not per_channel:
@@ -202,20 +247,28 @@ def build_quantized(fm: FloatNet, layers: Sequence[FloatLayerAny], input_scale: 
             scales.append(s_in)
             continue
         residual = getattr(l, "residual", None)
-        per_channel = per_channel_conv and l.kind == "conv" and i < last and residual is None and len(l.weight) > 1
-        s_w = _weight_scales(l.weight, per_channel)
-        shape = (-1,) + (1,) * (l.weight.ndim - 1)
-        w_int = np.clip(np.rint(l.weight / np.reshape(s_w, shape)), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int64)
-        b_f = np.rint(l.bias / (s_in * s_w))
-        if np.any(np.abs(b_f) >= 2.0 ** (BIAS_BITS - 1)):
-            raise UnsupportedModelError(
-                f"{where}: a bias is more than 2**23 times the integer accumulator's unit "
-                f"(|b| up to {float(np.abs(l.bias).max()):.3g}, unit {float(np.min(s_in * s_w)):.3g})")
-        b_int = b_f.astype(np.int64)
+        projection = getattr(l, "projection", None)
+        per_channel = per_channel_conv and l.kind == "conv" and i < last and len(l.weight) > 1 \
+            and (residual is None or projection is not None)
+        w_int, b_int, s_w = _int_weights(l.weight, l.bias, s_in, per_channel, where)
         bounds = row_bounds(w_int.reshape(len(w_int), -1), b_int)
         zmax = int(bounds.max())
         if i < last:
             s_out = float(act_scales[i])  # type: ignore[arg-type]
+            if projection is not None:   # the skip a_j has the scale of layer j's output
+                s_j = scales[residual - 1]
+                wp, bp, s_p = _int_weights(projection.weight, projection.bias, s_j, True, where + " projection")
+                n = len(w_int)
+                ms, mps, k, factor = choose_projection_requant(
+                    np.broadcast_to(s_in * s_w / s_out, (n,)), bounds, s_j * s_p / s_out,
+                    row_bounds(wp.reshape(n, -1), bp), where)
+                proj = Projection(int(residual), wp, bp, tuple(projection.stride), mps)
+                rq = Requant(ms if per_channel else ms[0], k, projection=proj)   # equal ms if not
+                qlayers.append(ConvLayer(w_int, b_int, tuple(l.stride), tuple(l.pads), rq))
+                s_out *= factor
+                scales.append(s_out)
+                s_in = s_out
+                continue
             if per_channel:
                 ms, k, s_out = choose_channel_requant(s_in * s_w / s_out, bounds, s_out, where)
                 rq = Requant(ms, k)

@@ -23,19 +23,45 @@ def split(point: list[int], sizes: list[int]) -> list[list[int]]:
 def output_value(ctx, spec) -> tuple[int, int]:
     """(value, blind) of the layer's pre-activation Z at its group's point: the committed
     logits for the last layer, else m^-1 (2^k Q + R - 2^(k-1)) from the committed Q, R
-    (minus m^-1 m_s A_j with a residual branch, A_j's value at the point committed here)."""
+    (minus m^-1 m_s A_j with a residual branch, A_j's value at the point committed here, or
+    minus m^-1 (m_p ⊙ Z_p) with a projection shortcut, proved here)."""
     from zkml.arith.frvec import evaluate_tensor
     g = ctx.circuit.output_group(spec.index)
     if spec.is_last:
         return ctx.values[g][f"Z{spec.index}"]
     items, const, skip = pre_activation(ctx.circuit, spec.index)
     terms = [(ctx.values[g][n], c) for n, c in items]
-    if skip is not None:
+    pt = ctx.points[g]
+    if skip is not None and skip[0] == "proj":
+        terms.append((prove_projection_value(ctx, spec, pt), skip[1]))
+    elif skip is not None:
         j, c = skip
-        pt = ctx.points[g]
         terms.append((ctx.claims.send_new(ctx.ch, f"A{j}", pt, evaluate_tensor(ctx.wit[f"A{j}"], pt),
                                           f"residual{spec.index}/A{j}", ctx.rng), c))
     return ((sum(c * v[0] for v, c in terms) + const) % P, sum(c * v[1] for v, c in terms) % P)
+
+
+# A projection shortcut: the prover commits to v = (m_p ⊙ Z_p)~(r) at the group's point r
+# (label proj<l>/value) and proves it by the convolution steps of layers/conv.py on A_j and the
+# committed W<l>p, b<l>p (labels proj<l>/...); v enters the layer's claim like A_j~(r) does.
+def prove_projection_value(ctx, spec, pt: list[int]) -> tuple[int, int]:
+    from zkml.arith.frvec import evaluate_tensor
+    from zkml.commitments import pedersen_prover as pedersen
+    from zkml.layers import conv
+    value = evaluate_tensor(ctx.wit[f"P{spec.index}"].ravel(), pt)
+    blind = pedersen.random_scalar(ctx.rng)
+    ctx.ch.send_point(f"proj{spec.index}/value", pedersen.commit_scalar(value, blind))
+    r_n, r_out = split(pt, [ctx.circuit.s_vars, spec.out.n_vars])
+    conv.prove_conv(ctx, spec.proj, r_n, r_out, (value, blind))
+    return value, blind
+
+
+def verify_projection_value(ctx, spec, pt: list[int]):
+    from zkml.layers import conv
+    value_c = ctx.ch.recv_point(f"proj{spec.index}/value")
+    r_n, r_out = split(pt, [ctx.circuit.s_vars, spec.out.n_vars])
+    conv.verify_conv(ctx, spec.proj, r_n, r_out, value_c)
+    return value_c
 
 
 def output_commitment(ctx, spec):
@@ -47,7 +73,10 @@ def output_commitment(ctx, spec):
         return ctx.values[g][f"Z{spec.index}"]
     items, const, skip = pre_activation(ctx.circuit, spec.index)
     points, scalars = [pedersen.g()] + [ctx.values[g][n] for n, _ in items], [const] + [c for _, c in items]
-    if skip is not None:
+    if skip is not None and skip[0] == "proj":
+        points.append(verify_projection_value(ctx, spec, ctx.points[g]))
+        scalars.append(skip[1])
+    elif skip is not None:
         points.append(ctx.claim(f"A{skip[0]}", ctx.points[g], f"residual{spec.index}/A{skip[0]}"))
         scalars.append(skip[1])
     return get_backend().msm(points, scalars)
@@ -174,35 +203,35 @@ def channel_weights(s, r_o: list[int]) -> np.ndarray | None:
 
 def send_channel_bias(ctx, s, em: np.ndarray, label: str) -> tuple[int, int]:
     from zkml.commitments import pedersen_prover as pedersen
-    value = int(sum(int(e) * int(b) for e, b in zip(em, ctx.wit[f"b{s.index}"])) % P)
+    value = int(sum(int(e) * int(b) for e, b in zip(em, ctx.wit[s.b_name])) % P)
     blind = pedersen.random_scalar(ctx.rng)
     ctx.ch.send_point(label, pedersen.commit_scalar(value, blind))
     return value, blind
 
 
 def _channel_terms(s, lam: int) -> list[Term]:
-    return [Term(1, ("em",), (aff("fWo"),)), Term(lam, ("em",), (aff(f"b{s.index}"),))]
+    return [Term(1, ("em",), (aff("fWo"),)), Term(lam, ("em",), (aff(s.b_name),))]
 
 
 def prove_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw: tuple[int, int], vb: tuple[int, int],
                       label: str) -> None:
     from zkml.protocols.sumcheck_prover import prove_sumcheck
-    i, n_out = s.index, s.out.grid.vars[0]
+    w, b, n_out = s.w_name, s.b_name, s.out.grid.vars[0]
     lam = ctx.ch.challenge(label + "/lambda")
-    w_at = field_vec_times_int_matrix(eq_table(r_k), ctx.wit[f"W{i}"].reshape(1 << n_out, -1).T)
-    point, evals = prove_sumcheck(ctx.ch, n_out, _channel_terms(s, lam), {"fWo": w_at, f"b{i}": ctx.wit[f"b{i}"]},
+    w_at = field_vec_times_int_matrix(eq_table(r_k), ctx.wit[w].reshape(1 << n_out, -1).T)
+    point, evals = prove_sumcheck(ctx.ch, n_out, _channel_terms(s, lam), {"fWo": w_at, b: ctx.wit[b]},
                                   {"em": em}, (fw[0] + lam * vb[0]) % P, (fw[1] + lam * vb[1]) % P, label, ctx.rng)
-    ctx.claims.add(f"W{i}", point + r_k, *evals["fWo"])
-    ctx.claims.add(f"b{i}", point, *evals[f"b{i}"])
+    ctx.claims.add(w, point + r_k, *evals["fWo"])
+    ctx.claims.add(b, point, *evals[b])
 
 
 def verify_channel_sum(ctx, s, em: np.ndarray, r_k: list[int], fw_c, vb_c, label: str) -> None:
     from zkml.arith.curve import get_backend
     from zkml.protocols.sumcheck_verifier import verify_sumcheck
-    i, n_out = s.index, s.out.grid.vars[0]
+    n_out = s.out.grid.vars[0]
     lam = ctx.ch.challenge(label + "/lambda")
     be = get_backend()
     point, evals = verify_sumcheck(ctx.ch, n_out, _channel_terms(s, lam), lambda _n, p: mle_eval(em, p),
                                    be.add(fw_c, be.mul(vb_c, lam)), label)
-    ctx.claim(f"W{i}", point + r_k, commitment=evals["fWo"])
-    ctx.claim(f"b{i}", point, commitment=evals[f"b{i}"])
+    ctx.claim(s.w_name, point + r_k, commitment=evals["fWo"])
+    ctx.claim(s.b_name, point, commitment=evals[s.b_name])

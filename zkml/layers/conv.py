@@ -17,6 +17,10 @@ sumchecks run on the output grid (every dimension padded), so:
    (common.window_vector): the verifier builds M in O(C H W); the prover's table A~(r_n, .)
    is one limb product. The sumcheck ends in a claim on A at (r_n, r_y).
 For the first layer A is the public input and the verifier computes P~ itself (no step 2).
+A projection shortcut (layers/spec.py, LayerSpec.proj) is the same convolution under its own
+labels proj<i>/...: a 1x1 kernel with stride on A_j, weights W<i>p, b<i>p, per-channel
+multipliers m_p, proved from the committed value of (m_p ⊙ Z_p)~ at the layer's point
+(prove_conv / verify_conv, called by common.output_value / output_commitment).
 """
 from __future__ import annotations
 
@@ -86,20 +90,25 @@ def patch_table(s, per_input: np.ndarray, r_oh, r_ow) -> np.ndarray:
 def _weighted_input(ctx, s, r_n) -> np.ndarray:
     """sum_n eq(r_n, n) A_in[n] on the input grid [IC, H, W] (padded), from the public
     input (first layer, already on the grid) or the jointly indexed committed activations."""
-    if s.index == 1:
+    if s.in_name is None:
         v = field_vec_times_int_matrix(eq_table(r_n), ctx.x_pad)
     else:
-        v = s.inp.to_grid(field_vec_times_int_matrix(eq_table(r_n), ctx.wit[f"A{s.index - 1}"].reshape(-1, s.inp.size)))
+        v = s.inp.to_grid(field_vec_times_int_matrix(eq_table(r_n), ctx.wit[s.in_name].reshape(-1, s.inp.size)))
     return np.asarray(v, dtype=object).reshape(s.inp.grid.padded)
 
 
 def _grid_output(ctx, s, r_n) -> np.ndarray:
     """The vector the output claim is on (Z, or m ⊙ Z with per-channel multipliers) at r_n,
-    on the output grid, from the committed Q, R (and a residual branch's A_j): the
-    re-indexing sumcheck's table (prover)."""
-    items, const, skip = pre_activation(ctx.circuit, s.index)
-    if skip is not None:
-        items = items + [(f"A{skip[0]}", skip[1])]
+    on the output grid, from the committed Q, R (and a residual branch's A_j, or the
+    projection's m_p ⊙ Z_p); for a projection spec its m_p ⊙ Z_p: the re-indexing sumcheck's
+    table (prover)."""
+    if s.tag:
+        items, const = [(f"P{s.index}", 1)], 0
+    else:
+        items, const, skip = pre_activation(ctx.circuit, s.index)
+        if skip is not None:
+            name = f"P{s.index}" if skip[0] == "proj" else f"A{skip[0]}"
+            items = items + [(name, skip[1])]
     eq, real = eq_table(r_n), s.out.real_size
     acc = np.full(real, const, dtype=object)
     for name, c in items:
@@ -120,67 +129,76 @@ def input_patch_eval(s, x_int: np.ndarray, r_n, r_oh, r_ow, point) -> int:
 
 
 def prove(ctx, s) -> None:
+    r_n, r_out = _points(ctx, s)
+    prove_conv(ctx, s, r_n, r_out, output_value(ctx, s))
+
+
+def prove_conv(ctx, s, r_n: list[int], r_out: list[int], z: tuple[int, int]) -> None:
+    """The steps from the claim z (value, blind) on the output at (r_n, r_out): the layer's
+    own, or a projection spec's with z = (m_p ⊙ Z_p)~ committed by common.output_value."""
     from zkml.arith.frvec import evaluate_tensor
     from zkml.protocols.sumcheck_prover import prove_sumcheck
-    i = s.index
-    r_n, r_out = _points(ctx, s)
-    z = output_value(ctx, s)
+    lab, first = s.label, s.in_name is None
     r_grid = r_out
     if not s.out.same_as_grid():
-        r_grid, z = prove_regrid(ctx, s.out, _grid_output(ctx, s, r_n), r_out, z, f"conv{i}/joint")
+        r_grid, z = prove_regrid(ctx, s.out, _grid_output(ctx, s, r_n), r_out, z, f"{lab}/joint")
     r_oc, r_oh, r_ow = split(r_grid, list(s.out.grid.vars))
     em = channel_weights(s, r_oc)
     if em is None:
-        b = ctx.claims.send_new(ctx.ch, f"b{i}", r_oc, evaluate_tensor(ctx.wit[f"b{i}"], r_oc),
-                                f"conv{i}/bias", ctx.rng)
+        b = ctx.claims.send_new(ctx.ch, s.b_name, r_oc, evaluate_tensor(ctx.wit[s.b_name], r_oc),
+                                f"{lab}/bias", ctx.rng)
     else:
-        b = send_channel_bias(ctx, s, em, f"conv{i}/bias")
+        b = send_channel_bias(ctx, s, em, f"{lab}/bias")
     v = _spatial_valid(s, r_oh, r_ow)
     f_p = patch_table(s, _weighted_input(ctx, s, r_n), r_oh, r_ow)
     f_w = field_vec_times_int_matrix(eq_table(r_oc) if em is None else em,
-                                     ctx.wit[f"W{i}"].reshape(1 << s.out.grid.vars[0], -1))
-    committed, public = ({"fW": f_w}, {"fX": f_p}) if i == 1 else ({"fP": f_p, "fW": f_w}, {})
+                                     ctx.wit[s.w_name].reshape(1 << s.out.grid.vars[0], -1))
+    committed, public = ({"fW": f_w}, {"fX": f_p}) if first else ({"fP": f_p, "fW": f_w}, {})
     n_k = s.weight_layout().n_vars - s.out.grid.vars[0]
-    point, evals = prove_sumcheck(ctx.ch, n_k, _terms(i == 1), committed, public,
-                                  (z[0] - v * b[0]) % P, (z[1] - v * b[1]) % P, f"conv{i}", ctx.rng)
+    point, evals = prove_sumcheck(ctx.ch, n_k, _terms(first), committed, public,
+                                  (z[0] - v * b[0]) % P, (z[1] - v * b[1]) % P, lab, ctx.rng)
     if em is None:
-        ctx.claims.add(f"W{i}", r_oc + point, *evals["fW"])
+        ctx.claims.add(s.w_name, r_oc + point, *evals["fW"])
     else:
-        prove_channel_sum(ctx, s, em, point, evals["fW"], b, f"conv{i}/channels")
-    if i == 1:
+        prove_channel_sum(ctx, s, em, point, evals["fW"], b, f"{lab}/channels")
+    if first:
         return
     r_c, r_kh, r_kw = split(point, [s.inp.grid.vars[0]] + list(s.weight_layout().vars[2:]))
     mh, mw = _kernel_vectors(s, r_oh, r_ow, r_kh, r_kw)
-    prove_window_sum(ctx, f"A{i - 1}", s.inp.size, r_n, _patch_input_table(s, r_c, mh, mw), evals["fP"],
-                     f"conv{i}/patch")
+    prove_window_sum(ctx, s.in_name, s.inp.size, r_n, _patch_input_table(s, r_c, mh, mw), evals["fP"],
+                     f"{lab}/patch")
 
 
 def verify(ctx, s) -> None:
+    r_n, r_out = _points(ctx, s)
+    verify_conv(ctx, s, r_n, r_out, output_commitment(ctx, s))
+
+
+def verify_conv(ctx, s, r_n: list[int], r_out: list[int], z_c) -> None:
+    """The verifier's side of prove_conv (z_c: the claim's commitment)."""
     from zkml.protocols.sumcheck_verifier import verify_sumcheck
     be = get_backend()
-    i = s.index
-    r_n, r_out = _points(ctx, s)
-    z_c = output_commitment(ctx, s)
+    lab, first = s.label, s.in_name is None
     r_grid = r_out
     if not s.out.same_as_grid():
-        r_grid, z_c = verify_regrid(ctx, s.out, r_out, z_c, f"conv{i}/joint")
+        r_grid, z_c = verify_regrid(ctx, s.out, r_out, z_c, f"{lab}/joint")
     r_oc, r_oh, r_ow = split(r_grid, list(s.out.grid.vars))
     em = channel_weights(s, r_oc)
-    b_c = ctx.claim(f"b{i}", r_oc, f"conv{i}/bias") if em is None else ctx.ch.recv_point(f"conv{i}/bias")
+    b_c = ctx.claim(s.b_name, r_oc, f"{lab}/bias") if em is None else ctx.ch.recv_point(f"{lab}/bias")
     claim_c = be.sub(z_c, be.mul(b_c, _spatial_valid(s, r_oh, r_ow)))
 
     def public(name, point):
         return input_patch_eval(s, ctx.x_int, r_n, r_oh, r_ow, point)
 
     n_k = s.weight_layout().n_vars - s.out.grid.vars[0]
-    point, evals = verify_sumcheck(ctx.ch, n_k, _terms(i == 1), public, claim_c, f"conv{i}")
+    point, evals = verify_sumcheck(ctx.ch, n_k, _terms(first), public, claim_c, lab)
     if em is None:
-        ctx.claim(f"W{i}", r_oc + point, commitment=evals["fW"])
+        ctx.claim(s.w_name, r_oc + point, commitment=evals["fW"])
     else:
-        verify_channel_sum(ctx, s, em, point, evals["fW"], b_c, f"conv{i}/channels")
-    if i == 1:
+        verify_channel_sum(ctx, s, em, point, evals["fW"], b_c, f"{lab}/channels")
+    if first:
         return
     r_c, r_kh, r_kw = split(point, [s.inp.grid.vars[0]] + list(s.weight_layout().vars[2:]))
     mh, mw = _kernel_vectors(s, r_oh, r_ow, r_kh, r_kw)
-    verify_window_sum(ctx, f"A{i - 1}", s.inp.n_vars, r_n, _patch_input_table(s, r_c, mh, mw), evals["fP"],
-                      f"conv{i}/patch")
+    verify_window_sum(ctx, s.in_name, s.inp.n_vars, r_n, _patch_input_table(s, r_c, mh, mw), evals["fP"],
+                      f"{lab}/patch")

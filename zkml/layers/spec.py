@@ -183,10 +183,31 @@ class LayerSpec:
     inp: Layout
     out: Layout
     is_last: bool
+    tag: str = ""                 # "p": the projection shortcut of layer `index` (tensors W<i>p, b<i>p)
+    source: int | None = None     # the layer whose output is the input (None: the previous one)
+    proj: "LayerSpec | None" = None   # this layer's projection shortcut, a 1x1 conv on A_source
 
     @property
     def weighted(self) -> bool:
         return self.kind in ("dense", "conv")
+
+    @property
+    def w_name(self) -> str:
+        return f"W{self.index}{self.tag}"
+
+    @property
+    def b_name(self) -> str:
+        return f"b{self.index}{self.tag}"
+
+    @property
+    def in_name(self) -> str | None:
+        """The committed input activations, or None for the public input."""
+        j = self.index - 1 if self.source is None else self.source
+        return f"A{j}" if j >= 1 else None
+
+    @property
+    def label(self) -> str:
+        return f"proj{self.index}" if self.tag else f"{'conv' if self.kind == 'conv' else 'matmul'}{self.index}"
 
     @property
     def is_pool(self) -> bool:
@@ -317,22 +338,57 @@ def layer_specs(arch: dict) -> list[LayerSpec]:
                     or specs[j - 1].out != s.out or specs[j - 1].is_last):
                 raise FormatError(f"architecture: layer {s.index}: the residual branch must read an earlier "
                                   "hidden layer's output of the same shape")
+        if has_rq and s.desc["requant"].get("projection") is not None:
+            specs[s.index - 1] = _with_projection(specs, s)
     return specs
+
+
+def _with_projection(specs: list[LayerSpec], s: LayerSpec) -> LayerSpec:
+    """Layer s with its projection shortcut's spec: a 1x1 convolution without padding of an
+    earlier hidden layer's output A_j onto s's output shape, per-channel multipliers m_p in
+    [1, 2^16). So |m_p z_p| < 2^16 (127 * 128 * C_j + 2^23) for range-checked W_p, b_p and A_j
+    in [0, 127], which with the main branch's bound keeps m Z + m_p Z_p far below r / 2."""
+    p, rq = s.desc["requant"]["projection"], s.desc["requant"]
+    j, m = (p.get(k) if isinstance(p, dict) else None for k in ("from", "multiplier"))
+    bad = FormatError(f"architecture: layer {s.index}: the projection shortcut must be a 1x1 convolution "
+                      "(stride >= 1, no padding) of an earlier hidden layer's output onto the layer's shape")
+    if s.kind != "conv" or rq.get("residual") is not None or type(j) is not int or not 1 <= j < s.index \
+            or specs[j - 1].is_last or len(specs[j - 1].out.real) != 3 or set(p) != {"from", "kernel", "stride", "multiplier"}:
+        raise bad
+    if _ints(p["kernel"], 2, "projection kernel") != (1, 1):
+        raise bad
+    sh, sw = _ints(p["stride"], 2, "projection stride")
+    c, h, w = specs[j - 1].out.real
+    if min(sh, sw) < 1 or max(sh, sw) > 64 or s.out.real[1:] != (_window_out(h, 1, sh, 0, 0), _window_out(w, 1, sw, 0, 0)):
+        raise bad
+    if not isinstance(m, list) or len(m) != s.out.real[0] or not all(type(v) is int and 1 <= v < 1 << 16 for v in m):
+        raise FormatError(f"architecture: layer {s.index}: one projection multiplier in [1, 2^16) per channel")
+    desc = {"kernel": [1, 1], "stride": [sh, sw], "pads": [0, 0, 0, 0], "requant": {"multiplier": m}}
+    proj = LayerSpec(s.index, "conv", desc, specs[j - 1].out, s.out, False, tag="p", source=j)
+    return LayerSpec(s.index, s.kind, s.desc, s.inp, s.out, s.is_last, proj=proj)
+
+
+def weighted_specs(specs: list[LayerSpec]) -> list[LayerSpec]:
+    """The specs with committed weights, in commitment order: every dense or conv layer, then
+    its projection shortcut."""
+    out = []
+    for s in specs:
+        out += [t for t in (s, s.proj) if t is not None and t.weighted]
+    return out
 
 
 def model_tensor_vars(specs: list[LayerSpec]) -> dict[str, int]:
     """Committed model tensors (W<i>, b<i> of dense and conv layers) and their variables, in order."""
     out = {}
-    for s in specs:
-        if s.weighted:
-            out[f"W{s.index}"] = s.weight_layout().n_vars
-            out[f"b{s.index}"] = s.bias_layout().n_vars
+    for s in weighted_specs(specs):
+        out[s.w_name] = s.weight_layout().n_vars
+        out[s.b_name] = s.bias_layout().n_vars
     return out
 
 
 def parameter_count(arch: dict) -> int:
-    """Weights and biases of the architecture's dense and conv layers."""
-    return sum(math.prod(s.weight_layout().real) + s.out.real[0] for s in layer_specs(arch) if s.weighted)
+    """Weights and biases of the architecture's dense and conv layers (and projections)."""
+    return sum(math.prod(s.weight_layout().real) + s.out.real[0] for s in weighted_specs(layer_specs(arch)))
 
 
 def summary(arch: dict) -> str:
@@ -362,6 +418,13 @@ def _window_label(s: LayerSpec) -> str:
     else:
         label = ("MaxPool " if s.kind == "maxpool" else "AvgPool ") + (f"{kh}" if kh == kw else f"{kh}×{kw}")
         plain = (kh, kw)
-    if stride != plain:
-        label += f"/{stride[0]}" if stride[0] == stride[1] else f"/{stride[0]}×{stride[1]}"
+    label += _stride_label(stride, plain)
+    if s.proj is not None:
+        label += f" (+1×1{_stride_label(s.proj.stride, (1, 1))} proj)"
     return label
+
+
+def _stride_label(stride: tuple[int, int], plain: tuple[int, int]) -> str:
+    if stride == plain:
+        return ""
+    return f"/{stride[0]}" if stride[0] == stride[1] else f"/{stride[0]}×{stride[1]}"

@@ -31,6 +31,14 @@ pad 1, BatchNorm2d, ReLU, then Conv 3x3 8->8, BatchNorm2d, ReLU, Conv 3x3 8->8, 
 TorchScript exporter (``res_legacy``) and with dynamo at opset 18 without its optimizer
 (``res_dynamo_noopt``: BatchNormalization nodes kept).
 
+A fifth network, ``torch_digits_cnn_proj_*.onnx``, has a downsampling ResNet block with a
+projection shortcut: Conv 3x3 1->8 pad 1, BatchNorm2d, ReLU, then Conv 3x3 8->16 stride 2
+pad 1, BatchNorm2d, ReLU, Conv 3x3 16->16 pad 1, BatchNorm2d, ``+ shortcut(x)`` with the
+shortcut a bias-less Conv 1x1 8->16 stride 2 and BatchNorm2d, ReLU, then Flatten, Linear
+256->10; exported with the TorchScript exporter (``proj_legacy``) and with dynamo at opset 18
+without its optimizer (``proj_dynamo_noopt``). ``python make_torch_cnn_fixture.py proj``
+writes only these two.
+
 All take ``[N, 1, 8, 8]`` float inputs with a dynamic batch axis (except ``dynamo_static``)
 and output ``[N, 10]`` logits.  Needs torch (CPU), onnx and onnxscript, which are not project requirements::
 
@@ -100,6 +108,23 @@ class ResNetBlockNet(nn.Module):
         return self.head(x)
 
 
+class ProjBlockNet(nn.Module):
+    """The projection-shortcut network (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.conv1 = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.conv2 = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16))
+        self.shortcut = nn.Sequential(nn.Conv2d(8, 16, 1, stride=2, bias=False), nn.BatchNorm2d(16))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(256, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = torch.relu(self.conv2(self.conv1(x)) + self.shortcut(x))
+        return self.head(x)
+
+
 def train(make_net) -> nn.Module:
     torch.manual_seed(0)
     x, y = load_digits(return_X_y=True)
@@ -146,7 +171,12 @@ def export(net: nn.Module, name: str, dynamo: bool, static_batch: bool = False,
     print(f"wrote {out.name} ({out.stat().st_size} bytes): {' '.join(ops)}")
 
 
-def main() -> None:
+def main(only: str | None = None) -> None:
+    if only == "proj":
+        net = train(ProjBlockNet)
+        export(net, "proj_legacy", dynamo=False, opset_version=17, do_constant_folding=True)
+        export(net, "proj_dynamo_noopt", dynamo=True, opset_version=18, optimize=False)
+        return
     net = train(lenet)
     export(net, "legacy", dynamo=False, opset_version=17, do_constant_folding=True)
     export(net, "legacy_nofold", dynamo=False, opset_version=17, do_constant_folding=False)
@@ -165,7 +195,10 @@ def main() -> None:
     net = train(ResNetBlockNet)
     export(net, "res_legacy", dynamo=False, opset_version=17, do_constant_folding=True)
     export(net, "res_dynamo_noopt", dynamo=True, opset_version=18, optimize=False)
+    main("proj")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1] if len(sys.argv) > 1 else None)
