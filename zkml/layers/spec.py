@@ -363,6 +363,10 @@ def _with_projection(specs: list[LayerSpec], s: LayerSpec) -> LayerSpec:
         raise bad
     if not isinstance(m, list) or len(m) != s.out.real[0] or not all(type(v) is int and 1 <= v < 1 << 16 for v in m):
         raise FormatError(f"architecture: layer {s.index}: one projection multiplier in [1, 2^16) per channel")
+    kh, kw = s.kernel
+    z_bound = 127 * 128 * s.inp.real[0] * kh * kw + (1 << 23)       # |Z| of the main branch
+    if (1 << 16) * (z_bound + 127 * 128 * c + (1 << 23)) + (1 << 32) >= P // 2:
+        raise FormatError(f"architecture: layer {s.index}: m Z + m_p Z_p could wrap around the field")
     desc = {"kernel": [1, 1], "stride": [sh, sw], "pads": [0, 0, 0, 0], "requant": {"multiplier": m}}
     proj = LayerSpec(s.index, "conv", desc, specs[j - 1].out, s.out, False, tag="p", source=j)
     return LayerSpec(s.index, s.kind, s.desc, s.inp, s.out, s.is_last, proj=proj)
