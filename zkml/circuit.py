@@ -111,7 +111,7 @@ class Group:
 
     def point_tensors(self) -> list[str]:
         """The tensors claimed at the group's point (in the order their values are sent): all
-        but those only zero-checks use (the beater B, the pooling selectors S)."""
+        but those only zero-checks use (the beater B)."""
         return [n for n in self.tensors + self.limb_tensors() if n not in self.not_at_point]
 
 
@@ -175,10 +175,8 @@ class Circuit:
                 continue
             if s.kind == "maxpool":
                 offsets = range(s.kernel[0] * s.kernel[1])
-                self.groups.append(Group(f"pool{i}", n, [f"A{i}"] + [f"D{i}_{u}" for u in offsets]
-                                         + [f"S{i}_{u}" for u in offsets],
-                                         ranges=[RangeCheck(f"D{i}_{u}", 0, ACT_BITS) for u in offsets],
-                                         not_at_point=[f"S{i}_{u}" for u in offsets]))
+                self.groups.append(Group(f"pool{i}", n, [f"A{i}"] + [f"D{i}_{u}" for u in offsets],
+                                         ranges=[RangeCheck(f"D{i}_{u}", 0, ACT_BITS) for u in offsets]))
                 continue
             k = int(s.desc["requant"]["shift"])
             self.groups.append(Group(f"hidden{i}", n, [f"Q{i}", f"A{i}"],
@@ -383,7 +381,8 @@ def _merge_items(items: list) -> list:
 
 
 def needs_zero_check(group: Group) -> bool:
-    """Groups with constraints beyond ranges: padding of model tensors and logits, bits."""
+    """Groups with constraints beyond ranges: padding of model tensors and logits, bits, the
+    max-pooling product."""
     return group.name[0] in "Wb" or group.name in ("logits", "samples") or group.name.startswith("pool")
 
 
@@ -408,17 +407,11 @@ def zero_check_terms(group: Group, gamma: int) -> list:
         constraints.append((("eq", "pad"), (aff("c"),)))
         terms.append(Term(1, (), (aff("c"),)))   # sum_x c(x) = K, the claimed count
     elif group.name.startswith("pool"):
-        # max-pooling: selectors S_u are bits, exactly one per output, and the selected
-        # difference D_u = A - (window value u) is zero (with every D_u >= 0: A is the max)
-        sel = [n for n in group.tensors if n.startswith("S")]
-        diff = [n for n in group.tensors if n.startswith("D")]
-        for s in sel:
-            constraints.append((("eq",), (aff(s), aff((s, -1), const=1))))
-        constraints.append((("eq",), (aff(*sel, const=-1),)))
-        constraints.append([(("eq",), (aff(s), aff(d))) for s, d in zip(sel, diff)])
-    for constraint in constraints:
-        for public, affines in (constraint if isinstance(constraint, list) else [constraint]):
-            terms.append(Term(g, public, affines))
+        # max-pooling: prod_u D_u = 0, so some difference D_u = A - (window value u) is zero
+        # (no zero divisors mod r); with every D_u >= 0 (lookup), A is the max. Degree K + 1.
+        constraints.append((("eq",), tuple(aff(n) for n in group.tensors if n.startswith("D"))))
+    for public, affines in constraints:
+        terms.append(Term(g, public, affines))
         g = g * gamma % P
     return terms
 

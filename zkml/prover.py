@@ -19,7 +19,7 @@ from zkml.arith.frvec import FrVec, evaluate_tensor, evaluate_tensors
 from zkml.layers import avgpool, maxpool, step
 from zkml.formats.model import QuantizedModel
 from zkml.arith.curve import get_backend
-from zkml.formats.proof import Proof, ShardedProof, ShardPart, file_version
+from zkml.formats.proof import Proof, ShardedProof, ShardPart, file_version, sharded_file_version
 from zkml.protocols.sigma_prover import prove_zero
 from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_prover import prove_sumcheck
@@ -193,7 +193,7 @@ def prove_sharded(model: QuantizedModel, x_int: np.ndarray, labels: np.ndarray, 
         parts.append(ShardPart(start, stop, point, body))
         total, blind_sum = total + count, (blind_sum + blind) % P
         del wit, circuit
-    return ShardedProof(total, len(labels), blind_sum, digests, parts)
+    return ShardedProof(total, len(labels), blind_sum, digests, parts, sharded_file_version(arch))
 
 
 def simulate_statement(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_count: int,
@@ -225,7 +225,8 @@ def simulate_sharded(commitment, x_int: np.ndarray, labels: np.ndarray, claimed_
                                                              labels[start:stop], count, rng)))
         logs.append(ch.challenge_log)
         blind_sum = (blind_sum + count[1]) % P
-    return ShardedProof(claimed_count, len(labels), blind_sum, digests, parts), logs
+    return (ShardedProof(claimed_count, len(labels), blind_sum, digests, parts,
+                         sharded_file_version(commitment.architecture)), logs)
 
 
 def _simulate(ch, commitment, x_int: np.ndarray, labels: np.ndarray, count: tuple[int, int], rng) -> bytes:

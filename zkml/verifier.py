@@ -74,6 +74,9 @@ def verify_sharded(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
     per shard, for the simulator test only."""
     be = get_backend()
     report = progress or (lambda stage, fraction: None)
+    problem = version_problem(commitment.architecture, proof.version, sharded=True)
+    if problem is not None:
+        raise VerificationError(problem)
     digests = _check_header(commitment, x_int, labels, proof, context)
     n, k = len(labels), len(proof.shards)
     expected_start = 0

@@ -81,8 +81,8 @@ def check_proof_for_entry(entry: Submission, proof) -> None:
         raise UploadMismatch(f"This proof file has format version {proof.version}, made by an older zkml that did not "
                              f"record the proof's length (so a truncated copy could not be told apart): update "
                              f"zkml and prove again. {_fix(entry)}")
-    problem = (version_problem(entry.architecture, proof.version)
-               if isinstance(proof, zkml.Proof) and isinstance(entry.architecture, dict) else None)
+    problem = (version_problem(entry.architecture, proof.version, isinstance(proof, zkml.ShardedProof))
+               if isinstance(entry.architecture, dict) else None)
     if problem is not None:
         raise UploadMismatch(f"{problem[0].upper()}{problem[1:]}. {_fix(entry)}")
     try:

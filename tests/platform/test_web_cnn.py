@@ -55,7 +55,8 @@ def test_cnn_entry_is_checked_verified_ranked_and_summarised(client, users, make
 def test_cnn_proof_in_the_old_per_dimension_layout_is_refused_at_upload_by_name(users, make_challenge, cnn,
                                                                                 zk_proof):
     """A version-4 file of a CNN proof (made before activations were indexed jointly) is named
-    and refused before anything is stored; the same proof as version 7 is accepted."""
+    and refused before anything is stored, and so is a version-7 file (made when max-pooling
+    committed selector bits); the same proof as version 8 is accepted."""
     import zkml
     from submissions.errors import UploadMismatch
 
@@ -63,9 +64,11 @@ def test_cnn_proof_in_the_old_per_dimension_layout_is_refused_at_upload_by_name(
     images = make_challenge(slug="images-old", input_shape=[8, 8])
     entry = services.create_submission(users.alice, images, commitment_bytes)
     proof = zkml.prove(model, zkml.load_dataset(str(zk_proof.dataset_path)), context=f"proofboard/images-old/{entry.pk}")
-    assert proof.version == 7
+    assert proof.version == 8
     with pytest.raises(UploadMismatch, match="made by an older zkml, which laid out a convolutional network"):
         services.upload_proof(users.alice, entry, proof.to_bytes(version=4), prove_seconds=1.0)
+    with pytest.raises(UploadMismatch, match="made by an older zkml, which committed selector bits for max-pooling"):
+        services.upload_proof(users.alice, entry, proof.to_bytes(version=7), prove_seconds=1.0)
     entry.refresh_from_db()
     assert entry.state == "committed"
     services.upload_proof(users.alice, entry, proof.to_bytes(), prove_seconds=1.0)

@@ -162,44 +162,76 @@ def test_a_wrong_dense_output_is_rejected_by_the_matmul_sumcheck(case, monkeypat
     assert "matmul4: final evaluation" in _rejects(case, None)
 
 
-def _pool_entry(wit, pred):
-    """An output entry of the pooling layer (index 2) where pred(A, D_selected) holds."""
-    a = wit["A2"]
-    sel = sum(wit[f"S2_{u}"] * wit[f"D2_{u}"] for u in range(4))
-    return int(np.nonzero(pred(a, sel))[0][0])
+def _pool_entries(circuit, wit, real: bool) -> np.ndarray:
+    """Indices of the pooling layer's (index 2) committed outputs that are real (a sample's
+    output) or padding (a padded output position or a padded sample)."""
+    valid = np.zeros((1 << circuit.s_vars, 1 << circuit.spec(2).out.n_vars), dtype=bool)
+    valid[:circuit.n_samples] = circuit.spec(2).out.valid().astype(bool)
+    return np.nonzero(valid.ravel() == real)[0]
+
+
+def _shift_pool_output(wit, i: int, by: int) -> None:
+    """A2[i] and every D2_u[i] move by `by`: A - D_u = window_u still holds."""
+    for name in ["A2"] + [f"D2_{u}" for u in range(4)]:
+        wit[name] = wit[name].copy()
+        wit[name][i] += by
 
 
 def test_a_pooled_value_below_the_max_is_rejected_by_the_range_lookup(case):
     def tamper(circuit, wit):
-        i = _pool_entry(wit, lambda a, _: a > 0)
-        wit["A2"] = wit["A2"].copy()
-        wit["A2"][i] -= 1
-        for u in range(4):                        # keep A - D_u = window_u
-            wit[f"D2_{u}"] = wit[f"D2_{u}"].copy()
-            wit[f"D2_{u}"][i] -= 1                # the selected difference becomes -1
+        i = next(i for i in _pool_entries(circuit, wit, True) if wit["A2"][i] > 0)
+        _shift_pool_output(wit, i, -1)            # the zero difference becomes -1
         return int(wit["c"].sum())
     assert "lookup argument" in _rejects(case, tamper)
 
 
-def test_a_pooled_value_above_the_max_is_rejected_by_the_selector_zero_check(case):
+def test_a_pooled_value_above_the_max_is_rejected_by_the_product_zero_check(case):
     def tamper(circuit, wit):
-        i = _pool_entry(wit, lambda a, _: a < 100)
-        wit["A2"] = wit["A2"].copy()
-        wit["A2"][i] += 1
-        for u in range(4):
-            wit[f"D2_{u}"] = wit[f"D2_{u}"].copy()
-            wit[f"D2_{u}"][i] += 1                # every difference >= 1: no window value equals A
+        i = next(i for i in _pool_entries(circuit, wit, True) if wit["A2"][i] < 100)
+        _shift_pool_output(wit, i, 1)             # every difference >= 1: no window value equals A
+        assert all(wit[f"D2_{u}"][i] > 0 for u in range(4))
         return int(wit["c"].sum())
     assert "group/pool2: final evaluation" in _rejects(case, tamper)
 
 
 def test_a_difference_not_matching_its_window_is_rejected_by_the_pool_sumcheck(case):
     def tamper(circuit, wit):
-        i = int(np.nonzero((wit["S2_3"] == 0) & (wit["D2_3"] < 100))[0][0])
+        i = next(i for i in _pool_entries(circuit, wit, True) if 0 < wit["D2_3"][i] < 100)
         wit["D2_3"] = wit["D2_3"].copy()
-        wit["D2_3"][i] += 1                       # in range, not selected, but A - D_3 != window_3
+        wit["D2_3"][i] += 1                       # in range, the product still 0, but A - D_3 != window_3
         return int(wit["c"].sum())
-    assert "pool2: final evaluation" in _rejects(case, tamper)
+    assert _rejects_window_sum(_rejects(case, tamper))
+
+
+@pytest.mark.parametrize("where", ["position", "sample"])
+def test_a_difference_changed_in_the_padding_is_rejected(case, where):
+    """On a padded output (a padded position of a real sample, or a padded sample) every D_u is
+    0: one D_u raised breaks the window relation (A - D_u = 0 there); A and every D_u raised
+    together keep it but make the product nonzero."""
+    def one(circuit, wit):
+        i = _padding_entry(circuit, wit, where)
+        wit["D2_1"] = wit["D2_1"].copy()
+        wit["D2_1"][i] = 5
+        return int(wit["c"].sum())
+
+    def all_of_them(circuit, wit):
+        _shift_pool_output(wit, _padding_entry(circuit, wit, where), 5)
+        return int(wit["c"].sum())
+    assert _rejects_window_sum(_rejects(case, one))
+    assert "group/pool2: final evaluation" in _rejects(case, all_of_them)
+
+
+def _rejects_window_sum(message: str) -> bool:
+    """The pool2 window sum's check named (not the pool2 group's zero-check)."""
+    return "pool2: final evaluation" in message and "group/pool2" not in message
+
+
+def _padding_entry(circuit, wit, where: str) -> int:
+    row = 1 << circuit.spec(2).out.n_vars
+    pads = _pool_entries(circuit, wit, False)
+    i = int(pads[pads < circuit.n_samples * row][0] if where == "position" else pads[-1])
+    assert all(wit[n][i] == 0 for n in ["A2"] + [f"D2_{u}" for u in range(4)])
+    return i
 
 
 # -- average pooling ---------------------------------------------------------------------

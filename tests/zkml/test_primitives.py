@@ -206,3 +206,41 @@ def test_only_canonical_point_encodings_are_accepted(backend):
                 be.from_bytes(bytes.fromhex(junk))
     finally:
         curve.set_backend("arkworks")
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("delta", [0, 1])
+def test_zk_sumcheck_with_k_committed_factors(k, delta):
+    """A term eq * D_0 ... D_{k-1} (degree k + 1): the k values at the end are tied by k - 1
+    committed partial products and proofs of product; a false claim is rejected."""
+    rng = random.Random(4)
+    n = 4
+    tables = {f"D{j}": np.array([rng.randrange(0, 128) for _ in range(1 << n)], dtype=np.int64)
+              for j in range(k)}
+    tau = [rng.randrange(P) for _ in range(n)]
+    eqt = eq_table(tau)
+    terms = [Term(5, ("eq",), tuple(aff(name) for name in tables))]
+    claim = 5 * sum(int(eqt[i]) * int(np.prod([int(t[i]) for t in tables.values()], dtype=object))
+                    for i in range(1 << n)) % P
+    claimed, s = (claim + delta) % P, rng.randrange(P)
+    ch = _channels()
+    point, ev = prove_sumcheck(ch, n, terms, tables, {"eq": eqt}, claimed, s, "sc", rng)
+    assert all(ev[name][0] == mle_eval(t.astype(object), point) for name, t in tables.items())
+    vc = VerifierChannel(Transcript(b"t"), ch.bytes())
+    run = lambda: verify_sumcheck(vc, n, terms, lambda name, p: eq_eval(tau, p),
+                                  pedersen.commit_scalar(claimed, s), "sc")
+    if delta:
+        with pytest.raises(VerificationError, match="sc: final evaluation"):
+            run()
+        return
+    point2, evc = run()
+    vc.finish()
+    assert point2 == point and all(be_eq(evc[n_], pedersen.commit_scalar(*ev[n_])) for n_ in tables)
+    # rounds: k + 1 coefficient commitments; end: k values, k - 1 (partial product, proof of product), zero proof
+    points_per_product, scalars_per_product = 4, 5
+    expected = n * (k + 1) * 48 + k * 48 + (k - 1) * (points_per_product * 48 + scalars_per_product * 32) + 48 + 32
+    assert len(ch.bytes()) == expected
+
+
+def be_eq(a, b) -> bool:
+    return curve.get_backend().eq(a, b)

@@ -223,6 +223,14 @@ def test_sharded_simulator_makes_accepting_proofs_without_the_weights():
             verify_sharded(com, x, y, sim)
 
 
+def test_a_dense_only_sharded_proof_keeps_version_2_and_refuses_the_cnn_version(case):
+    """Dense-only networks' sharded files stay version 2; the same shards as version 3 (the
+    CNN version, max-pooling without selectors) are refused by name."""
+    _, commitment, data, proof = case
+    assert proof.version == 2 and proof.to_bytes()[8:10] == (2).to_bytes(2, "big")
+    assert "is for a network with convolution or pooling layers" in _rejects(commitment, data, _with(proof, version=3))
+
+
 def test_sharded_format_version_1_is_refused_by_name(case):
     """Version 1 sharded files laid out a CNN's activations per dimension: refused with the fix."""
     _, commitment, data, proof = case

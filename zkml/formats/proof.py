@@ -13,18 +13,21 @@ from zkml.arith.field import P
 from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
+# 8: version 7 with max-pooling proved by prod_u D_u = 0 instead of committed selector bits
+# (docs/protocol.md §3): a network with convolution or pooling layers is written as 8, and a
+# version-7 proof of one is refused by name. 8 is two bits away from 4 and 2 (and four from 7).
 # 7: version 4's header for a network with convolution or pooling layers whose activations are
-# committed with one joint per-sample index (docs/protocol.md §3): its messages differ from the
-# per-dimension layout's, so a version-4 proof of such a network is refused by name. Proofs of
-# dense-only models are unchanged and still written as 4; each architecture accepts only its own
-# versions, and 7 is two bits away from both 4 and 2, so one flipped bit in the version is
-# always refused. 4: version 2 + the body's length (4,
+# committed with one joint per-sample index: its messages differ from the per-dimension
+# layout's, so a version-4 proof of such a network is refused by name. Proofs of dense-only
+# models are unchanged and still written as 4; each architecture accepts only its own versions,
+# so one flipped bit in the version is always refused. 4: version 2 + the body's length (4,
 # not 3: two bits away from 2, which is still read, so one flipped bit cannot make a version-4
 # file parse as version 2). 2: proof protocol v2 (LogUp-GKR).
-PROOF_VERSION = 7
-JOINT_LAYOUT_VERSION = 7
-LENGTH_VERSIONS = (4, JOINT_LAYOUT_VERSION)        # the header with the body's length
-READABLE_VERSIONS = (2, 4, JOINT_LAYOUT_VERSION)   # 2: proofs made before the length was added still verify
+SELECTOR_VERSION = 7                               # read only to be refused by name
+CNN_VERSION = 8
+PROOF_VERSION = CNN_VERSION
+LENGTH_VERSIONS = (4, SELECTOR_VERSION, CNN_VERSION)   # the header with the body's length
+READABLE_VERSIONS = (2, 4, SELECTOR_VERSION, CNN_VERSION)   # 2: proofs made before the length was added still verify
 _PREFIX = struct.Struct(">8sH")                       # magic, version
 _HEADER = struct.Struct(">8sHQQ32s32s32s32s32sQ")     # + K, N, 5 digests, body length (big-endian)
 _HEADER_V2 = struct.Struct(">8sHQQ32s32s32s32s32s")   # version 2: no body length
@@ -38,7 +41,7 @@ class Proof:
     n_samples: int
     body: bytes
     statement: dict[str, bytes]
-    version: int = 4     # the format it was read from, or made for (file_version: 7 for a CNN)
+    version: int = 4     # the format it was read from, or made for (file_version: 8 for a CNN)
 
     def to_bytes(self, version: int | None = None) -> bytes:
         """The proof file, by default in its own version with the body length (a version-2
@@ -95,9 +98,14 @@ class Proof:
 # product of the C_s. Header: magic, version, K, N, the sum of blinds, the 5 statement digests,
 # the number of shards; then per shard: start, stop, C_s (compressed G1), body length, body.
 SHARDED_MAGIC = b"ZKMSHARD"
-# 2: every network's activations in the joint layout (version 1 laid out a convolutional network's
-# activations per dimension; it is not read: prove again).
+# 3: a network with convolution or pooling layers, max-pooling proved without selector bits (as
+# PROOF.bin version 8); a version-2 file of such a network is refused by name. Dense-only networks
+# are still written as 2 (their shards' bytes are unchanged); each architecture accepts only its own
+# version. 2: every network's activations in the joint layout (version 1 laid out a convolutional
+# network's activations per dimension; it is not read: prove again).
 SHARDED_VERSION = 2
+SHARDED_CNN_VERSION = 3
+SHARDED_VERSIONS = (SHARDED_VERSION, SHARDED_CNN_VERSION)
 MAX_SHARDS = 4096
 POINT_BYTES = 48
 _SHARDED_HEADER = struct.Struct(">8sHQQ32s32s32s32s32s32sI")
@@ -123,7 +131,7 @@ class ShardedProof:
 
     def to_bytes(self) -> bytes:
         digests = [self.statement[k] for k in STATEMENT_PARTS]
-        out = [_SHARDED_HEADER.pack(SHARDED_MAGIC, SHARDED_VERSION, self.claimed_count, self.n_samples,
+        out = [_SHARDED_HEADER.pack(SHARDED_MAGIC, self.version, self.claimed_count, self.n_samples,
                                     int(self.blind).to_bytes(32, "big"), *digests, len(self.shards))]
         for s in self.shards:
             out.append(_SHARD_HEADER.pack(s.start, s.stop, s.count_commitment, len(s.body)))
@@ -138,9 +146,10 @@ class ShardedProof:
             raise FormatError(f"proof is larger than {MAX_PROOF_BYTES} bytes")
         if not data.startswith(SHARDED_MAGIC):
             raise FormatError("not a sharded proof file (bad magic bytes)")
-        if len(data) >= _PREFIX.size and _PREFIX.unpack_from(data)[1] != SHARDED_VERSION:
+        if len(data) >= _PREFIX.size and _PREFIX.unpack_from(data)[1] not in SHARDED_VERSIONS:
             raise FormatError(f"unsupported sharded proof version {_PREFIX.unpack_from(data)[1]}: this verifier "
-                              f"reads version {SHARDED_VERSION} (prove again with this version of zkml)")
+                              f"reads versions {' and '.join(map(str, SHARDED_VERSIONS))} (prove again with this "
+                              "version of zkml)")
         if len(data) < _SHARDED_HEADER.size:
             raise FormatError(f"proof is truncated: {len(data)} bytes, the header alone is {_SHARDED_HEADER.size}")
         _, version, count, n, blind, *fields = _SHARDED_HEADER.unpack_from(data)
@@ -184,20 +193,40 @@ def _has_windows(arch: dict) -> bool:
 
 
 def file_version(arch: dict) -> int:
-    """The version a proof for this architecture is written in: 7 for a network with
-    convolution or pooling layers (joint activation layout), 4 for dense layers only (those
-    proofs are byte for byte what version 4 always held)."""
-    return JOINT_LAYOUT_VERSION if _has_windows(arch) else 4
+    """The version a proof for this architecture is written in: 8 for a network with
+    convolution or pooling layers (joint activation layout, max-pooling without selectors), 4
+    for dense layers only (those proofs are byte for byte what version 4 always held)."""
+    return CNN_VERSION if _has_windows(arch) else 4
 
 
-def version_problem(arch: dict, version: int) -> str | None:
-    """Why a proof file of `version` cannot be a proof for `arch` under this protocol, or None."""
-    if version != JOINT_LAYOUT_VERSION and _has_windows(arch):
+def sharded_file_version(arch: dict) -> int:
+    """The version a sharded proof for this architecture is written in (3 for a CNN, 2 else)."""
+    return SHARDED_CNN_VERSION if _has_windows(arch) else SHARDED_VERSION
+
+
+def version_problem(arch: dict, version: int, sharded: bool = False) -> str | None:
+    """Why a proof file (`sharded` or not) of `version` cannot be a proof for `arch` under this
+    protocol, or None."""
+    if sharded:
+        if _has_windows(arch) and version != SHARDED_CNN_VERSION:
+            return (f"this sharded proof (file format version {version}) was made by an older zkml, which "
+                    "committed selector bits for max-pooling; this version proves max-pooling by a product of "
+                    f"differences (sharded format version {SHARDED_CNN_VERSION}): prove again with this version "
+                    "of zkml")
+        if not _has_windows(arch) and version == SHARDED_CNN_VERSION:
+            return (f"this sharded proof file (format version {version}) is for a network with convolution or "
+                    "pooling layers, but the commitment's model has dense layers only")
+        return None
+    if version == SELECTOR_VERSION and _has_windows(arch):
+        return (f"this proof (file format version {version}) was made by an older zkml, which committed "
+                "selector bits for max-pooling; this version proves max-pooling by a product of differences "
+                f"(format version {CNN_VERSION}): prove again with this version of zkml")
+    if version != CNN_VERSION and _has_windows(arch):
         return (f"this proof (file format version {version}) was made by an older zkml, which laid out a "
                 "convolutional network's activations per dimension; this version proves and verifies them "
-                f"with one joint index (format version {JOINT_LAYOUT_VERSION}): prove again with this version "
+                f"with one joint index (format version {CNN_VERSION}): prove again with this version "
                 "of zkml")
-    if version == JOINT_LAYOUT_VERSION and not _has_windows(arch):
+    if version in (SELECTOR_VERSION, CNN_VERSION) and not _has_windows(arch):
         return (f"this proof file (format version {version}) is for a network with convolution or pooling "
                 "layers, but the commitment's model has dense layers only")
     return None

@@ -1,9 +1,9 @@
 """Max-pooling over non-negative activations. Committed: the output A, for every window
-offset u a difference D_u and a selector bit S_u. Relations:
+offset u a difference D_u (no selector bits). Relations:
   D_u = A - window_u(A_in)          (window_u reads A_in at i s + u_h - p_t, j s + u_w - p_l;
                                       0 outside the input and on padded outputs)
   D_u in [0, 2^7)                   (lookup: A is at least every value of its window)
-  S_u bits, sum_u S_u = 1, sum_u S_u D_u = 0   (zero-check: A equals one value of the window)
+  prod_u D_u = 0                    (zero-check of degree K + 1: A equals one value of the window)
 All tensors use the joint per-sample index. The first relation is checked at the pool
 group's point r = (r_n, r_out) for all u at once with a challenge rho:
   sum_u rho^u (A~(r) - D_u~(r)) = sum_y A_in~(r_n, y) M(y),
@@ -28,14 +28,13 @@ def offsets(s) -> list[tuple[int, int]]:
 
 
 def witness(s, a_in: np.ndarray, a_out: np.ndarray) -> dict[str, np.ndarray]:
-    """D_u and S_u (joint layout) from the input [2^s, in size] (joint layout) and the real
-    output [2^s, C, OH, OW]. On padded outputs every D_u is 0 and S_0 is selected."""
+    """A and the D_u (joint layout) from the input [2^s, in size] (joint layout) and the real
+    output [2^s, C, OH, OW]. On padded outputs every D_u is 0."""
     (_, h, w), (_, oh, ow) = s.inp.real, s.out.real
     (sh, sw), (pt, pl, _, _) = s.stride, s.pads
     a_in = s.inp.real_part(a_in)
     y = np.asarray(a_out).reshape((len(a_in),) + s.out.real)
     out = {f"A{s.index}": s.out.pad(y).ravel()}
-    diffs = []
     for u, (du, dv) in enumerate(offsets(s)):
         window = np.zeros_like(y)
         rows = [(i, i * sh + du - pt) for i in range(oh) if 0 <= i * sh + du - pt < h]
@@ -47,11 +46,7 @@ def witness(s, a_in: np.ndarray, a_out: np.ndarray) -> dict[str, np.ndarray]:
         d = s.out.pad(y - window)
         if d.min() < 0 or d.max() >= 1 << 7:
             raise ZkmlError(f"layer {s.index}: max-pooling witness out of range")
-        diffs.append(d)
         out[f"D{s.index}_{u}"] = d.ravel()
-    first_zero = np.argmax(np.stack(diffs) == 0, axis=0)
-    for u in range(len(diffs)):
-        out[f"S{s.index}_{u}"] = (first_zero == u).astype(np.int64).ravel()
     return out
 
 

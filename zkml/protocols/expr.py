@@ -2,8 +2,8 @@
 
 A sumcheck proves  sum_x sum_terms coef * prod(public_k(x)) * prod(affine_j(x)) = claim,
 where public tables are computable by the verifier and each affine is
-const + sum_i c_i * T_i(x) over committed tensors T_i. A term has at most two affines, so
-its final value needs at most one proof of product.
+const + sum_i c_i * T_i(x) over committed tensors T_i. A term with k >= 2 affines needs k - 1
+proofs of product at the end (a chain of committed partial products).
 """
 from __future__ import annotations
 
@@ -32,10 +32,6 @@ class Term:
     coef: int
     public: tuple[str, ...] = ()
     affines: tuple[Affine, ...] = ()
-
-    def __post_init__(self) -> None:
-        if len(self.affines) > 2:
-            raise ValueError("a term may have at most two committed factors")
 
     @property
     def degree(self) -> int:

@@ -48,12 +48,15 @@ def prove_sumcheck(ch, n_vars: int, terms: list[Term], committed: dict[str, np.n
         lows = {key: tab.lo() for key, tab in factors.items()}
         diffs = {key: tab.hi().sub(lows[key]) for key, tab in factors.items()}
         evals = []
+        at_x = dict(lows)
         for x in range(degree + 1):
+            # factor values with the round's variable set to x, one x at a time and replaced
+            # one factor at a time (memory): the previous value plus the difference
+            for key in (factors if x > 0 else ()):
+                at_x[key] = at_x[key].add(diffs[key])
             if x == 1:           # g(1) = claim - g(0): one evaluation saved per round (degree >= 1)
                 evals.append(None)
                 continue
-            # factor values with the round's variable set to x, one x at a time (memory)
-            at_x = {key: lows[key] if x == 0 else lows[key].add(diffs[key].scale(x)) for key in factors}
             total = 0
             for t in terms:
                 prod = None
@@ -61,7 +64,7 @@ def prove_sumcheck(ch, n_vars: int, terms: list[Term], committed: dict[str, np.n
                     prod = at_x[key] if prod is None else prod.mul(at_x[key])
                 total += t.coef * (prod.sum() if prod is not None else half)
             evals.append(total % P)
-            del at_x
+        del at_x
         r, claim, claim_blind = send_round(ch, evals, claim, claim_blind, f"{label}/round{rnd}", rng)
         point.append(r)
         factors = {key: tab.fold(r) for key, tab in factors.items()}
@@ -106,12 +109,8 @@ def prove_final(ch, terms: list[Term], values: dict[str, int], public_values: di
             scale = scale * public_values[n] % P
         vals = [(sum(c * evals[n][0] for n, c in a.parts) + a.const) % P for a in t.affines]
         blds = [sum(c * evals[n][1] for n, c in a.parts) % P for a in t.affines]
-        if len(t.affines) == 2:
-            rz = pedersen_prover.random_scalar(rng)
-            prod = vals[0] * vals[1] % P
-            ch.send_point(f"{label}/prod{i}", pedersen.commit_scalar(prod, rz))
-            sigma_prover.prove_product(ch, vals[0], blds[0], vals[1], blds[1], prod, rz,
-                                       f"{label}/prod{i}/pf", rng)
+        if len(t.affines) >= 2:
+            prod, rz = _prove_chain(ch, vals, blds, f"{label}/prod{i}", rng)
             total, total_blind = total + scale * prod, total_blind + scale * rz
         elif len(t.affines) == 1:
             total, total_blind = total + scale * vals[0], total_blind + scale * blds[0]
@@ -119,3 +118,18 @@ def prove_final(ch, terms: list[Term], values: dict[str, int], public_values: di
             total += scale
     sigma_prover.prove_zero(ch, total % P, total_blind % P, f"{label}/final", rng)
     return evals
+
+
+def _prove_chain(ch, vals: list[int], blds: list[int], label: str, rng) -> tuple[int, int]:
+    """Commit the partial products z_j = v_0 ... v_j (j = 1 .. k-1) and prove each
+    z_j = z_{j-1} v_j by a proof of product; returns the last one and its blind. With two
+    factors this is the single product commitment and proof it always was (same labels)."""
+    prod, blind = vals[0], blds[0]
+    for j in range(1, len(vals)):
+        name = label if j == 1 else f"{label}.{j}"
+        rz = pedersen_prover.random_scalar(rng)
+        z = prod * vals[j] % P
+        ch.send_point(name, pedersen.commit_scalar(z, rz))
+        sigma_prover.prove_product(ch, prod, blind, vals[j], blds[j], z, rz, f"{name}/pf", rng)
+        prod, blind = z, rz
+    return prod, blind

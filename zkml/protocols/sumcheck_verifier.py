@@ -47,11 +47,8 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
         for n in t.public:
             scale = scale * public_values[n] % P
         affs = [_affine_commitment(a, evals) for a in t.affines]
-        if len(affs) == 2:
-            cz = ch.recv_point(f"{label}/prod{i}")
-            sigma_verifier.verify_product(ch, affs[0], affs[1], cz, f"{label}/prod{i}/pf",
-                                          f"{label}: product proof {i} failed")
-            value_c = cz
+        if len(affs) >= 2:
+            value_c = _verify_chain(ch, affs, f"{label}/prod{i}", f"{label}: product proof {i} failed")
         elif len(affs) == 1:
             value_c = affs[0]
         else:
@@ -65,6 +62,18 @@ def verify_final(ch, terms: list[Term], public_values: dict[str, int], claim_c,
     sigma_verifier.verify_zero(ch, Combination(points, scalars), f"{label}/final",
                                what or f"{label}: final evaluation does not match the sumcheck claim")
     return evals
+
+
+def _verify_chain(ch, affs: list, label: str, what: str):
+    """Reads the committed partial products of k factors and checks each step's proof of
+    product (sumcheck_prover._prove_chain); returns the commitment to the whole product."""
+    prod = affs[0]
+    for j in range(1, len(affs)):
+        name = label if j == 1 else f"{label}.{j}"
+        cz = ch.recv_point(name)
+        sigma_verifier.verify_product(ch, prod, affs[j], cz, f"{name}/pf", what)
+        prod = cz
+    return prod
 
 
 def _affine_commitment(a, evals: dict):
