@@ -133,16 +133,58 @@ class PyEccBackend(Backend):
         return self._oc.neg(a)
 
     def mul(self, a, k: int):
-        k %= P
-        return self._oc.multiply(a, k) if k else self._oc.Z1
+        """k a by 4-bit sliding windows on py_ecc's group law: b doublings and about b / 5
+        additions for a b-bit k (py_ecc's multiply adds about b / 2 times)."""
+        oc, k = self._oc, k % P
+        if k < 16:
+            return oc.multiply(a, k) if k else oc.Z1
+        odd, twice = [a], oc.double(a)                  # odd[i] = (2 i + 1) a
+        for _ in range(7):
+            odd.append(oc.add(odd[-1], twice))
+        acc, i = None, k.bit_length() - 1               # acc: None until the first window
+        while i >= 0:
+            j = max(i - 3, 0) if (k >> i) & 1 else i    # a window of bits i..j ending in a 1, or one 0 bit
+            while (k >> j) & 1 == 0 and j < i:
+                j += 1
+            for _ in range(i - j + 1 if acc is not None else 0):
+                acc = oc.double(acc)
+            if (k >> i) & 1:
+                digit = odd[((k >> j) & ((1 << (i - j + 1)) - 1)) >> 1]
+                acc = digit if acc is None else oc.add(acc, digit)
+            i = j - 1
+        return acc
 
     def msm(self, points, scalars):
-        acc = self._oc.Z1
-        for pt, k in zip(points, scalars, strict=True):
-            k = int(k) % P
-            if k:
-                acc = self._oc.add(acc, self._oc.multiply(pt, k))
-        return acc
+        """sum k_i P_i by Pippenger's bucket method on py_ecc's group law: about (b / c)(n + 2^(c+1))
+        additions for n b-bit scalars in c-bit windows, instead of about 1.2 b n one point at a time."""
+        oc = self._oc
+        pairs = [(pt, k) for pt, k in zip(points, (int(k) % P for k in scalars), strict=True) if k]
+        bits = max((k.bit_length() for _, k in pairs), default=0)
+        cost, window = min((-(-bits // c) * (len(pairs) + (2 << c)), c) for c in range(1, 17))
+        if cost >= (6 * bits // 5 + 8) * len(pairs):     # a few points: one multiplication each
+            acc = oc.Z1
+            for pt, k in pairs:
+                acc = oc.add(acc, self.mul(pt, k))
+            return acc
+        mask, total = (1 << window) - 1, None           # None: the identity, never doubled
+        for shift in range(-(-bits // window) * window - window, -1, -window):
+            if total is not None:
+                for _ in range(window):
+                    total = oc.double(total)
+            buckets = [None] * (mask + 1)
+            for pt, k in pairs:
+                d = (k >> shift) & mask
+                if d:
+                    buckets[d] = pt if buckets[d] is None else oc.add(buckets[d], pt)
+            running = part = None                        # part = sum over d of d * buckets[d]
+            for d in range(mask, 0, -1):
+                if buckets[d] is not None:
+                    running = buckets[d] if running is None else oc.add(running, buckets[d])
+                if running is not None:
+                    part = running if part is None else oc.add(part, running)
+            if part is not None:
+                total = part if total is None else oc.add(total, part)
+        return oc.Z1 if total is None else total
 
     def eq(self, a, b) -> bool:
         return self._oc.eq(a, b)
