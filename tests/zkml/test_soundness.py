@@ -1,5 +1,7 @@
 """Attacks on real proofs: every one must be rejected with a clear reason, never a traceback."""
+import os
 import random
+import re
 
 import numpy as np
 import pytest
@@ -39,20 +41,69 @@ def test_honest_proof_verifies(case):
     assert proof.claimed_count == expected
 
 
-def test_flipped_bytes_anywhere_are_rejected(case):
+def _proof_messages(commitment, data, proof, monkeypatch) -> list[tuple[int, int, str]]:
+    """(offset in the body, length, label) of every message of the proof, in order: what the
+    verifier's channel reads during one honest verification."""
+    from zkml.protocols.channel import POINT_BYTES, SCALAR_BYTES
+    from zkml.protocols.channel_verifier import VerifierChannel
+
+    messages, offset = [], 0
+
+    def recording(method, size):
+        def recv(self, label):
+            nonlocal offset
+            messages.append((offset, size, label))
+            offset += size
+            return method(self, label)
+        return recv
+    with monkeypatch.context() as patch:
+        patch.setattr(VerifierChannel, "recv_point", recording(VerifierChannel.recv_point, POINT_BYTES))
+        patch.setattr(VerifierChannel, "recv_scalar", recording(VerifierChannel.recv_scalar, SCALAR_BYTES))
+        zkml.verify(commitment, data, proof)
+    assert offset == len(proof.body), "the recorded messages must tile the body"
+    return messages
+
+
+def _sections(messages) -> dict[str, list[tuple[int, int]]]:
+    """The body's messages grouped by section (the label's first part, indices dropped) and
+    kind (point or scalar): {section: [(offset, length), ...]}."""
+    sections: dict[str, list[tuple[int, int]]] = {}
+    for offset, length, label in messages:
+        section = f"{re.sub(r'[0-9]+', '#', label.split('/')[0])} ({length}-byte messages)"
+        sections.setdefault(section, []).append((offset, length))
+    return sections
+
+
+FIXED_PER_SECTION = 1      # positions per section from a fixed seed (the same every run)
+RANDOM_PER_SECTION = 1     # and from a seed drawn per run, or $FLIP_SEED (printed when a flip is accepted)
+
+
+def test_flipped_bytes_anywhere_are_rejected(case, monkeypatch):
+    """Every header byte, and a stratified sample of the body: in every section of the message
+    stream (sumcheck rounds, lookups, sigma proofs, openings, ...) and for each kind of message
+    in it, bytes at fixed positions plus others drawn by a per-run seed."""
     _, commitment, data, proof = case
     raw = proof.to_bytes()
-    rng = random.Random(1234)
-    # Every header byte class, then positions spread over the whole message stream.
-    positions = list(range(0, 18, 3)) + [18, 60, 100, 140]
-    positions += sorted(rng.sample(range(146, len(raw)), 150))
-    positions.append(len(raw) - 1)
+    header = len(raw) - len(proof.body)
+    sections = _sections(_proof_messages(commitment, data, proof, monkeypatch))
+    assert len(sections) >= 10, sorted(sections)
+    run_seed = int(os.environ.get("FLIP_SEED") or random.SystemRandom().randrange(1 << 32))
+    flips = [(pos, pos % 8, "header", "all") for pos in range(header)]   # (byte, bit, section, seed)
+    for name, messages in sorted(sections.items()):
+        for seed, count in (("fixed", FIXED_PER_SECTION), (run_seed, RANDOM_PER_SECTION)):
+            rng = random.Random(f"{seed}/{name}")
+            for offset, length in rng.sample(messages, min(count, len(messages))):
+                flips.append((header + offset + rng.randrange(length), rng.randrange(8), name, seed))
+    flips.append((len(raw) - 1, 0, "last byte", "fixed"))
     reasons = set()
-    for pos in positions:
+    for pos, bit, name, seed in flips:
         tampered = bytearray(raw)
-        tampered[pos] ^= 1 << rng.randrange(8)
-        reasons.add(_rejects(commitment, data, bytes(tampered)).split(":")[0])
-    assert len(positions) >= 150
+        tampered[pos] ^= 1 << bit
+        try:
+            reasons.add(_rejects(commitment, data, bytes(tampered)).split(":")[0])
+        except AssertionError as exc:
+            raise AssertionError(f"byte {pos} bit {bit} ({name}, seed {seed}; rerun this run's flips "
+                                 f"with FLIP_SEED={run_seed}): {exc}") from None
     # malformed points, failed sumcheck rounds, failed sigma proofs, failed openings, ...
     assert len(reasons) >= 3, reasons
 
