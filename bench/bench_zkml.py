@@ -44,6 +44,8 @@ CASES = {
                           2048, 1024),
     "lenet-10000-shards": ("LeNet-5 shape on 28x28 (synthetic), N=10000, shards of 1024", "arkworks", "lenet",
                            10000, 1024),
+    "lenet-10000-shards2048": ("LeNet-5 shape on 28x28 (synthetic), N=10000, shards of 2048", "arkworks",
+                               "lenet", 10000, 2048),
 }
 
 

@@ -23,6 +23,7 @@ from zkml.formats.proof import Proof, ShardedProof, ShardPart, file_version, sha
 from zkml.protocols.sigma_prover import prove_zero
 from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_prover import prove_sumcheck
+from zkml.protocols.reduction_prover import prove_witness_reduction
 
 
 def compute_witness(circuit: Circuit, model: QuantizedModel, x_int: np.ndarray,
@@ -251,7 +252,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
     report("commit", 0.05)
     names = circuit.witness_tensors()
     for i, name in enumerate(names):
-        tc, row_blinds[name] = pedersen_prover.commit_tensor(wit[name], circuit.n_vars(name), rng)
+        tc, row_blinds[name] = pedersen_prover.commit_tensor(wit[name], circuit.n_vars(name), rng, witness=True)
         tensor_commitments[name] = tc
         for r, row in enumerate(tc.rows):
             ch.send_point(f"witness/{name}/{r}", row)
@@ -347,7 +348,10 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
         step(spec.kind).prove(ctx, spec)
 
     report("open", 0.92)
-    for n, points in hyrax.claims_by_size(claims.items).items():
+    # The model's tensors, opened per size in their layout; then the proof's own, all at once.
+    witness = set(circuit.witness_tensors())
+    model_claims = [key for key in claims.items if key[0] not in witness]
+    for n, points in hyrax.claims_by_size(model_claims).items():
         if len(points) == 1:
             (pt, names), = points.items()
             opened = {name: claims.items[(name, pt)] for name in names}
@@ -361,5 +365,9 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
             pt = tuple(point)
         items = [(wit[name], row_blinds[name], *opened[name], tensor_commitments.get(name)) for name in sorted(opened)]
         hyrax_prover.prove_batch_eval(ch, items, list(pt), f"open/{n}", rng)
+    points = hyrax.claims_by_point([key for key in claims.items if key[0] in witness])
+    pt, opened = prove_witness_reduction(ch, points, claims.items, wit, "reduce/witness", rng)
+    items = [(wit[name], row_blinds[name], *opened[name], tensor_commitments.get(name)) for name in sorted(opened)]
+    hyrax_prover.prove_batch_eval(ch, items, pt, "open/witness", rng, witness=True)
     report("done", 1.0)
     return ch.bytes()

@@ -23,7 +23,7 @@ from zkml.arith.field import P, eq_eval
 from zkml.protocols.logup_verifier import verify_fraction_sum
 from zkml.commitments.pedersen import TensorCommitment, layout
 from zkml.errors import FormatError
-from zkml.formats.proof import Proof, ShardedProof, version_problem
+from zkml.formats.proof import Proof, ShardedProof, legacy_opening, version_problem
 from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_verifier import verify_sumcheck
 
@@ -58,7 +58,8 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     checks = GroupChecks(batch=True)
     ch = VerifierChannel(start_transcript(digests, len(labels), count), proof.body, programmed_challenges, checks)
     try:
-        _verify_body(ch, commitment, x_int, labels, pedersen.g_times(count), progress)
+        _verify_body(ch, commitment, x_int, labels, pedersen.g_times(count), progress,
+                     legacy_opening(proof.version))
     except (VerificationError, FormatError):
         checks.raise_first_failure()      # an earlier check's failure is the reason to give
         raise
@@ -134,7 +135,7 @@ def _verify_shards(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
             ch = VerifierChannel(start_transcript(digests, n, None, shard, part.count_commitment), part.body,
                                  programmed_challenges[i] if programmed_challenges else None, checks)
             _verify_body(ch, commitment, x_int[part.start:part.stop], labels[part.start:part.stop], c_s,
-                         shard_report)
+                         shard_report, legacy_opening(proof.version, sharded=True))
         except VerificationError as exc:
             checks.raise_first_failure()      # an earlier check's failure is the reason to give
             raise VerificationError(f"{where}: {exc.reason}") from None
@@ -145,9 +146,10 @@ def _verify_shards(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
 
 
 def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray, labels: np.ndarray,
-                 count_commitment, progress) -> None:
+                 count_commitment, progress, legacy: bool = False) -> None:
     """Every check of one proof's messages; count_commitment opens to the samples' correct count
-    (g^K for a whole proof, a shard's hidden C_s)."""
+    (g^K for a whole proof, a shard's hidden C_s). legacy: a proof file of a version that opened
+    every committed tensor per size (formats/proof.py, legacy_opening)."""
     report = progress or (lambda stage, fraction: None)
     be = get_backend()
     circuit = Circuit(commitment.architecture, len(labels))
@@ -155,8 +157,8 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
 
     def recv_tensor(name: str, prefix: str) -> None:
         n_vars = circuit.n_vars(name)
-        rows = [ch.recv_point(f"{prefix}/{name}/{r}") for r in range(1 << layout(n_vars)[0])]
-        tensors[name] = TensorCommitment(n_vars, rows)
+        rows = [ch.recv_point(f"{prefix}/{name}/{r}") for r in range(1 << layout(n_vars, witness=not legacy)[0])]
+        tensors[name] = TensorCommitment(n_vars, rows, witness=not legacy)
 
     for name in circuit.witness_tensors():
         recv_tensor(name, "witness")
@@ -250,7 +252,10 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
         step(spec.kind).verify(ctx, spec)
 
     report("open", 0.9)
-    for n, points in hyrax.claims_by_size(claims).items():
+    # The model's tensors, opened per size in their layout; then the proof's own, all at once
+    # (a legacy proof opened every tensor per size, in the model's layout).
+    witness = set() if legacy else set(circuit.witness_tensors())
+    for n, points in hyrax.claims_by_size([key for key in claims if key[0] not in witness]).items():
         if len(points) == 1:
             (pt, names), = points.items()
             opened = {name: claims[(name, pt)] for name in names}
@@ -266,5 +271,24 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
         hyrax_verifier.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], list(pt),
                                          f"open/{n}", f"opening of {', '.join(names)} ({n} variables): "
                                          "the claimed evaluations do not match the committed tensors")
+    if not legacy:
+        _verify_witness_opening(ch, circuit, claims, tensors)
     ch.finish()
     report("done", 1.0)
+
+
+def _verify_witness_opening(ch: VerifierChannel, circuit: Circuit, claims: dict, tensors: dict) -> None:
+    """The proof's own tensors' claims, reduced to one point and opened there by one argument
+    (commitments/hyrax.py, "one opening for the witness")."""
+    witness = set(circuit.witness_tensors())
+    points = hyrax.claims_by_point([key for key in claims if key[0] in witness])
+    rho = ch.challenge("reduce/witness/rho")
+    terms, coefs = hyrax.reduction_terms(points, rho)
+    zs = [list(z) for z in points]
+    pt, opened = verify_sumcheck(ch, hyrax.witness_point_vars(points), terms,
+                                 lambda name, p: hyrax.embedded_eq(zs[int(name[2:])], p),
+                                 Combination([claims[key] for key in coefs], list(coefs.values())), "reduce/witness")
+    names = sorted(opened)
+    hyrax_verifier.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], pt, "open/witness",
+                                     f"opening of the proof's committed tensors ({', '.join(names)}): the claimed "
+                                     "evaluations do not match them", witness=True)

@@ -28,9 +28,9 @@ def ark():
 
 @pytest.fixture(scope="module")
 def gens(ark):
-    """The 8192 shipped vector generators: (96-byte encodings, arkworks points, prepared)."""
+    """The shipped vector generators (a witness row's): (96-byte encodings, arkworks points, prepared)."""
     data = pedersen._generator_file_bytes()
-    assert len(data) == 96 * 8192
+    assert len(data) == 96 << pedersen.WITNESS_COLUMN_VARS
     xy = [data[i:i + 96] for i in range(0, len(data), 96)]
     return xy, [ark.from_affine_xy_trusted(b) for b in xy], g1_native.PreparedBases(data)
 
@@ -144,7 +144,7 @@ def test_prepared_bases_prefix_and_extend(ark, gens):
     pre = prepared.prefix(10)
     assert len(pre) == 10 and np.shares_memory(pre.array, prepared.array)
     with pytest.raises(ValueError):
-        prepared.prefix(8193)
+        prepared.prefix(len(prepared) + 1)
     grow = g1_native.PreparedBases(xy[:3])
     first = grow.prefix(3)
     before = first.array.copy()
@@ -165,10 +165,11 @@ def test_prepared_bases_prefix_and_extend(ark, gens):
 def test_derived_generators_are_prepared_too(ark):
     if curve.get_backend().name != "arkworks":
         pytest.skip("native bases are kept for the arkworks backend")
-    n = 8192 + 3
+    shipped = len(pedersen._generator_file_bytes()) // 96
+    n = shipped + 3
     bases = pedersen_prover._native_vector_bases(n)
     assert len(bases) == n
-    for i in (0, 8191, 8192, 8194):
+    for i in (0, shipped - 1, shipped, shipped + 2):
         e = np.zeros(n, dtype=np.int64)
         e[i] = 1
         assert g1_native.msm_small(bases, n, e) == ark.to_affine_xy(pedersen.derive_vector_generator(i))
@@ -221,3 +222,36 @@ def test_native_path_only_on_arkworks(monkeypatch):
         curve.set_backend(original)
     monkeypatch.setenv("ZKML_NATIVE_MSM", "0")
     assert not pedersen_prover.native_msm_enabled()
+
+
+@pytest.mark.parametrize("n", [1, 2, 17, 1000, 4096])
+def test_msm_full_matches_arkworks(ark, gens, n):
+    """Full-size scalars (the dot-product prover's): random field elements, with zeros, 1, r - 1
+    and 2^255 - 1 mixed in; the same point as the backend's MSM."""
+    from zkml.arith.field import P
+    _, points, prepared = gens
+    rng = np.random.default_rng(n)
+    scalars = [int.from_bytes(rng.bytes(32), "big") % P for _ in range(n)]
+    for i, special in zip(range(0, n, 3), [0, 1, P - 1, (1 << 255) - 1, 0]):
+        scalars[i] = special
+    got = g1_native.msm_full(prepared, scalars)
+    want = ark.msm(points[:n], [s % P for s in scalars])
+    assert (got or bytes(96)) == ark.to_affine_xy(want)      # None: the identity (96 zero bytes)
+
+
+def test_msm_full_special_cases(ark, gens):
+    """The identity (all zeros, or a cancelling sum), identity bases, and refused scalars."""
+    from zkml.arith.field import P
+    _, points, prepared = gens
+    assert g1_native.msm_full(prepared, []) is None and g1_native.msm_full(prepared, [0] * 9) is None
+    p = points[0]
+    bases = g1_native.PreparedBases([ark.to_affine_xy(b) for b in (p, p, ark.neg(p), ark.identity())])
+    assert g1_native.msm_full(bases, [1, 2, 3, 5]) is None                  # p + 2p - 3p
+    assert g1_native.msm_full(bases, [P - 1, 1, 0, 7]) is None              # (r - 1) p + p = r p = O
+    assert g1_native.msm_full(bases, [0, 0, 0, 11]) is None                # an identity base
+    assert g1_native.msm_full(bases, [(1 << 256) - 1]) == ark.to_affine_xy(ark.mul(p, ((1 << 256) - 1) % P))
+    for bad in ([-1], [1 << 256]):
+        with pytest.raises(ValueError, match="negative or has more than 256 bits"):
+            g1_native.msm_full(bases, bad)
+    with pytest.raises(ValueError, match="5 scalars but 4 bases"):
+        g1_native.msm_full(bases, [1] * 5)

@@ -142,9 +142,10 @@ def test_oversized_or_hostile_commitments_are_refused():
         Commitment.from_bytes(b"[" * 100000 + b"]" * 100000)
 
 
-def test_mlp_proofs_are_unchanged_by_the_layer_refactor():
-    """A pinned test vector: the MLP proof (and commitment) bytes for fixed randomness are the
-    ones proof protocol v2 produced before convolutions were added (docs/protocol.md §4)."""
+def test_mlp_proof_bytes_are_pinned():
+    """A pinned test vector: the MLP proof (and commitment) bytes for fixed randomness, proof
+    format 11 (one opening for the witness). It changes only with the protocol; the files in
+    tests/zkml/data/legacy keep the earlier formats verified (test_legacy_proofs.py)."""
     rng = np.random.default_rng(3)
     model = QuantizedModel((6,), 0.1, 3, [
         DenseLayer(rng.integers(-127, 128, (5, 6)), rng.integers(-500, 500, 5), Requant(300, 18)),
@@ -154,6 +155,5 @@ def test_mlp_proofs_are_unchanged_by_the_layer_refactor():
     r = random.Random(7)
     com = commit(model, r)
     proof = prove_statement(model, x, y, rng=r)
-    # (in proof file format 2: format 4 only adds the body length to the header)
-    assert hashlib.sha256(com.to_bytes() + proof.to_bytes(version=2)).hexdigest() == \
-        "4c2d39686b2d4c95fe49a3c93b032ecebc1bf1ac9cde0f45a74b256c2e2c6786"
+    assert hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest() == \
+        "b1c90e9307035805b584fbbbbede5a55bfb41df8fd84db3f0051fd70dd0a857e"

@@ -46,16 +46,22 @@ def test_the_whole_proof_file_is_parsed(case):
         Proof.from_bytes(b"ZKM")
 
 
-def test_version_2_proofs_still_verify(case):
-    """Proofs (and published bundles) made before the body length was recorded stay verifiable."""
-    _, commitment, data, proof = case
+def test_version_2_proofs_still_verify():
+    """Proofs (and published bundles) made before the body length was recorded stay verifiable:
+    a legacy proof (tests/zkml/data/legacy) rewritten in the version-2 header."""
+    from zkml.formats.commitment import Commitment
+    from zkml.verifier import verify_statement
+    legacy = Path(__file__).with_name("data") / "legacy"
+    commitment = Commitment.from_bytes((legacy / "mlp_commitment.json").read_bytes())
+    data = np.load(legacy / "mlp_data.npz")
+    proof = Proof.from_bytes((legacy / "mlp_proof_v4.bin").read_bytes())
     old = _HEADER_V2.pack(PROOF_MAGIC, 2, proof.claimed_count, proof.n_samples,
                           *(proof.statement[k] for k in STATEMENT_PARTS)) + proof.body
     assert proof.to_bytes(version=2) == old
     parsed = Proof.from_bytes(old)
     assert parsed.version == 2 and parsed.body == proof.body
-    assert zkml.verify(commitment, data, parsed, context="proofboard/digits/3") == proof.claimed_count
-    assert Proof.from_bytes(parsed.to_bytes()).version == 4          # written in the current format
+    assert verify_statement(commitment, data["x"], data["y"], parsed) == proof.claimed_count
+    assert Proof.from_bytes(parsed.to_bytes()).version == 4          # written with the body length
 
 
 def test_check_statement_names_every_difference(case, digits_qmodel):

@@ -103,11 +103,28 @@ def msm_small(bases: PreparedBases, n: int, scalars: np.ndarray) -> bytes | None
         raise TypeError(f"msm_small: scalars must be integers, not {s.dtype}")
     if n and s.dtype.kind == "u" and int(s.max()) >= SCALAR_BOUND:
         raise ValueError("msm_small: a scalar is out of range (|s| >= 2^62)")
-    s = np.ascontiguousarray(s, dtype=np.int64)
+    return _call("g1_msm_small", bases, np.ascontiguousarray(s, dtype=np.int64), n)
+
+
+def _call(kernel: str, bases: PreparedBases, scalars: np.ndarray, n: int) -> bytes | None:
+    """Runs an MSM kernel of g1.c: the 96-byte affine result, or None for the identity."""
     out = ctypes.create_string_buffer(96)
-    rc = _lib().g1_msm_small(bases._buf.ctypes.data, s.ctypes.data, n, out)
+    rc = getattr(_lib(), kernel)(bases._buf.ctypes.data, scalars.ctypes.data, n, out)
     if rc == native.G1_IDENTITY:
         return None
     if rc != native.G1_OK:
-        raise ValueError(f"g1_msm_small: {_ERRORS.get(rc, f'error code {rc}')}")
+        raise ValueError(f"{kernel}: {_ERRORS.get(rc, f'error code {rc}')}")
     return out.raw
+
+
+def msm_full(bases: PreparedBases, scalars: list[int]) -> bytes | None:
+    """sum scalars[i] P_i over the first len(scalars) bases for scalars in [0, 2^256), as 96
+    bytes affine x || y; None for the identity (the dot-product prover's MSMs)."""
+    n = len(scalars)
+    if n > len(bases):
+        raise ValueError(f"msm_full: {n} scalars but {len(bases)} bases")
+    try:
+        packed = b"".join(int(s).to_bytes(32, "little") for s in scalars)
+    except OverflowError:
+        raise ValueError("msm_full: a scalar is negative or has more than 256 bits") from None
+    return _call("g1_msm_full", bases, np.frombuffer(packed, dtype="<u8"), n)

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkml.arith.field import P, eq_table
+from zkml.arith.field import P, eq_eval, eq_table
 from zkml.commitments.pedersen import layout
 
 
-def eq_halves(point: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def eq_halves(point: list[int], witness: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """L = eq(row part) and R = eq(column part) of an evaluation point, cut as pedersen.layout
-    cuts the tensor into rows and columns."""
-    a, _ = layout(len(point))
+    cuts a tensor of len(point) variables (a model's, or a proof's) into rows and columns."""
+    a, _ = layout(len(point), witness)
     return eq_table(point[:a]), eq_table(point[a:])
+
+
+def embedded_shape(n_vars: int, witness: bool) -> tuple[int, int]:
+    """(rows, columns) of a tensor's committed matrix (pedersen.layout)."""
+    a, b = layout(n_vars, witness)
+    return 1 << a, 1 << b
 
 
 # -- many points to one --------------------------------------------------------------------
@@ -38,6 +44,11 @@ def claims_by_size(keys) -> dict[int, dict[tuple[int, ...], list[str]]]:
     return out
 
 
+def claims_by_point(keys) -> dict[tuple[int, ...], list[str]]:
+    """{point: [tensor names]} in the canonical order (claims_by_size's, sizes ascending)."""
+    return {pt: names for by_point in claims_by_size(keys).values() for pt, names in by_point.items()}
+
+
 def reduction_terms(points: dict[tuple[int, ...], list[str]], rho: int):
     """The reduction sumcheck's terms (public table "eq<i>" = eq(z_i, x)) and the
     coefficient rho^k of each (point, name)."""
@@ -51,3 +62,34 @@ def reduction_terms(points: dict[tuple[int, ...], list[str]], rho: int):
             c = c * rho % P
         terms.append(Term(1, (f"eq{i}",), (Affine(tuple(parts)),)))
     return terms, coefs
+
+
+# -- one opening for the witness -----------------------------------------------------------
+# A proof's tensors have rows of 2^c entries (c = WITNESS_COLUMN_VARS; one row of 2^n if n < c).
+# Claims on them at points of different sizes are reduced to ONE point of N variables (N the
+# largest size) by one sumcheck, and opened there by one dot-product argument. A tensor T of
+# n <= N variables enters as its zero-prefix embedding
+#     T'(x_1..x_N) = prod_{j <= N-n} (1 - x_j) * T(x_{N-n+1}..x_N),
+# whose multilinear extension at (0^(N-n), z) is T~(z), and whose committed matrix in the layout
+# of N variables is T's rows followed by zero rows (n >= c), or T's one row followed by zeros
+# (n < c): the verifier has T' 's row commitments without anything new. The sumcheck proves
+#     sum_x sum_i eq((0^(N-n_i), z_i), x) sum_j rho^k(i,j) T'_ij(x) = sum_i sum_j rho^k(i,j) v_ij
+# (degree 2, N rounds; error (claims + 2 N) / r), and every T_ij is then claimed at the
+# embedding of the sumcheck's point r: T'_ij~(r) = prod_{j <= N-n}(1 - r_j) T_ij~(r_(N-n+1)..r_N).
+
+def witness_point_vars(points) -> int:
+    """N: the number of variables of the witness opening's point."""
+    return max(len(pt) for pt in points)
+
+
+def embedding_factor(n_vars: int, point: list[int]) -> int:
+    """prod_{j <= N-n} (1 - r_j): a zero-prefix embedded tensor's value over its own one."""
+    out = 1
+    for r in point[:len(point) - n_vars]:
+        out = out * (1 - r) % P
+    return out
+
+
+def embedded_eq(z: list[int], point: list[int]) -> int:
+    """eq((0^(N-n), z), point) for z of n <= N = len(point) coordinates."""
+    return embedding_factor(len(z), point) * eq_eval(z, point[len(point) - len(z):]) % P

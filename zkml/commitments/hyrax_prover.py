@@ -11,28 +11,31 @@ from zkml.commitments import ipa_prover
 from zkml.commitments.hyrax import eq_halves
 
 
-def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=None) -> None:
-    """items: (values, row_blinds, claimed value, value_blind, TensorCommitment) per tensor,
-    all with len(point) variables. (The commitment is only read by the simulator.)"""
+def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=None,
+                     witness: bool = False) -> None:
+    """items: (values, row_blinds, claimed value, value_blind, TensorCommitment) per tensor.
+    Model tensors have len(point) variables; witness tensors may have fewer, and are opened
+    as their zero-prefix embeddings (hyrax.py). (The commitment is only read by the simulator.)"""
     rho = ch.challenge(label + "/rho")
-    left, right = eq_halves(point)
-    n_rows, n_cols = len(left), len(right)
-    w = np.zeros(n_cols, dtype=object)
+    left, right = eq_halves(point, witness)
+    w = np.zeros(len(right), dtype=object)
     rho_t, rv, v, coef = 0, 0, 0, 1
     be = get_backend()
     t_point = be.identity()
     for values, row_blinds, value, value_blind, tc in items:
         values = np.asarray(values)
-        matrix = values.reshape(n_rows, n_cols)
+        n_rows = len(row_blinds)
+        matrix = values.reshape(n_rows, -1)
+        assert n_rows <= len(left) and matrix.shape[1] <= len(right), "a tensor larger than the opening"
         if values.dtype == object:
-            w_t = (left @ matrix) % P
+            w_t = (left[:n_rows] @ matrix) % P
         else:
-            w_t = field_vec_times_int_matrix(left, matrix)
-        w = (w + w_t * coef) % P
-        rho_t = (rho_t + coef * int(np.dot(left, np.array(row_blinds, dtype=object)) % P)) % P
+            w_t = field_vec_times_int_matrix(left[:n_rows], matrix)
+        w[:len(w_t)] = (w[:len(w_t)] + w_t * coef) % P
+        rho_t = (rho_t + coef * int(np.dot(left[:n_rows], np.array(row_blinds, dtype=object)) % P)) % P
         rv = (rv + coef * value_blind) % P
         v = (v + coef * value) % P
         if ch.simulate:
-            t_point = be.add(t_point, be.msm(tc.rows, [coef * int(x) % P for x in left]))
+            t_point = be.add(t_point, be.msm(tc.rows, [coef * int(x) % P for x in left[:n_rows]]))
         coef = coef * rho % P
     ipa_prover.prove_dot(ch, w, rho_t, right, v, rv, label + "/dot", rng, t_point)

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from zkml.arith.field import P
 from zkml.commitments import ipa_verifier
-from zkml.commitments.hyrax import eq_halves
+from zkml.commitments.hyrax import embedded_shape, eq_halves
 from zkml.protocols.group_checks import Combination
 from zkml.errors import VerificationError
 
 
-def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what: str) -> None:
-    """items: (TensorCommitment, value commitment) per tensor."""
+def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what: str,
+                      witness: bool = False) -> None:
+    """items: (TensorCommitment, value commitment) per tensor. Model tensors have len(point)
+    variables; witness tensors (witness=True) at most that many, each opened as its zero-prefix
+    embedding: its rows, then zero rows (hyrax.py, "one opening for the witness")."""
     rho = ch.challenge(label + "/rho")
-    left, right = eq_halves(point)
-    n_rows = len(left)
+    left, right = eq_halves(point, witness)
     coef = 1
     points, scalars, values, coefs = [], [], [], []
     for tc, value_commitment in items:
-        if tc.n_vars != len(point) or len(tc.rows) != n_rows:
+        n_rows, n_cols = embedded_shape(tc.n_vars, witness)
+        if (tc.witness != witness or len(tc.rows) != n_rows or n_rows > len(left) or n_cols > len(right)
+                or (not witness and tc.n_vars != len(point)) or (n_rows > 1 and n_cols != len(right))):
             raise VerificationError("a tensor commitment does not match its evaluation point")
         for i in range(n_rows):
             points.append(tc.rows[i])

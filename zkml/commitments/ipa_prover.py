@@ -12,6 +12,21 @@ from zkml.commitments import pedersen, pedersen_prover
 from zkml.commitments.ipa import fold_vector
 
 
+def _generator_msm(gens: list):
+    """sum_i s_i G_i over the first len(gens) vector generators: by the compiled kernel when the
+    prover may use it (pedersen_prover.native_msm_enabled; same group element), else the backend."""
+    be = get_backend()
+    if not pedersen_prover.native_msm_enabled():
+        return lambda scalars: be.msm(gens, scalars)
+    from zkml.arith import g1_native
+    bases = pedersen_prover._native_vector_bases(len(gens))
+
+    def native(scalars):
+        xy = g1_native.msm_full(bases, scalars)
+        return be.identity() if xy is None else be.from_affine_xy_trusted(xy)
+    return native
+
+
 def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, label: str,
               rng=None, t_point=None) -> None:
     """The prover (or, with ch.simulate, the simulator, which gets T as t_point)."""
@@ -24,8 +39,9 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
     a = [int(x) % P for x in a]
     s = (rho_t + e * rv) % P
     block = [1] * n   # coefficient of each original generator in the current folded ones
-    # Rust backend: one MSM over original generators per round is cheaper than folding them.
-    folded = list(gens) if be.name == "py_ecc" and not ch.simulate else None
+    msm_gens = _generator_msm(gens)
+    # One MSM over the original generators per round (b 2^b terms in all) is cheaper than
+    # folding them (2^(b+1) scalar multiplications) on both backends.
     xs = []
     if ch.simulate:
         p_point = be.add(t_point, be.mul(pedersen.commit_scalar(v, rv), e))
@@ -38,25 +54,16 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
                           be.mul(u, pedersen_prover.random_scalar(rng)))
             right = be.add(pedersen.h_times(pedersen_prover.random_scalar(rng)),
                            be.mul(u, pedersen_prover.random_scalar(rng)))
-        elif folded is not None:
-            # Pure-Python backend: keep the folded generators (2n scalar multiplications in all).
-            s_l, s_r = pedersen_prover.random_scalar(rng), pedersen_prover.random_scalar(rng)
-            left = be.add(be.msm(folded[half:], w[:half]),
-                          be.add(be.mul(u, sum(w[j] * a[half + j] for j in range(half)) % P), pedersen.h_times(s_l)))
-            right = be.add(be.msm(folded[:half], w[half:]),
-                           be.add(be.mul(u, sum(w[half + j] * a[j] for j in range(half)) % P), pedersen.h_times(s_r)))
         else:
             s_l, s_r = pedersen_prover.random_scalar(rng), pedersen_prover.random_scalar(rng)
-            hi_idx = [i for i in range(n) if i % m >= half]
-            lo_idx = [i for i in range(n) if i % m < half]
-            hh = pedersen.h()
-            jobs = [([gens[i] for i in hi_idx] + [u, hh],
-                     [w[i % m - half] * block[i] % P for i in hi_idx]
-                     + [sum(w[j] * a[half + j] for j in range(half)) % P, s_l]),
-                    ([gens[i] for i in lo_idx] + [u, hh],
-                     [w[half + i % m] * block[i] % P for i in lo_idx]
-                     + [sum(w[half + j] * a[j] for j in range(half)) % P, s_r])]
-            left, right = pmap(lambda job: be.msm(*job), jobs)   # the two MSMs side by side
+            # L: the folded generators' upper half weighted by w's lower half (and R the
+            # reverse), written over the original generators: scalar w[j] block[i] on G_i
+            hi = [w[i % m - half] * block[i] % P if i % m >= half else 0 for i in range(n)]
+            lo = [w[half + i % m] * block[i] % P if i % m < half else 0 for i in range(n)]
+            extra = ([sum(w[j] * a[half + j] for j in range(half)) % P, s_l],
+                     [sum(w[half + j] * a[j] for j in range(half)) % P, s_r])
+            left, right = pmap(lambda job: be.add(msm_gens(job[0]), be.msm([u, pedersen.h()], job[1])),
+                               list(zip((hi, lo), extra)))   # the two MSMs side by side
         ch.send_point(f"{label}/L", left)
         ch.send_point(f"{label}/R", right)
         x = ch.challenge(f"{label}/x")
@@ -68,11 +75,8 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
             s = (x * x * s_l + s + xi * xi * s_r) % P
         w = fold_vector(w, x, xi)
         a = fold_vector(a, xi, x)
-        if folded is not None:
-            folded = [be.add(be.mul(folded[j], xi), be.mul(folded[half + j], x)) for j in range(half)]
-        else:
-            block = [c * (xi if i % m < half else x) % P for i, c in enumerate(block)]
-    base = be.add(folded[0] if folded is not None else be.msm(gens, block), be.mul(u, a[0]))
+        block = [c * (xi if i % m < half else x) % P for i, c in enumerate(block)]
+    base = be.add(msm_gens(block), be.mul(u, a[0]))
     if ch.simulate:
         c = ch.program_challenge()
         z1, z2 = pedersen_prover.random_scalar(rng), pedersen_prover.random_scalar(rng)

@@ -7,8 +7,9 @@ domain tag PEDERSEN_DST, so nobody knows a discrete-log relation between them (n
   G_j = H("vector/" || j as 4 bytes big-endian)   the vector generators
   g   = H("value")                                 the scalar-value generator
   h   = H("blinding")                              the blinding generator
-A tensor of 2^n entries is laid out as a 2^a x 2^b matrix (a = (n - 4) // 2 rows' variables,
-the first coordinates of an evaluation point); each row i is committed as
+A tensor of 2^n entries is laid out as a 2^a x 2^b matrix (a rows' variables, the first
+coordinates of an evaluation point; a = (n - 4) // 2 for the model's tensors, a = n - 14 for
+the tensors a proof commits: layout()); each row i is committed as
   C_i = sum_j M[i, j] G_j + rho_i h.
 Scalars are committed as C = v g + s h.
 """
@@ -52,11 +53,11 @@ def h():
     return _gen(b"blinding")
 
 
-# G_0 .. G_{8191} as 96-byte affine x || y (big-endian), exactly what hash_to_g1 derives
+# G_0 .. G_{16383} as 96-byte affine x || y (big-endian), exactly what hash_to_g1 derives
 # (re-derived by tests/zkml/test_primitives.py and scripts/make_generators.py). Loading
 # them takes milliseconds; deriving them takes ~0.7 ms each. Later indices are derived.
 GENERATOR_FILE = Path(__file__).resolve().parents[1] / "pedersen_generators.bin"
-GENERATOR_FILE_SHA256 = "fd3f94a6cae5ab31ee78e7772f175bb91c6b2b4515939a5e5fb311bfd2fb2fce"
+GENERATOR_FILE_SHA256 = "0c40892373e1acd1793c38180c734a6b928bb6e79f833ba8df1435f5ef15bf0c"
 
 
 def derive_vector_generator(index: int):
@@ -141,21 +142,32 @@ def commit_scalar(value: int, blind: int):
     return be.add(g_times(value), h_times(blind))
 
 
-def layout(n_vars: int) -> tuple[int, int]:
+# Column variables of the tensors a proof commits (its witness): rows of 2^14 entries. They are
+# all opened together at one point by one dot-product argument of that width (hyrax.py, "one
+# opening for the witness"), so wide rows cost the prover one argument, not one per size.
+WITNESS_COLUMN_VARS = 14
+
+
+def layout(n_vars: int, witness: bool = False) -> tuple[int, int]:
     """(row variables, column variables) of a tensor with n_vars variables.
 
-    Rows are commitments in the proof (48 bytes each); columns cost the opening prover and
-    verifier O(columns) group operations but only O(log columns) proof bytes (ipa.py), so
-    the matrix is wider than square: 2^((n-4)//2) rows."""
-    rows = max(0, (n_vars - 4) // 2)
+    Rows are commitments (48 bytes each); columns cost the opening prover and verifier
+    O(columns) group operations but only O(log columns) proof bytes (ipa.py). A model tensor
+    (in COMMIT.json, opened per size) has 2^((n-4)//2) rows; a witness tensor (in the proof)
+    has rows of 2^WITNESS_COLUMN_VARS entries, or one row of 2^n if it is smaller."""
+    if witness:
+        rows = max(0, n_vars - WITNESS_COLUMN_VARS)
+    else:
+        rows = max(0, (n_vars - 4) // 2)
     return rows, n_vars - rows
 
 
 @dataclass
 class TensorCommitment:
-    """Row commitments of one tensor (public)."""
+    """Row commitments of one tensor (public); witness: laid out as a proof's tensor."""
     n_vars: int
     rows: list
+    witness: bool = False
 
     def to_bytes(self) -> bytes:
         be = get_backend()

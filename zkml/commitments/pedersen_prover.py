@@ -74,13 +74,15 @@ def msm_ints(points: list, values: np.ndarray):
     return acc
 
 
-def commit_tensor(values: np.ndarray, n_vars: int, rng=None) -> tuple[TensorCommitment, list[int]]:
-    """Commit a flat tensor of 2^n_vars entries (small ints or field elements); returns blinds."""
+def commit_tensor(values: np.ndarray, n_vars: int, rng=None,
+                  witness: bool = False) -> tuple[TensorCommitment, list[int]]:
+    """Commit a flat tensor of 2^n_vars entries (small ints or field elements) in the model's
+    or (witness) a proof's layout; returns the row blinds."""
     be = get_backend()
     values = np.asarray(values)
     if values.shape != (1 << n_vars,):
         raise ValueError(f"tensor has shape {values.shape}, expected ({1 << n_vars},)")
-    a, b = layout(n_vars)
+    a, b = layout(n_vars, witness)
     gens = vector_generators(1 << b)
     matrix = values.reshape(1 << a, 1 << b)
     bases = None  # the compiled MSM's form of gens, when it applies (same group elements)
@@ -92,4 +94,4 @@ def commit_tensor(values: np.ndarray, n_vars: int, rng=None) -> tuple[TensorComm
     def row(i: int):
         body = msm_ints(gens, matrix[i]) if bases is None else _native_msm(bases, matrix[i])
         return be.add(body, h_times(blinds[i]))
-    return TensorCommitment(n_vars, pmap(row, range(1 << a))), blinds
+    return TensorCommitment(n_vars, pmap(row, range(1 << a)), witness), blinds

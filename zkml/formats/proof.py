@@ -13,21 +13,23 @@ from zkml.arith.field import P
 from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
-# 8: version 7 with max-pooling proved by prod_u D_u = 0 instead of committed selector bits
-# (docs/protocol.md §3): a network with convolution or pooling layers is written as 8, and a
-# version-7 proof of one is refused by name. 8 is two bits away from 4 and 2 (and four from 7).
-# 7: version 4's header for a network with convolution or pooling layers whose activations are
-# committed with one joint per-sample index: its messages differ from the per-dimension
-# layout's, so a version-4 proof of such a network is refused by name. Proofs of dense-only
-# models are unchanged and still written as 4; each architecture accepts only its own versions,
-# so one flipped bit in the version is always refused. 4: version 2 + the body's length (4,
-# not 3: two bits away from 2, which is still read, so one flipped bit cannot make a version-4
-# file parse as version 2). 2: proof protocol v2 (LogUp-GKR).
+# 11: every architecture; the proof's own committed tensors have rows of 2^14 entries and are
+# opened together at one point (commitments/hyrax.py, "one opening for the witness"). 11 is two
+# or more bits away from every other readable version. Versions 2, 4 (dense networks) and 8
+# (convolutional ones) opened every tensor per size in the model's layout: they still verify
+# (published bundles), by that opening (legacy_opening). 8: version 7 with max-pooling proved
+# by prod_u D_u = 0 instead of committed selector bits (docs/protocol.md §3); a version-7
+# proof is refused by name. 7: version 4's header for a network with convolution or pooling
+# layers whose activations are committed with one joint per-sample index; a version-4 proof of
+# such a network is refused by name. Each architecture reads only its own legacy versions, so
+# one flipped bit in the version is always refused. 4: version 2 + the body's length (4, not
+# 3: two bits away from 2). 2: proof protocol v2 (LogUp-GKR).
 SELECTOR_VERSION = 7                               # read only to be refused by name
 CNN_VERSION = 8
-PROOF_VERSION = CNN_VERSION
-LENGTH_VERSIONS = (4, SELECTOR_VERSION, CNN_VERSION)   # the header with the body's length
-READABLE_VERSIONS = (2, 4, SELECTOR_VERSION, CNN_VERSION)   # 2: proofs made before the length was added still verify
+WITNESS_OPENING_VERSION = 11
+PROOF_VERSION = WITNESS_OPENING_VERSION
+LENGTH_VERSIONS = (4, SELECTOR_VERSION, CNN_VERSION, WITNESS_OPENING_VERSION)   # the header with the body's length
+READABLE_VERSIONS = (2, 4, SELECTOR_VERSION, CNN_VERSION, WITNESS_OPENING_VERSION)   # 2: made before the length was added
 _PREFIX = struct.Struct(">8sH")                       # magic, version
 _HEADER = struct.Struct(">8sHQQ32s32s32s32s32sQ")     # + K, N, 5 digests, body length (big-endian)
 _HEADER_V2 = struct.Struct(">8sHQQ32s32s32s32s32s")   # version 2: no body length
@@ -41,7 +43,7 @@ class Proof:
     n_samples: int
     body: bytes
     statement: dict[str, bytes]
-    version: int = 4     # the format it was read from, or made for (file_version: 8 for a CNN)
+    version: int = PROOF_VERSION     # the format it was read from, or made for
 
     def to_bytes(self, version: int | None = None) -> bytes:
         """The proof file, by default in its own version with the body length (a version-2
@@ -98,14 +100,16 @@ class Proof:
 # product of the C_s. Header: magic, version, K, N, the sum of blinds, the 5 statement digests,
 # the number of shards; then per shard: start, stop, C_s (compressed G1), body length, body.
 SHARDED_MAGIC = b"ZKMSHARD"
-# 3: a network with convolution or pooling layers, max-pooling proved without selector bits (as
-# PROOF.bin version 8); a version-2 file of such a network is refused by name. Dense-only networks
-# are still written as 2 (their shards' bytes are unchanged); each architecture accepts only its own
-# version. 2: every network's activations in the joint layout (version 1 laid out a convolutional
-# network's activations per dimension; it is not read: prove again).
+# 4: every architecture, each shard's proof as PROOF.bin version 11 (one opening for the proof's
+# own tensors). Legacy, still verified: 3, a network with convolution or pooling layers,
+# max-pooling proved without selectors (as PROOF.bin version 8; a version-2 file of such a
+# network is refused by name), and 2, dense-only networks; each architecture accepts only its
+# own legacy version. Version 1 laid out a convolutional network's activations per dimension;
+# it is not read: prove again.
 SHARDED_VERSION = 2
 SHARDED_CNN_VERSION = 3
-SHARDED_VERSIONS = (SHARDED_VERSION, SHARDED_CNN_VERSION)
+SHARDED_WITNESS_OPENING_VERSION = 4
+SHARDED_VERSIONS = (SHARDED_VERSION, SHARDED_CNN_VERSION, SHARDED_WITNESS_OPENING_VERSION)
 MAX_SHARDS = 4096
 POINT_BYTES = 48
 _SHARDED_HEADER = struct.Struct(">8sHQQ32s32s32s32s32s32sI")
@@ -127,7 +131,7 @@ class ShardedProof:
     blind: int                    # sum of the shards' blinds mod P
     statement: dict[str, bytes]
     shards: list[ShardPart]
-    version: int = SHARDED_VERSION
+    version: int = SHARDED_WITNESS_OPENING_VERSION
 
     def to_bytes(self) -> bytes:
         digests = [self.statement[k] for k in STATEMENT_PARTS]
@@ -193,20 +197,26 @@ def _has_windows(arch: dict) -> bool:
 
 
 def file_version(arch: dict) -> int:
-    """The version a proof for this architecture is written in: 8 for a network with
-    convolution or pooling layers (joint activation layout, max-pooling without selectors), 4
-    for dense layers only (those proofs are byte for byte what version 4 always held)."""
-    return CNN_VERSION if _has_windows(arch) else 4
+    """The version a proof is written in (every architecture: 11)."""
+    return WITNESS_OPENING_VERSION
 
 
 def sharded_file_version(arch: dict) -> int:
-    """The version a sharded proof for this architecture is written in (3 for a CNN, 2 else)."""
-    return SHARDED_CNN_VERSION if _has_windows(arch) else SHARDED_VERSION
+    """The version a sharded proof is written in (every architecture: 4)."""
+    return SHARDED_WITNESS_OPENING_VERSION
+
+
+def legacy_opening(version: int, sharded: bool = False) -> bool:
+    """True for a file version whose proofs opened every committed tensor per size in the
+    model's layout (made before version 11, sharded 4)."""
+    return version != (SHARDED_WITNESS_OPENING_VERSION if sharded else WITNESS_OPENING_VERSION)
 
 
 def version_problem(arch: dict, version: int, sharded: bool = False) -> str | None:
     """Why a proof file (`sharded` or not) of `version` cannot be a proof for `arch` under this
     protocol, or None."""
+    if not legacy_opening(version, sharded):
+        return None
     if sharded:
         if _has_windows(arch) and version != SHARDED_CNN_VERSION:
             return (f"this sharded proof (file format version {version}) was made by an older zkml, which "

@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 ABI_VERSION = 4  # must match FR_ABI_VERSION in fr.c
-G1_ABI_VERSION = 1  # must match G1_ABI_VERSION in g1.c; return codes of g1.c:
+G1_ABI_VERSION = 2  # must match G1_ABI_VERSION in g1.c; return codes of g1.c:
 G1_OK = 0
 G1_IDENTITY = 1
 G1_ERR_RANGE = 2
@@ -153,6 +153,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "g1_abi_version": ([], cint),
         "g1_prepare": ([ctypes.c_char_p, sz, vp], cint),
         "g1_msm_small": ([vp, vp, sz, vp], cint),
+        "g1_msm_full": ([vp, vp, sz, vp], cint),
     }
     for name, (args, res) in sigs.items():
         fn = getattr(lib, name)

@@ -1,6 +1,6 @@
 /*
- * g1.c -- multi-scalar multiplication on BLS12-381 G1 with small signed integer scalars,
- * for the prover's Pedersen row commitments (zkml/g1_native.py is the Python side; the
+ * g1.c -- multi-scalar multiplication on BLS12-381 G1 with small signed integer scalars
+ * (the prover's Pedersen row commitments) or full 256-bit scalars (its dot-product arguments) (zkml/g1_native.py is the Python side; the
  * py_arkworks_bls12381 binding's multiexp, and the pure-Python py_ecc backend, are the
  * references it is tested against). Built into the same shared library as fr.c.
  *
@@ -47,7 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define G1_ABI_VERSION 1
+#define G1_ABI_VERSION 2
 #define G1_OK 0
 #define G1_IDENTITY 1         /* msm: the result is the identity (output zeroed) */
 #define G1_ERR_RANGE 2        /* prepare: a coordinate is >= q */
@@ -362,61 +362,46 @@ int g1_prepare(const uint8_t *xy_be, size_t n, u64 *out) {
     return G1_OK;
 }
 
+/* Magnitudes of up to 256 bits as 4 little-endian 64-bit limbs. */
+#define ML 4
+typedef struct { u64 v[ML]; } mag256;
+
+/* bits [shift, shift + c) of m, c <= 16 */
+static inline u64 mag_window(const mag256 *m, int shift, int c) {
+    const int limb = shift >> 6, off = shift & 63;
+    if (limb >= ML) return 0;
+    u64 v = m->v[limb] >> off;
+    if (off + c > 64 && limb + 1 < ML) v |= m->v[limb + 1] << (64 - off);
+    return v & (((u64)1 << c) - 1);
+}
+
 /*
- * out = sum scalars[i] P_i over n prepared bases, |scalars[i]| < 2^62. Writes the affine
- * result (96 bytes, x || y big-endian) and returns G1_OK, or zeroes out and returns
- * G1_IDENTITY; G1_ERR_SCALAR / G1_ERR_NOMEM / G1_ERR_INTERNAL (out zeroed) on failure.
+ * The bucket method over nnz nonzero magnitudes mag[k] (at most `bits` bits) of the bases
+ * idx[k], each negated when neg[k]; writes the affine result to out_xy_be (zeroed first).
  */
-int g1_msm_small(const u64 *prepared, const int64_t *scalars, size_t n, uint8_t *out_xy_be) {
-    const g1_aff *bases = (const g1_aff *)prepared;
+static int msm_core(const g1_aff *bases, const size_t *idx, const mag256 *mag, const unsigned char *neg,
+                    size_t nnz, int bits, uint8_t *out_xy_be) {
     memset(out_xy_be, 0, 96);
-    size_t nnz = 0;
-    u64 all = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t s = scalars[i];
-        if (s >= SCALAR_LIMIT || s <= -SCALAR_LIMIT) return G1_ERR_SCALAR;
-        if (s != 0 && !aff_is_identity(&bases[i])) {
-            nnz++;
-            all |= (u64)(s < 0 ? -s : s);
-        }
-    }
     if (nnz == 0) return G1_IDENTITY;
-    const int bits = 64 - __builtin_clzll(all);
     const int c = choose_window(nnz, bits);
     const int nwin = n_windows(bits, c);
     const size_t nbuckets = (size_t)1 << (c - 1);
     const int64_t half = (int64_t)1 << (c - 1), full = (int64_t)1 << c;
-    const u64 mask = ((u64)1 << c) - 1;
-
-    size_t *idx = malloc(nnz * sizeof *idx);
-    u64 *mag = malloc(nnz * sizeof *mag);
     unsigned char *carry = calloc(nnz, 1);
     g1_jac *buckets = malloc(nbuckets * sizeof *buckets);
     g1_jac *wsum = malloc((size_t)nwin * sizeof *wsum);
     int rc = G1_OK;
-    if (!idx || !mag || !carry || !buckets || !wsum) { rc = G1_ERR_NOMEM; goto done; }
-    {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            int64_t s = scalars[i];
-            if (s != 0 && !aff_is_identity(&bases[i])) {
-                idx[k] = i;
-                mag[k] = (u64)(s < 0 ? -s : s);
-                k++;
-            }
-        }
-    }
+    if (!carry || !buckets || !wsum) { rc = G1_ERR_NOMEM; goto done; }
     for (int w = 0; w < nwin; w++) {
-        const int shift = c * w; /* < 63: c (nwin - 1) <= bits <= 62 */
+        const int shift = c * w;
         for (size_t b = 0; b < nbuckets; b++) jac_set_identity(&buckets[b]);
         for (size_t k = 0; k < nnz; k++) {
-            int64_t d = (int64_t)((mag[k] >> shift) & mask) + carry[k];
+            int64_t d = (int64_t)mag_window(&mag[k], shift, c) + carry[k];
             if (d > half) { d -= full; carry[k] = 1; } else carry[k] = 0;
             if (d == 0) continue;
             const size_t i = idx[k];
-            const int negate = (d < 0) != (scalars[i] < 0);
             g1_jac *bk = &buckets[(d < 0 ? -d : d) - 1];
-            if (negate) {
+            if ((d < 0) != (neg[k] != 0)) {
                 g1_aff m;
                 m.x = bases[i].x;
                 fq_neg(&m.y, &bases[i].y);
@@ -452,6 +437,70 @@ int g1_msm_small(const u64 *prepared, const int64_t *scalars, size_t n, uint8_t 
         }
     }
 done:
-    free(idx); free(mag); free(carry); free(buckets); free(wsum);
+    free(carry); free(buckets); free(wsum);
+    return rc;
+}
+
+static int bit_length(const mag256 *m) {
+    for (int l = ML - 1; l >= 0; l--)
+        if (m->v[l]) return 64 * l + 64 - __builtin_clzll(m->v[l]);
+    return 0;
+}
+
+/*
+ * out = sum scalars[i] P_i over n prepared bases, |scalars[i]| < 2^62. Writes the affine
+ * result (96 bytes, x || y big-endian) and returns G1_OK, or zeroes out and returns
+ * G1_IDENTITY; G1_ERR_SCALAR / G1_ERR_NOMEM / G1_ERR_INTERNAL (out zeroed) on failure.
+ */
+int g1_msm_small(const u64 *prepared, const int64_t *scalars, size_t n, uint8_t *out_xy_be) {
+    const g1_aff *bases = (const g1_aff *)prepared;
+    memset(out_xy_be, 0, 96);
+    for (size_t i = 0; i < n; i++)
+        if (scalars[i] >= SCALAR_LIMIT || scalars[i] <= -SCALAR_LIMIT) return G1_ERR_SCALAR;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    mag256 *mag = malloc((n ? n : 1) * sizeof *mag);
+    unsigned char *neg = malloc(n ? n : 1);
+    if (!idx || !mag || !neg) { free(idx); free(mag); free(neg); return G1_ERR_NOMEM; }
+    size_t nnz = 0;
+    u64 all = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t s = scalars[i];
+        if (s == 0 || aff_is_identity(&bases[i])) continue;
+        idx[nnz] = i;
+        memset(&mag[nnz], 0, sizeof mag[nnz]);
+        mag[nnz].v[0] = (u64)(s < 0 ? -s : s);
+        neg[nnz] = s < 0;
+        all |= mag[nnz].v[0];
+        nnz++;
+    }
+    const int rc = msm_core(bases, idx, mag, neg, nnz, all ? 64 - __builtin_clzll(all) : 0, out_xy_be);
+    free(idx); free(mag); free(neg);
+    return rc;
+}
+
+/*
+ * out = sum scalars[i] P_i for nonnegative scalars of up to 256 bits, each given as 4 uint64
+ * limbs, least significant first (scalars: n x 4). Same output and return codes as
+ * g1_msm_small (G1_ERR_SCALAR is never returned).
+ */
+int g1_msm_full(const u64 *prepared, const u64 *scalars, size_t n, uint8_t *out_xy_be) {
+    const g1_aff *bases = (const g1_aff *)prepared;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    mag256 *mag = malloc((n ? n : 1) * sizeof *mag);
+    unsigned char *neg = calloc(n ? n : 1, 1);
+    if (!idx || !mag || !neg) { free(idx); free(mag); free(neg); memset(out_xy_be, 0, 96); return G1_ERR_NOMEM; }
+    size_t nnz = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mag256 *m = (const mag256 *)(scalars + ML * i);
+        const int b = bit_length(m);
+        if (b == 0 || aff_is_identity(&bases[i])) continue;
+        idx[nnz] = i;
+        mag[nnz] = *m;
+        if (b > bits) bits = b;
+        nnz++;
+    }
+    const int rc = msm_core(bases, idx, mag, neg, nnz, bits, out_xy_be);
+    free(idx); free(mag); free(neg);
     return rc;
 }

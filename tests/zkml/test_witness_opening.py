@@ -1,0 +1,105 @@
+"""One opening for the witness (commitments/hyrax.py; docs/protocol.md §2, "One opening for the
+witness"): claims on a proof's tensors of different sizes, at different points, reduced by one
+sumcheck to zero-prefix embeddings at one point and opened by one dot-product argument. The
+real prover and verifier halves, with Fiat–Shamir; a wrong value for any tensor, large or
+small, and a swapped row commitment are rejected."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from zkml.arith.field import P, mle_eval
+from zkml.commitments import hyrax, hyrax_prover, hyrax_verifier, pedersen, pedersen_prover
+from zkml.errors import VerificationError
+from zkml.protocols.channel_prover import ProverChannel
+from zkml.protocols.channel_verifier import VerifierChannel
+from zkml.protocols.group_checks import Combination
+from zkml.protocols.reduction_prover import prove_witness_reduction
+from zkml.protocols.sumcheck_verifier import verify_sumcheck
+from zkml.protocols.transcript import Transcript
+
+C = 4          # rows of 2^4 entries here (pedersen.WITNESS_COLUMN_VARS is patched): small and fast
+SIZES = {"small": 2, "mid": C, "wide": C + 1, "widest": C + 2}   # one row; one row; 2 rows; 4 rows
+
+
+@pytest.fixture(autouse=True)
+def narrow_rows(monkeypatch):
+    monkeypatch.setattr(pedersen, "WITNESS_COLUMN_VARS", C)
+
+
+def _case(seed: int):
+    """Tensors of four sizes committed in the witness layout; claims at five points (the widest
+    tensor claimed at two)."""
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    wit = {name: nrng.integers(-(1 << 15), 1 << 15, 1 << n) for name, n in SIZES.items()}
+    coms, blinds = {}, {}
+    for name, n in SIZES.items():
+        coms[name], blinds[name] = pedersen_prover.commit_tensor(wit[name], n, rng, witness=True)
+    claims = {}
+    for name, n in list(SIZES.items()) + [("widest", SIZES["widest"])]:
+        pt = tuple(rng.randrange(P) for _ in range(n))
+        claims[(name, pt)] = (mle_eval(wit[name].astype(object) % P, list(pt)), rng.randrange(P))
+    return rng, wit, coms, blinds, claims
+
+
+def _prove(rng, wit, coms, blinds, claims) -> bytes:
+    ch = ProverChannel(Transcript(b"witness-opening"))
+    points = hyrax.claims_by_point(claims)
+    pt, opened = prove_witness_reduction(ch, points, claims, wit, "reduce/witness", rng)
+    items = [(wit[n], blinds[n], *opened[n], coms[n]) for n in sorted(opened)]
+    hyrax_prover.prove_batch_eval(ch, items, pt, "open/witness", rng, witness=True)
+    return ch.bytes()
+
+
+def _verify(body: bytes, coms, claims) -> None:
+    """The verifier's half, exactly as verifier._verify_witness_opening runs it."""
+    vc = VerifierChannel(Transcript(b"witness-opening"), body)
+    claim_points = {key: pedersen.commit_scalar(*value) for key, value in claims.items()}
+    points = hyrax.claims_by_point(claims)
+    rho = vc.challenge("reduce/witness/rho")
+    terms, coefs = hyrax.reduction_terms(points, rho)
+    zs = [list(z) for z in points]
+    pt, opened = verify_sumcheck(vc, hyrax.witness_point_vars(points), terms,
+                                 lambda name, p: hyrax.embedded_eq(zs[int(name[2:])], p),
+                                 Combination([claim_points[k] for k in coefs], list(coefs.values())),
+                                 "reduce/witness")
+    hyrax_verifier.verify_batch_eval(vc, [(coms[n], opened[n]) for n in sorted(opened)], pt, "open/witness",
+                                     "witness opening", witness=True)
+    vc.finish()
+
+
+def test_claims_at_every_size_are_opened_together():
+    rng, wit, coms, blinds, claims = _case(1)
+    assert [len(c.rows) for c in (coms[n] for n in SIZES)] == [1, 1, 2, 4]
+    _verify(_prove(rng, wit, coms, blinds, claims), coms, claims)
+
+
+@pytest.mark.parametrize("name", list(SIZES))
+def test_a_wrong_value_for_any_tensor_is_rejected(name):
+    """The prover runs honestly on a claim that is off by one (as a cheating layer step would
+    leave it): the reduction or the opening fails, whichever size the tensor has."""
+    rng, wit, coms, blinds, claims = _case(2)
+    key = next(k for k in claims if k[0] == name)
+    value, blind = claims[key]
+    claims[key] = ((value + 1) % P, blind)
+    body = _prove(rng, wit, coms, blinds, claims)
+    with pytest.raises(VerificationError, match="witness opening|reduce/witness"):
+        _verify(body, coms, claims)
+
+
+def test_a_swapped_row_or_a_wrong_shape_is_rejected():
+    rng, wit, coms, blinds, claims = _case(3)
+    body = _prove(rng, wit, coms, blinds, claims)
+    swapped = dict(coms)
+    rows = list(coms["widest"].rows)
+    rows[1], rows[2] = rows[2], rows[1]
+    swapped["widest"] = pedersen.TensorCommitment(SIZES["widest"], rows, witness=True)
+    with pytest.raises(VerificationError, match="witness opening"):
+        _verify(body, swapped, claims)
+    model_layout = dict(coms)       # the same tensor in the model's layout is not a witness tensor
+    model_layout["mid"] = pedersen.TensorCommitment(SIZES["mid"], coms["mid"].rows, witness=False)
+    with pytest.raises(VerificationError, match="does not match its evaluation point"):
+        _verify(body, model_layout, claims)
