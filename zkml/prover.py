@@ -261,7 +261,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
     alpha, beta = ch.challenge("lookup/alpha"), ch.challenge("lookup/beta")
     report("lookup", 0.3)
     leaf_pt, p_claim, q_claim = logup_prover.prove_fraction_sum(
-        ch, lambda: logup_prover.leaves(circuit, keys, wit["mult"], alpha, beta), "lookup", rng)
+        ch, logup_prover.LookupLeaves(circuit, keys, wit["mult"], alpha, beta), "lookup", rng)
     report("relations", 0.55)
 
     # Every group's tensors at the group's part of the leaf point, and mult at the table's.

@@ -2,6 +2,7 @@
 computation, prove/verify for several layer geometries, the simulator, and cheating provers
 that break one convolution or pooling relation on an otherwise honest witness (real prover,
 real Fiat–Shamir): the verifier must reject each, naming the failed check."""
+import hashlib
 import json
 import random
 
@@ -102,6 +103,25 @@ def test_cnn_simulator_makes_accepting_transcripts_without_the_weights():
     assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == 5
     with pytest.raises(VerificationError):
         verify_statement(com, x, y, sim)
+
+
+@pytest.mark.parametrize("virtual_depth, chunk", [(None, None), (0, 1 << 20), (4, 1 << 12)])
+def test_cnn_proof_bytes_do_not_depend_on_the_lookup_provers_memory(virtual_depth, chunk, monkeypatch):
+    """A pinned test vector: the CNN proof (and commitment) bytes for fixed randomness, as the
+    lookup prover made them when it still materialized every leaf (before logup_prover kept
+    only the top of the fraction tree); the same with the whole tree stored (depth 0) and
+    with most of it recomputed from the leaves in small chunks."""
+    from zkml.protocols import logup_prover
+    if virtual_depth is not None:
+        monkeypatch.setattr(logup_prover, "VIRTUAL_DEPTH", virtual_depth)
+        monkeypatch.setattr(logup_prover, "CHUNK_LEAVES", chunk)
+    model = cnn(1)
+    x, y = data(model, 11)
+    r = random.Random(7)
+    com = commit(model, r)
+    proof = prove_statement(model, x, y, rng=r)
+    assert hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest() == \
+        "92d0de79242eee0c1e8354ebc4acacd5a06270a6e727ef5bb0f85d15319e813f"
 
 
 # -- cheating provers -------------------------------------------------------------------

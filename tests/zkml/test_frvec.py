@@ -96,6 +96,12 @@ def test_elementwise_and_reductions_match_reference(n):
     _eq(na.mul(nb), pa.mul(pb))
     _eq(na.lo(), pa.lo())
     _eq(na.hi(), pa.hi())
+    for a, b in ((0, n), (0, 0), (n // 3, n // 2 + 1), (n - 1, n)):
+        _eq(na.slice(a, b), pa.slice(a, b))
+        assert list(na.slice(a, b).to_ints()) == [x % P for x in a_ints[a:b]]
+    rows = np.array([n - 1, 0, n // 2, n - 1, 0], dtype=np.int64)
+    _eq(na.take(rows), pa.take(rows))
+    assert list(na.take(rows).to_ints()) == [a_ints[i] % P for i in rows]
     _eq(NativeFrVec.concat([na, nb, na.lo()]), PyFrVec.concat([pa, pb, pa.lo()]))
     for got, want in ((na.sum(), pa.sum()), (na.dot(nb), pa.dot(pb))):
         assert type(got) is int and got == want

@@ -13,12 +13,13 @@ from zkml.circuit import Circuit
 from zkml.formats.opening import commit, load_opening
 from zkml.errors import VerificationError
 from zkml.arith.field import P, inv, mle_eval
-from zkml.arith.frvec import FrVec
-from zkml.protocols.logup_prover import prove_fraction_sum
+from zkml.arith.frvec import FrVec, PyFrVec
+from zkml.protocols import logup_prover
+from zkml.protocols.logup_prover import LeafVectors, LookupLeaves, prove_fraction_sum
 from zkml.protocols.logup_verifier import verify_fraction_sum
 from zkml.formats.model import DenseLayer, QuantizedModel, Requant
 from zkml.formats.proof import Proof
-from zkml.prover import _run, argmax_witness, compute_witness
+from zkml.prover import _lookup_keys, _multiplicities, _run, argmax_witness, compute_witness
 from zkml.statement import start_transcript, statement_digests
 from zkml.protocols.transcript import Transcript
 from zkml.verifier import verify_statement
@@ -39,7 +40,7 @@ def test_fraction_sum_proof_ends_in_the_leaves_evaluations(n_vars):
     rng = random.Random(n_vars)
     p, q = _fractions(n_vars, rng, balanced=True)
     ch = ProverChannel(Transcript(b"t"))
-    point, (pv, pb), (qv, qb) = prove_fraction_sum(ch, lambda: (FrVec.from_ints(p), FrVec.from_ints(q)), "lk", rng)
+    point, (pv, pb), (qv, qb) = prove_fraction_sum(ch, LeafVectors(FrVec.from_ints(p), FrVec.from_ints(q)), "lk", rng)
     assert pv == mle_eval(p, point) and qv == mle_eval(q, point)
     vc = VerifierChannel(Transcript(b"t"), ch.bytes())
     point2, pc, qc = verify_fraction_sum(vc, n_vars, "lk")
@@ -52,10 +53,30 @@ def test_fraction_sum_that_is_not_zero_is_rejected():
     rng = random.Random(7)
     p, q = _fractions(4, rng, balanced=False)
     ch = ProverChannel(Transcript(b"t"))
-    prove_fraction_sum(ch, lambda: (FrVec.from_ints(p), FrVec.from_ints(q)), "lk", rng)
+    prove_fraction_sum(ch, LeafVectors(FrVec.from_ints(p), FrVec.from_ints(q)), "lk", rng)
     vc = VerifierChannel(Transcript(b"t"), ch.bytes())
     with pytest.raises(VerificationError, match="layer 0"):
         verify_fraction_sum(vc, 4, "lk")
+
+
+def _fraction_sum_bytes(p, q, impl=FrVec, **memory) -> tuple[bytes, tuple]:
+    ch = ProverChannel(Transcript(b"t"))
+    out = prove_fraction_sum(ch, LeafVectors(impl.from_ints(p), impl.from_ints(q)), "lk", random.Random(5),
+                             **memory)
+    return ch.bytes(), out
+
+
+@pytest.mark.parametrize("n_vars", [0, 1, 3, 6])
+def test_fraction_sum_proof_does_not_depend_on_what_is_stored(n_vars, monkeypatch):
+    """The layers kept in memory (virtual_depth) and the chunk of a pass change the prover's
+    memory, never its messages: every setting, on both vector implementations, gives the bytes
+    of the proof that stores the whole tree (virtual_depth 0)."""
+    p, q = _fractions(n_vars, random.Random(40 + n_vars), balanced=True)
+    reference = _fraction_sum_bytes(p, q, virtual_depth=0)
+    for impl in (PyFrVec, FrVec):
+        monkeypatch.setattr(logup_prover, "FrVec", impl)
+        for depth, chunk in ((0, 1 << 20), (1, 1), (2, 4), (3, 2), (n_vars, 1), (n_vars + 3, 8), (2, 1 << 20)):
+            assert _fraction_sum_bytes(p, q, impl, virtual_depth=depth, chunk=chunk) == reference, (impl, depth, chunk)
 
 
 # -- cheating provers on a real model ------------------------------------------------------
@@ -70,6 +91,42 @@ def model_case():
     y = np.argmax(model.forward_int(x), axis=1)
     commitment = commit(model, random.Random(1))
     return model, commitment, x, y
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_lookup_leaves_are_the_columns_fractions(model_case, tampered):
+    """LookupLeaves against the leaves written out from their definition (circuit.Column):
+    1 / (alpha - encoded lookup), -mult / (alpha - encoded table row), padding 0 / 1; any
+    list of ranges gives those leaves, concatenated. Tampered: entries that are no table row
+    (a value outside its table, an aux that is not the row's) get their own denominators."""
+    model, _, x, y = model_case
+    circuit = Circuit(model.architecture(), len(y))
+    wit, _ = compute_witness(circuit, model, x, y)
+    keys = _lookup_keys(circuit, wit)
+    mult = _multiplicities(circuit, keys)
+    if tampered:
+        (val, aux, kind), (val2, aux2, kind2) = keys[("hidden1", 0)], keys[("hidden1", 1)]
+        keys[("hidden1", 0)] = (val + np.arange(len(val)) % 2 * (1 << 20), aux, kind)
+        keys[("hidden1", 1)] = (val2, aux2 + 1, kind2)
+    alpha, beta = 123456789, 987654321
+    n = 1 << circuit.leaf_vars
+    p, q = [0] * n, [1] * n
+    for col in circuit.columns:
+        if col.group is None:
+            rows = zip(mult, circuit.table_value, circuit.table_aux, circuit.table_kind)
+            leaves = [(-int(m), int(v) + beta * int(a) + beta * beta * int(k)) for m, v, a, k in rows]
+        else:
+            val, aux, kind = keys[(col.group, col.lookup)]
+            leaves = [(1, int(v) + beta * int(a) + beta * beta * kind) for v, a in zip(val, aux)]
+        assert len(leaves) == 1 << col.n_vars
+        for i, (pi, enc) in enumerate(leaves):
+            p[col.offset + i], q[col.offset + i] = pi % P, (alpha - enc) % P
+    assert circuit.leaf_count < n          # the layout has padding at the end
+    source = LookupLeaves(circuit, keys, mult, alpha, beta)
+    for ranges in ([(0, n)], [(5, 9), (0, 3), (n - 4, n), (7, 7)], [(circuit.leaf_count - 2, n - 1)]):
+        got_p, got_q = source.ranges(ranges)
+        assert list(got_p.to_ints()) == [p[i] for a, b in ranges for i in range(a, b)]
+        assert list(got_q.to_ints()) == [q[i] for a, b in ranges for i in range(a, b)]
 
 
 def _forged_proof(model, x, y, tamper) -> Proof:

@@ -38,7 +38,7 @@ class PyFrVec:
     @classmethod
     def affine_ints(cls, const: int, terms: list[tuple[np.ndarray, int]], n: int | None = None) -> "PyFrVec":
         """const + sum coef * values elementwise, for signed int64 value arrays (n entries
-        when there are no terms): the lookup leaves in one pass (logup_prover.leaves)."""
+        when there are no terms): the lookup leaves in one pass (logup_prover.LookupLeaves)."""
         n = len(terms[0][0]) if terms else int(n)
         out = np.full(n, int(const) % P, dtype=object)
         for values, coef in terms:
@@ -57,6 +57,14 @@ class PyFrVec:
     @classmethod
     def concat(cls, parts: list["PyFrVec"]) -> "PyFrVec":
         return cls(np.concatenate([p.v for p in parts]))
+
+    def slice(self, start: int, stop: int) -> "PyFrVec":
+        """Entries start .. stop (a view: vectors are never modified in place but by write)."""
+        return type(self)(self.v[start:stop])
+
+    def take(self, indices: np.ndarray) -> "PyFrVec":
+        """The entries at indices (an int array), in that order."""
+        return type(self)(self.v[np.asarray(indices, dtype=np.int64)])
 
     def write(self, start: int, part: "PyFrVec") -> None:
         """Overwrite entries start .. start + len(part) (builds long vectors without a copy)."""

@@ -136,6 +136,14 @@ class NativeFrVec:
     def concat(cls, parts: list["NativeFrVec"]) -> "NativeFrVec":
         return cls(np.concatenate([p.v for p in parts]))
 
+    def slice(self, start: int, stop: int) -> "NativeFrVec":
+        """Entries start .. stop (a view, as lo and hi)."""
+        return type(self)(self.v[start:stop])
+
+    def take(self, indices: np.ndarray) -> "NativeFrVec":
+        """The entries at indices (an int array), in that order."""
+        return type(self)(self.v[np.asarray(indices, dtype=np.int64)])
+
     def write(self, start: int, part: "NativeFrVec") -> None:
         """Overwrite entries start .. start + len(part) (builds long vectors without a copy)."""
         self.v[start:start + len(part)] = part.v
