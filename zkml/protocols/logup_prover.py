@@ -20,8 +20,8 @@ and d = min(VIRTUAL_DEPTH, v):
   * the leaves and the d - 1 layers above them (layers v - d + 1 .. v, together 3/4 of the
     tree for d = 2) are never stored: they are recomputed from the leaves, chunk by chunk,
     in every pass that needs them;
-  * layers 0 .. v - d (2 * 2^(v-d) fractions in all) are built in one pass and stored; each
-    is dropped once the sumcheck of the layer below the root side has read it;
+  * layers 0 .. v - d (2 * 2^(v-d) fractions in all) are built in one pass and stored;
+    layer k + 1 goes to the sumcheck of layer k, which folds it and frees it;
   * the sumcheck of a layer k whose table (layer k + 1) is not stored computes its first s
     rounds in passes over the leaves (in each chunk the table is folded by the rounds done),
     s such that the table folded s times has 2^(v-d) fractions; that one is then kept and
