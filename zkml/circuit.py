@@ -32,6 +32,7 @@ from zkml.protocols.expr import Affine, aff
 from zkml.arith.field import P, eq_eval, eq_table, field_vec_times_int_matrix, mle_eval
 from zkml.constants import ACT_BITS, ACT_MAX, BIAS_BITS, LIMB_BITS, QUOTIENT_BITS, WEIGHT_BITS, WEIGHT_MIN
 from zkml.arith.frvec import FrVec
+from zkml.commitments.pedersen import witness_columns
 from zkml.layers.spec import LayerSpec, layer_specs, log2_pow2, model_tensor_vars, weighted_specs
 
 CLAMP_BITS = QUOTIENT_BITS + 1          # (Q + 2^15) in [0, 2^16)
@@ -213,6 +214,10 @@ class Circuit:
         for g in self.groups:
             names += [n for n in g.tensors + g.limb_tensors() if n not in model]
         return names + ["mult"]
+
+    def witness_columns(self) -> int:
+        """The column variables of every tensor the proof commits (pedersen.witness_columns)."""
+        return witness_columns(max(self.n_vars(name) for name in self.witness_tensors()))
 
     def n_vars(self, name: str) -> int:
         if name == "mult":

@@ -157,9 +157,10 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
 
     def recv_tensor(name: str, prefix: str) -> None:
         n_vars = circuit.n_vars(name)
-        rows = [ch.recv_point(f"{prefix}/{name}/{r}") for r in range(1 << layout(n_vars, witness=not legacy)[0])]
-        tensors[name] = TensorCommitment(n_vars, rows, witness=not legacy)
+        rows = [ch.recv_point(f"{prefix}/{name}/{r}") for r in range(1 << layout(n_vars, columns)[0])]
+        tensors[name] = TensorCommitment(n_vars, rows, columns)
 
+    columns = None if legacy else circuit.witness_columns()     # legacy: the model's layout
     for name in circuit.witness_tensors():
         recv_tensor(name, "witness")
     alpha, beta = ch.challenge("lookup/alpha"), ch.challenge("lookup/beta")
@@ -291,4 +292,4 @@ def _verify_witness_opening(ch: VerifierChannel, circuit: Circuit, claims: dict,
     names = sorted(opened)
     hyrax_verifier.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], pt, "open/witness",
                                      f"opening of the proof's committed tensors ({', '.join(names)}): the claimed "
-                                     "evaluations do not match them", witness=True)
+                                     "evaluations do not match them", circuit.witness_columns())

@@ -107,11 +107,11 @@ def test_cnn_simulator_makes_accepting_transcripts_without_the_weights():
 
 @pytest.mark.parametrize("virtual_depth, chunk", [(None, None), (0, 1 << 20), (4, 1 << 12)])
 def test_cnn_proof_bytes_do_not_depend_on_the_lookup_provers_memory(virtual_depth, chunk, monkeypatch):
-    """A pinned test vector: the CNN proof (and commitment) bytes for fixed randomness, as the
-    lookup prover made them when it still materialized every leaf (proof format 11, recorded
-    with main at 30fb25f, before logup_prover kept only the top of the fraction tree); the
-    same with the whole tree stored (depth 0) and with most of it recomputed from the leaves
-    in small chunks."""
+    """A pinned test vector: the CNN proof (and commitment) bytes for fixed randomness, the
+    same with the whole fraction tree stored (depth 0) and with most of it recomputed from the
+    leaves in small chunks. (When logup_prover stopped materializing the leaves, its bytes were
+    checked equal to the materializing prover's, main 30fb25f; the vector was re-recorded when
+    the witness's row width came to follow its largest tensor.)"""
     from zkml.protocols import logup_prover
     if virtual_depth is not None:
         monkeypatch.setattr(logup_prover, "VIRTUAL_DEPTH", virtual_depth)
@@ -122,7 +122,7 @@ def test_cnn_proof_bytes_do_not_depend_on_the_lookup_provers_memory(virtual_dept
     com = commit(model, r)
     proof = prove_statement(model, x, y, rng=r)
     assert hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest() == \
-        "69fa1631adf86b990181ec3fa6bca4fb0728e85d172cf7b8bb093f627d5b791b"
+        "2a1a01575d5a1abcf58014a441fd848a7a416eaa3f3e529cb5cfbd31b06e26de"
 
 
 # -- cheating provers -------------------------------------------------------------------

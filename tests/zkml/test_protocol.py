@@ -156,4 +156,4 @@ def test_mlp_proof_bytes_are_pinned():
     com = commit(model, r)
     proof = prove_statement(model, x, y, rng=r)
     assert hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest() == \
-        "b1c90e9307035805b584fbbbbede5a55bfb41df8fd84db3f0051fd70dd0a857e"
+        "c21d98c0133fd433986149f6f7dc46778bb66ebd9bdb2854885bb87c5dadd350"

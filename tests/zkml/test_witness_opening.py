@@ -20,13 +20,15 @@ from zkml.protocols.reduction_prover import prove_witness_reduction
 from zkml.protocols.sumcheck_verifier import verify_sumcheck
 from zkml.protocols.transcript import Transcript
 
-C = 4          # rows of 2^4 entries here (pedersen.WITNESS_COLUMN_VARS is patched): small and fast
+C = 4          # rows of 2^4 entries here (a proof's largest tensor sets c; small and fast)
 SIZES = {"small": 2, "mid": C, "wide": C + 1, "widest": C + 2}   # one row; one row; 2 rows; 4 rows
 
 
-@pytest.fixture(autouse=True)
-def narrow_rows(monkeypatch):
-    monkeypatch.setattr(pedersen, "WITNESS_COLUMN_VARS", C)
+def test_the_row_width_follows_the_largest_witness_tensor():
+    """c = that tensor's columns in the model's layout, at most 14: small proofs keep a small
+    opening, large ones get rows of 2^14."""
+    assert [pedersen.witness_columns(n) for n in (3, 10, 16, 21, 22, 23, 30)] == [3, 7, 10, 13, 13, 14, 14]
+    assert pedersen.layout(22, 13) == (9, 13) and pedersen.layout(9, 13) == (0, 9)
 
 
 def _case(seed: int):
@@ -37,7 +39,7 @@ def _case(seed: int):
     wit = {name: nrng.integers(-(1 << 15), 1 << 15, 1 << n) for name, n in SIZES.items()}
     coms, blinds = {}, {}
     for name, n in SIZES.items():
-        coms[name], blinds[name] = pedersen_prover.commit_tensor(wit[name], n, rng, witness=True)
+        coms[name], blinds[name] = pedersen_prover.commit_tensor(wit[name], n, rng, C)
     claims = {}
     for name, n in list(SIZES.items()) + [("widest", SIZES["widest"])]:
         pt = tuple(rng.randrange(P) for _ in range(n))
@@ -50,7 +52,7 @@ def _prove(rng, wit, coms, blinds, claims) -> bytes:
     points = hyrax.claims_by_point(claims)
     pt, opened = prove_witness_reduction(ch, points, claims, wit, "reduce/witness", rng)
     items = [(wit[n], blinds[n], *opened[n], coms[n]) for n in sorted(opened)]
-    hyrax_prover.prove_batch_eval(ch, items, pt, "open/witness", rng, witness=True)
+    hyrax_prover.prove_batch_eval(ch, items, pt, "open/witness", rng, C)
     return ch.bytes()
 
 
@@ -67,7 +69,7 @@ def _verify(body: bytes, coms, claims) -> None:
                                  Combination([claim_points[k] for k in coefs], list(coefs.values())),
                                  "reduce/witness")
     hyrax_verifier.verify_batch_eval(vc, [(coms[n], opened[n]) for n in sorted(opened)], pt, "open/witness",
-                                     "witness opening", witness=True)
+                                     "witness opening", C)
     vc.finish()
 
 
@@ -96,10 +98,10 @@ def test_a_swapped_row_or_a_wrong_shape_is_rejected():
     swapped = dict(coms)
     rows = list(coms["widest"].rows)
     rows[1], rows[2] = rows[2], rows[1]
-    swapped["widest"] = pedersen.TensorCommitment(SIZES["widest"], rows, witness=True)
+    swapped["widest"] = pedersen.TensorCommitment(SIZES["widest"], rows, C)
     with pytest.raises(VerificationError, match="witness opening"):
         _verify(body, swapped, claims)
     model_layout = dict(coms)       # the same tensor in the model's layout is not a witness tensor
-    model_layout["mid"] = pedersen.TensorCommitment(SIZES["mid"], coms["mid"].rows, witness=False)
+    model_layout["mid"] = pedersen.TensorCommitment(SIZES["mid"], coms["mid"].rows)
     with pytest.raises(VerificationError, match="does not match its evaluation point"):
         _verify(body, model_layout, claims)

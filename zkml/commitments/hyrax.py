@@ -16,16 +16,16 @@ from zkml.arith.field import P, eq_eval, eq_table
 from zkml.commitments.pedersen import layout
 
 
-def eq_halves(point: list[int], witness: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def eq_halves(point: list[int], columns: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """L = eq(row part) and R = eq(column part) of an evaluation point, cut as pedersen.layout
     cuts a tensor of len(point) variables (a model's, or a proof's) into rows and columns."""
-    a, _ = layout(len(point), witness)
+    a, _ = layout(len(point), columns)
     return eq_table(point[:a]), eq_table(point[a:])
 
 
-def embedded_shape(n_vars: int, witness: bool) -> tuple[int, int]:
+def embedded_shape(n_vars: int, columns: int | None) -> tuple[int, int]:
     """(rows, columns) of a tensor's committed matrix (pedersen.layout)."""
-    a, b = layout(n_vars, witness)
+    a, b = layout(n_vars, columns)
     return 1 << a, 1 << b
 
 
@@ -65,7 +65,7 @@ def reduction_terms(points: dict[tuple[int, ...], list[str]], rho: int):
 
 
 # -- one opening for the witness -----------------------------------------------------------
-# A proof's tensors have rows of 2^c entries (c = WITNESS_COLUMN_VARS; one row of 2^n if n < c).
+# A proof's tensors have rows of 2^c entries (c = pedersen.witness_columns; one row of 2^n if n < c).
 # Claims on them at points of different sizes are reduced to ONE point of N variables (N the
 # largest size) by one sumcheck, and opened there by one dot-product argument. A tensor T of
 # n <= N variables enters as its zero-prefix embedding

@@ -12,12 +12,12 @@ from zkml.commitments.hyrax import eq_halves
 
 
 def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=None,
-                     witness: bool = False) -> None:
+                     columns: int | None = None) -> None:
     """items: (values, row_blinds, claimed value, value_blind, TensorCommitment) per tensor.
-    Model tensors have len(point) variables; witness tensors may have fewer, and are opened
-    as their zero-prefix embeddings (hyrax.py). (The commitment is only read by the simulator.)"""
+    Model tensors (columns None) have len(point) variables; witness tensors (rows of
+    2^columns) may have fewer, and are opened as their zero-prefix embeddings (hyrax.py). (The commitment is only read by the simulator.)"""
     rho = ch.challenge(label + "/rho")
-    left, right = eq_halves(point, witness)
+    left, right = eq_halves(point, columns)
     w = np.zeros(len(right), dtype=object)
     rho_t, rv, v, coef = 0, 0, 0, 1
     be = get_backend()

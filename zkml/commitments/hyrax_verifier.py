@@ -11,18 +11,18 @@ from zkml.errors import VerificationError
 
 
 def verify_batch_eval(ch, items: list[tuple], point: list[int], label: str, what: str,
-                      witness: bool = False) -> None:
+                      columns: int | None = None) -> None:
     """items: (TensorCommitment, value commitment) per tensor. Model tensors have len(point)
-    variables; witness tensors (witness=True) at most that many, each opened as its zero-prefix
+    variables; witness tensors (rows of 2^columns) at most that many, each opened as its zero-prefix
     embedding: its rows, then zero rows (hyrax.py, "one opening for the witness")."""
     rho = ch.challenge(label + "/rho")
-    left, right = eq_halves(point, witness)
+    left, right = eq_halves(point, columns)
     coef = 1
     points, scalars, values, coefs = [], [], [], []
     for tc, value_commitment in items:
-        n_rows, n_cols = embedded_shape(tc.n_vars, witness)
-        if (tc.witness != witness or len(tc.rows) != n_rows or n_rows > len(left) or n_cols > len(right)
-                or (not witness and tc.n_vars != len(point)) or (n_rows > 1 and n_cols != len(right))):
+        n_rows, n_cols = embedded_shape(tc.n_vars, columns)
+        if (tc.columns != columns or len(tc.rows) != n_rows or n_rows > len(left) or n_cols > len(right)
+                or (columns is None and tc.n_vars != len(point)) or (n_rows > 1 and n_cols != len(right))):
             raise VerificationError("a tensor commitment does not match its evaluation point")
         for i in range(n_rows):
             points.append(tc.rows[i])

@@ -8,8 +8,8 @@ domain tag PEDERSEN_DST, so nobody knows a discrete-log relation between them (n
   g   = H("value")                                 the scalar-value generator
   h   = H("blinding")                              the blinding generator
 A tensor of 2^n entries is laid out as a 2^a x 2^b matrix (a rows' variables, the first
-coordinates of an evaluation point; a = (n - 4) // 2 for the model's tensors, a = n - 14 for
-the tensors a proof commits: layout()); each row i is committed as
+coordinates of an evaluation point; a = (n - 4) // 2 for the model's tensors, a = n - c for
+the tensors a proof commits, c <= 14: layout()); each row i is committed as
   C_i = sum_j M[i, j] G_j + rho_i h.
 Scalars are committed as C = v g + s h.
 """
@@ -142,21 +142,29 @@ def commit_scalar(value: int, blind: int):
     return be.add(g_times(value), h_times(blind))
 
 
-# Column variables of the tensors a proof commits (its witness): rows of 2^14 entries. They are
-# all opened together at one point by one dot-product argument of that width (hyrax.py, "one
+# The widest rows of the tensors a proof commits (its witness): 2^14 entries. They are all
+# opened together at one point by one dot-product argument of their width (hyrax.py, "one
 # opening for the witness"), so wide rows cost the prover one argument, not one per size.
 WITNESS_COLUMN_VARS = 14
 
 
-def layout(n_vars: int, witness: bool = False) -> tuple[int, int]:
+def witness_columns(max_vars: int) -> int:
+    """c: the column variables of every witness tensor of a proof whose largest witness tensor
+    has max_vars variables: that tensor's columns in the model's layout, at most 14 (small
+    proofs keep a small opening, large ones get rows of 2^14)."""
+    return min(WITNESS_COLUMN_VARS, layout(max_vars)[1])
+
+
+def layout(n_vars: int, columns: int | None = None) -> tuple[int, int]:
     """(row variables, column variables) of a tensor with n_vars variables.
 
     Rows are commitments (48 bytes each); columns cost the opening prover and verifier
     O(columns) group operations but only O(log columns) proof bytes (ipa.py). A model tensor
-    (in COMMIT.json, opened per size) has 2^((n-4)//2) rows; a witness tensor (in the proof)
-    has rows of 2^WITNESS_COLUMN_VARS entries, or one row of 2^n if it is smaller."""
-    if witness:
-        rows = max(0, n_vars - WITNESS_COLUMN_VARS)
+    (in COMMIT.json, opened per size; columns None) has 2^((n-4)//2) rows; a witness tensor
+    (in the proof) has rows of 2^columns entries (witness_columns), or one row of 2^n if it is
+    smaller."""
+    if columns is not None:
+        rows = max(0, n_vars - columns)
     else:
         rows = max(0, (n_vars - 4) // 2)
     return rows, n_vars - rows
@@ -164,10 +172,11 @@ def layout(n_vars: int, witness: bool = False) -> tuple[int, int]:
 
 @dataclass
 class TensorCommitment:
-    """Row commitments of one tensor (public); witness: laid out as a proof's tensor."""
+    """Row commitments of one tensor (public); columns: a proof's tensor's row width (layout),
+    None for a model's tensor."""
     n_vars: int
     rows: list
-    witness: bool = False
+    columns: int | None = None
 
     def to_bytes(self) -> bytes:
         be = get_backend()

@@ -75,14 +75,14 @@ def msm_ints(points: list, values: np.ndarray):
 
 
 def commit_tensor(values: np.ndarray, n_vars: int, rng=None,
-                  witness: bool = False) -> tuple[TensorCommitment, list[int]]:
+                  columns: int | None = None) -> tuple[TensorCommitment, list[int]]:
     """Commit a flat tensor of 2^n_vars entries (small ints or field elements) in the model's
-    or (witness) a proof's layout; returns the row blinds."""
+    or a proof's layout with rows of 2^columns (pedersen.layout); returns the row blinds."""
     be = get_backend()
     values = np.asarray(values)
     if values.shape != (1 << n_vars,):
         raise ValueError(f"tensor has shape {values.shape}, expected ({1 << n_vars},)")
-    a, b = layout(n_vars, witness)
+    a, b = layout(n_vars, columns)
     gens = vector_generators(1 << b)
     matrix = values.reshape(1 << a, 1 << b)
     bases = None  # the compiled MSM's form of gens, when it applies (same group elements)
@@ -94,4 +94,4 @@ def commit_tensor(values: np.ndarray, n_vars: int, rng=None,
     def row(i: int):
         body = msm_ints(gens, matrix[i]) if bases is None else _native_msm(bases, matrix[i])
         return be.add(body, h_times(blinds[i]))
-    return TensorCommitment(n_vars, pmap(row, range(1 << a)), witness), blinds
+    return TensorCommitment(n_vars, pmap(row, range(1 << a)), columns), blinds

@@ -13,7 +13,7 @@ from zkml.arith.field import P
 from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
-# 11: every architecture; the proof's own committed tensors have rows of 2^14 entries and are
+# 11: every architecture; the proof's own committed tensors have rows of up to 2^14 entries and are
 # opened together at one point (commitments/hyrax.py, "one opening for the witness"). 11 is two
 # or more bits away from every other readable version. Versions 2, 4 (dense networks) and 8
 # (convolutional ones) opened every tensor per size in the model's layout: they still verify
