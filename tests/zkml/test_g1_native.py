@@ -167,7 +167,7 @@ def test_derived_generators_are_prepared_too(ark):
         pytest.skip("native bases are kept for the arkworks backend")
     shipped = len(pedersen._generator_file_bytes()) // 96
     n = shipped + 3
-    bases = pedersen_prover._native_vector_bases(n)
+    bases = pedersen_prover.native_vector_bases(n)
     assert len(bases) == n
     for i in (0, shipped - 1, shipped, shipped + 2):
         e = np.zeros(n, dtype=np.int64)
@@ -176,7 +176,7 @@ def test_derived_generators_are_prepared_too(ark):
     pedersen.vector_generators(n + 2)  # growing the list grows the prepared copy
     e = np.zeros(n + 2, dtype=np.int64)
     e[-1] = -1
-    got = g1_native.msm_small(pedersen_prover._native_vector_bases(n + 2), n + 2, e)
+    got = g1_native.msm_small(pedersen_prover.native_vector_bases(n + 2), n + 2, e)
     assert got == ark.to_affine_xy(ark.neg(pedersen.derive_vector_generator(n + 1)))
 
 

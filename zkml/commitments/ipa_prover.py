@@ -19,7 +19,7 @@ def _generator_msm(gens: list):
     if not pedersen_prover.native_msm_enabled():
         return lambda scalars: be.msm(gens, scalars)
     from zkml.arith import g1_native
-    bases = pedersen_prover._native_vector_bases(len(gens))
+    bases = pedersen_prover.native_vector_bases(len(gens))
 
     def native(scalars):
         xy = g1_native.msm_full(bases, scalars)

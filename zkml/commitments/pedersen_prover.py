@@ -16,7 +16,7 @@ from zkml.commitments.pedersen import TensorCommitment, cached, commit_scalar, h
 
 # commit_scalar is pedersen.py's (the verifier checks openings with it); it is listed here too
 # so that a prover module finds blinds and scalar commitments in one module.
-__all__ = ["random_scalar", "commit_scalar", "commit_tensor", "msm_ints", "native_msm_enabled"]
+__all__ = ["random_scalar", "commit_scalar", "commit_tensor", "msm_ints", "native_msm_enabled", "native_vector_bases"]
 
 
 def random_scalar(rng=None) -> int:
@@ -36,7 +36,7 @@ def native_msm_enabled() -> bool:
     return g1_native.available()
 
 
-def _native_vector_bases(n: int):
+def native_vector_bases(n: int):
     """The first n vector generators in the native kernel's form (g1_native.PreparedBases),
     extended as more are asked for (~1 µs a point)."""
     from zkml.arith import g1_native
@@ -49,7 +49,7 @@ def _native_vector_bases(n: int):
 
 
 def _native_msm(bases, values: np.ndarray):
-    """sum values[j] G_j by the compiled kernel (bases = _native_vector_bases(len(values)))."""
+    """sum values[j] G_j by the compiled kernel (bases = native_vector_bases(len(values)))."""
     from zkml.arith import g1_native
     be = get_backend()
     xy = g1_native.msm_small(bases, len(values), values)
@@ -88,7 +88,7 @@ def commit_tensor(values: np.ndarray, n_vars: int, rng=None,
     bases = None  # the compiled MSM's form of gens, when it applies (same group elements)
     if (values.dtype.kind in "iub" and native_msm_enabled()
             and -(1 << 62) < int(values.min()) and int(values.max()) < (1 << 62)):
-        bases = _native_vector_bases(1 << b)
+        bases = native_vector_bases(1 << b)
     blinds = [random_scalar(rng) for _ in range(1 << a)]
 
     def row(i: int):

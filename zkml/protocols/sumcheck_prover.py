@@ -20,7 +20,7 @@ from zkml.arith.frvec import FrVec, evaluate_tensor
 from zkml.protocols.poly import coefficients_from_evals
 
 
-def _affine_table(a: Affine, tables: dict[str, np.ndarray]) -> FrVec:
+def affine_table(a: Affine, tables: dict[str, np.ndarray]) -> FrVec:
     """const + sum_i c_i T_i as a field vector."""
     out = None
     for name, c in a.parts:
@@ -40,7 +40,7 @@ def prove_sumcheck(ch, n_vars: int, terms: list[Term], committed: dict[str, np.n
             table = public[name]
             factors.setdefault(("pub", name), table if isinstance(table, FrVec) else FrVec.from_ints(table))
         for a in t.affines:
-            factors.setdefault(a, _affine_table(a, committed))
+            factors.setdefault(a, affine_table(a, committed))
     degree = max(1, max(t.degree for t in terms))
     point: list[int] = []
     for rnd in range(n_vars):
