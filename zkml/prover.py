@@ -251,9 +251,9 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
 
     report("commit", 0.05)
     names = circuit.witness_tensors()
+    columns = circuit.witness_columns()          # the witness's row width (pedersen.layout)
     for i, name in enumerate(names):
-        tc, row_blinds[name] = pedersen_prover.commit_tensor(wit[name], circuit.n_vars(name), rng,
-                                                             circuit.witness_columns())
+        tc, row_blinds[name] = pedersen_prover.commit_tensor(wit[name], circuit.n_vars(name), rng, columns)
         tensor_commitments[name] = tc
         for r, row in enumerate(tc.rows):
             ch.send_point(f"witness/{name}/{r}", row)
@@ -369,6 +369,6 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
     points = hyrax.claims_by_point([key for key in claims.items if key[0] in witness])
     pt, opened = prove_witness_reduction(ch, points, claims.items, wit, "reduce/witness", rng)
     items = [(wit[name], row_blinds[name], *opened[name], tensor_commitments.get(name)) for name in sorted(opened)]
-    hyrax_prover.prove_batch_eval(ch, items, pt, "open/witness", rng, circuit.witness_columns())
+    hyrax_prover.prove_batch_eval(ch, items, pt, "open/witness", rng, columns)
     report("done", 1.0)
     return ch.bytes()

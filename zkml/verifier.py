@@ -273,12 +273,12 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
                                          f"open/{n}", f"opening of {', '.join(names)} ({n} variables): "
                                          "the claimed evaluations do not match the committed tensors")
     if not legacy:
-        _verify_witness_opening(ch, circuit, claims, tensors)
+        _verify_witness_opening(ch, circuit, claims, tensors, columns)
     ch.finish()
     report("done", 1.0)
 
 
-def _verify_witness_opening(ch: VerifierChannel, circuit: Circuit, claims: dict, tensors: dict) -> None:
+def _verify_witness_opening(ch: VerifierChannel, circuit: Circuit, claims: dict, tensors: dict, columns: int) -> None:
     """The proof's own tensors' claims, reduced to one point and opened there by one argument
     (commitments/hyrax.py, "one opening for the witness")."""
     witness = set(circuit.witness_tensors())
@@ -292,4 +292,4 @@ def _verify_witness_opening(ch: VerifierChannel, circuit: Circuit, claims: dict,
     names = sorted(opened)
     hyrax_verifier.verify_batch_eval(ch, [(tensors[name], opened[name]) for name in names], pt, "open/witness",
                                      f"opening of the proof's committed tensors ({', '.join(names)}): the claimed "
-                                     "evaluations do not match them", circuit.witness_columns())
+                                     "evaluations do not match them", columns)
