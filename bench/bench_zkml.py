@@ -46,6 +46,8 @@ CASES = {
                            10000, 1024),
     "lenet-10000-shards2048": ("LeNet-5 shape on 28x28 (synthetic), N=10000, shards of 2048", "arkworks",
                                "lenet", 10000, 2048),
+    "lenet-10000-shards4096": ("LeNet-5 shape on 28x28 (synthetic), N=10000, shards of 4096", "arkworks",
+                               "lenet", 10000, 4096),
 }
 
 

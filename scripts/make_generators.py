@@ -1,4 +1,4 @@
-"""Writes zkml/pedersen_generators.bin: the first 16384 Pedersen vector generators, derived by
+"""Writes zkml/pedersen_generators.bin: the first 32768 Pedersen vector generators, derived by
 RFC 9380 hash-to-G1 (zkml/commitments/pedersen.py), as 96-byte affine x || y. Prints the SHA-256 to pin
 in pedersen.GENERATOR_FILE_SHA256. The file is only a cache of the derivation: a test
 re-derives every point.
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zkml.commitments import pedersen
 from zkml.arith.curve import get_backend  # noqa: E402
 
-COUNT = 1 << 14   # pedersen.WITNESS_COLUMN_VARS: a witness row's generators
+COUNT = 1 << 15   # 2^pedersen.WITNESS_COLUMN_VARS: the widest witness row's generators
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ def test_cnn_proof_in_the_old_per_dimension_layout_is_refused_at_upload_by_name(
                                                                                 zk_proof):
     """A version-4 file of a CNN proof (made before activations were indexed jointly) is named
     and refused before anything is stored, and so is a version-7 file (made when max-pooling
-    committed selector bits); the same proof as version 11 is accepted."""
+    committed selector bits); the same proof as version 13 is accepted."""
     import zkml
     from submissions.errors import UploadMismatch
 
@@ -64,7 +64,7 @@ def test_cnn_proof_in_the_old_per_dimension_layout_is_refused_at_upload_by_name(
     images = make_challenge(slug="images-old", input_shape=[8, 8])
     entry = services.create_submission(users.alice, images, commitment_bytes)
     proof = zkml.prove(model, zkml.load_dataset(str(zk_proof.dataset_path)), context=f"proofboard/images-old/{entry.pk}")
-    assert proof.version == 11
+    assert proof.version == 13
     with pytest.raises(UploadMismatch, match="made by an older zkml, which laid out a convolutional network"):
         services.upload_proof(users.alice, entry, proof.to_bytes(version=4), prove_seconds=1.0)
     with pytest.raises(UploadMismatch, match="made by an older zkml, which committed selector bits for max-pooling"):

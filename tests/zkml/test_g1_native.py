@@ -239,6 +239,23 @@ def test_msm_full_matches_arkworks(ark, gens, n):
     assert (got or bytes(96)) == ark.to_affine_xy(want)      # None: the identity (96 zero bytes)
 
 
+def test_msm_full_le_takes_the_field_vectors_bytes(ark, gens):
+    """msm_full_le on FrVec.to_le_bytes (both field-vector classes) is msm_full on their ints;
+    a byte count that is not 32 per scalar is refused."""
+    from zkml.arith.field import P
+    from zkml.arith.frvec import PyFrVec
+    from zkml.arith.frvec_native import NativeFrVec
+    _, _, prepared = gens
+    rng = np.random.default_rng(7)
+    scalars = [0, 1, P - 1] + [int.from_bytes(rng.bytes(32), "big") % P for _ in range(60)]
+    want = g1_native.msm_full(prepared, scalars)
+    for cls in (PyFrVec, NativeFrVec):
+        raw = cls.from_ints(np.array(scalars, dtype=object)).to_le_bytes()
+        assert g1_native.msm_full_le(prepared, raw, len(scalars)) == want
+    with pytest.raises(ValueError, match="bytes of scalars for 3 scalars"):
+        g1_native.msm_full_le(prepared, bytes(95), 3)
+
+
 def test_msm_full_special_cases(ark, gens):
     """The identity (all zeros, or a cancelling sum), identity bases, and refused scalars."""
     from zkml.arith.field import P

@@ -90,12 +90,12 @@ def test_odd_geometry_commits_joint_activations_and_verifies(odd):
     assert [circuit.n_vars(f"A{i}") - sv for i in (1, 2, 3, 4)] == [7, 7, 7, 5]
     assert [s.inp.same_as_grid() for s in circuit.specs[1:]] == [False] * 4
     proof = Proof.from_bytes(prove_statement(model, x, y, rng=random.Random(2)).to_bytes())
-    assert proof.version == 11
+    assert proof.version == 13
     expected = int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
     assert 0 < expected < len(y)
     assert verify_statement(Commitment.from_bytes(com.to_bytes()), x, y, proof) == expected
     sim, challenges = simulate_statement(com, x, y, 2, rng=random.Random(3))     # without the weights
-    assert sim.version == 11 and len(sim.body) == len(proof.body)
+    assert sim.version == 13 and len(sim.body) == len(proof.body)
     assert verify_statement(com, x, y, sim, programmed_challenges=challenges) == 2
     old = Proof.from_bytes(proof.to_bytes(version=4))        # the same messages in a version-4 file
     with pytest.raises(VerificationError, match="made by an older zkml, which laid out a convolutional"):
@@ -202,7 +202,7 @@ def test_a_dense_only_proof_in_the_cnn_file_version_is_refused():
     x, y = tiny_data(model)
     com = commit(model, random.Random(1))
     proof = prove_statement(model, x, y, rng=random.Random(2))
-    assert proof.version == 11 and verify_statement(com, x, y, Proof.from_bytes(proof.to_bytes())) == 4
+    assert proof.version == 13 and verify_statement(com, x, y, Proof.from_bytes(proof.to_bytes())) == 4
     for version in (7, 8):
         with pytest.raises(VerificationError, match="is for a network with convolution or pooling layers"):
             verify_statement(com, x, y, Proof.from_bytes(proof.to_bytes(version=version)))
@@ -211,7 +211,7 @@ def test_a_dense_only_proof_in_the_cnn_file_version_is_refused():
 def test_odd_geometry_proves_in_shards(odd):
     """The joint layout in a sharded proof (docs/protocol.md §6a): shards of 4, 4 and 1 samples
     (the last one padded to one sample) verify with the whole count; a raised shard count is
-    rejected by that shard's proof; the file is version 4, and version 2 (pooling selectors) is
+    rejected by that shard's proof; the file is version 9, and version 2 (pooling selectors) is
     refused by name."""
     import dataclasses
 
@@ -225,7 +225,7 @@ def test_odd_geometry_proves_in_shards(odd):
     expected = int(np.sum(np.argmax(model.forward_int(x), axis=1) == y))
     sharded = read_proof(prove_sharded(model, x, y, 4, rng=random.Random(4)).to_bytes())
     assert [(s.start, s.stop) for s in sharded.shards] == [(0, 4), (4, 8), (8, 9)]
-    assert sharded.version == 4 and verify_sharded(com, x, y, sharded) == expected
+    assert sharded.version == 9 and verify_sharded(com, x, y, sharded) == expected
     old = read_proof(dataclasses.replace(sharded, version=2).to_bytes())   # made when pooling had selectors
     with pytest.raises(VerificationError, match="made by an older zkml, which committed selector bits "
                                                 "for max-pooling.*sharded format version 3.*prove again"):

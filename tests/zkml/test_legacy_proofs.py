@@ -1,6 +1,8 @@
-"""Proof files made before the proof's own tensors were opened together (PROOF.bin 4 and 8,
-sharded 2 and 3; tests/zkml/data/legacy, written by make_legacy_proofs.py with the zkml of that
-time) still verify: published bundles stay checkable. New proofs are written as 11 / sharded 4."""
+"""Proof files made by earlier versions of zkml still verify: published bundles stay checkable.
+PROOF.bin 4 and 8, sharded 2 and 3, made before the proof's own tensors were opened together;
+PROOF.bin 11 and sharded 4, made when their rows were at most 2^14 wide (tests/zkml/data/legacy,
+written by make_legacy_proofs.py with the zkml of that time). New proofs are written as 13 /
+sharded 9."""
 from __future__ import annotations
 
 import random
@@ -16,7 +18,9 @@ from zkml.verifier import verify_sharded, verify_statement
 
 LEGACY = Path(__file__).with_name("data") / "legacy"
 FILES = [("mlp", "mlp_proof_v4.bin"), ("mlp", "mlp_sharded_v2.bin"),
-         ("cnn", "cnn_proof_v8.bin"), ("cnn", "cnn_sharded_v3.bin")]
+         ("cnn", "cnn_proof_v8.bin"), ("cnn", "cnn_sharded_v3.bin"),
+         ("mlp", "mlp_proof_v11.bin"), ("mlp", "mlp_sharded_v4.bin"),
+         ("cnn", "cnn_proof_v11.bin"), ("cnn", "cnn_sharded_v4.bin")]
 
 
 def _statement(kind: str):
@@ -66,5 +70,5 @@ def test_new_proofs_are_written_in_the_witness_opening_versions():
     model = tiny_model()
     commit(model, random.Random(0))
     x, y = tiny_data(model)
-    assert prove_statement(model, x, y, rng=random.Random(1)).version == WITNESS_OPENING_VERSION == 11
-    assert prove_sharded(model, x, y, 3, rng=random.Random(1)).version == SHARDED_WITNESS_OPENING_VERSION == 4
+    assert prove_statement(model, x, y, rng=random.Random(1)).version == WITNESS_OPENING_VERSION == 13
+    assert prove_sharded(model, x, y, 3, rng=random.Random(1)).version == SHARDED_WITNESS_OPENING_VERSION == 9

@@ -25,6 +25,25 @@ def test_limb_product_matches_python_ints():
     assert list(field_vec_times_int_matrix(v, m)) == slow
 
 
+@pytest.mark.parametrize("lo,hi", [(-(1 << 15), 1 << 15), (0, 1), (-(1 << 31), -(1 << 30))])
+def test_limb_sums_recombine_exactly_with_negative_carries(lo, hi):
+    """limbs_to_field propagates signed carries (an all-negative matrix makes every limb sum
+    negative) and limb_sums refuses a product whose partial sums could reach 2^53."""
+    from zkml.arith.field import limb_sums, limbs_to_field
+    rng = random.Random(lo)
+    n, k = 40, 9
+    v = np.array([rng.choice([0, 1, P - 1, rng.randrange(P)]) for _ in range(n)], dtype=object)
+    m = np.array([[rng.randrange(lo, hi) if hi - lo > 1 else lo for _ in range(k)] for _ in range(n)], dtype=np.int64)
+    slow = [sum(int(v[i]) * int(m[i, j]) for i in range(n)) % P for j in range(k)]
+    sums = limb_sums(v, m)
+    if (1 << 16) * max(abs(lo), abs(hi)) * n >= 1 << 53:
+        assert sums is None
+        assert list(field_vec_times_int_matrix(v, m)) == slow      # the exact slow path instead
+    else:
+        assert list(limbs_to_field(sums)) == slow
+        assert list(limbs_to_field(sums * 3)) == [3 * s % P for s in slow]   # sums of parts add up
+
+
 def test_mle_and_inverse():
     rng = random.Random(1)
     table = np.array([rng.randrange(P) for _ in range(16)], dtype=object)

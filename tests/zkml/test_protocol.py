@@ -144,7 +144,7 @@ def test_oversized_or_hostile_commitments_are_refused():
 
 def test_mlp_proof_bytes_are_pinned():
     """A pinned test vector: the MLP proof (and commitment) bytes for fixed randomness, proof
-    format 11 (one opening for the witness). It changes only with the protocol; the files in
+    format 13 (one opening for the witness, rows up to 2^15). It changes only with the protocol; the files in
     tests/zkml/data/legacy keep the earlier formats verified (test_legacy_proofs.py)."""
     rng = np.random.default_rng(3)
     model = QuantizedModel((6,), 0.1, 3, [
@@ -156,4 +156,4 @@ def test_mlp_proof_bytes_are_pinned():
     com = commit(model, r)
     proof = prove_statement(model, x, y, rng=r)
     assert hashlib.sha256(com.to_bytes() + proof.to_bytes()).hexdigest() == \
-        "c21d98c0133fd433986149f6f7dc46778bb66ebd9bdb2854885bb87c5dadd350"
+        "0fd69772c57fcaeba66acb7a4fab35880570eae25bd6b6847f89388189ca4da2"

@@ -223,11 +223,11 @@ def test_sharded_simulator_makes_accepting_proofs_without_the_weights():
             verify_sharded(com, x, y, sim)
 
 
-def test_a_dense_only_sharded_proof_is_version_4_and_refuses_the_cnn_legacy_version(case):
-    """Sharded files are version 4 (one opening for the witness); the same shards as version 3
+def test_a_dense_only_sharded_proof_is_version_9_and_refuses_the_cnn_legacy_version(case):
+    """Sharded files are version 9 (one opening for the witness, rows up to 2^15); the same shards as version 3
     (the CNN's legacy version) are refused by name for a dense-only network."""
     _, commitment, data, proof = case
-    assert proof.version == 4 and proof.to_bytes()[8:10] == (4).to_bytes(2, "big")
+    assert proof.version == 9 and proof.to_bytes()[8:10] == (9).to_bytes(2, "big")
     assert "is for a network with convolution or pooling layers" in _rejects(commitment, data, _with(proof, version=3))
 
 

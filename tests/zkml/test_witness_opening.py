@@ -25,10 +25,34 @@ SIZES = {"small": 2, "mid": C, "wide": C + 1, "widest": C + 2}   # one row; one 
 
 
 def test_the_row_width_follows_the_largest_witness_tensor():
-    """c = that tensor's columns in the model's layout, at most 14: small proofs keep a small
-    opening, large ones get rows of 2^14."""
-    assert [pedersen.witness_columns(n) for n in (3, 10, 16, 21, 22, 23, 30)] == [3, 7, 10, 13, 13, 14, 14]
+    """c = one more than that tensor's columns in the model's layout, at most 15: small proofs
+    keep a small opening, large ones get rows of 2^15. Format 11 (format_11=True) had the
+    model's columns, at most 14, and its files are verified with that rule."""
+    assert [pedersen.witness_columns(n) for n in (3, 10, 16, 21, 22, 23, 24, 30)] == [4, 8, 11, 14, 14, 15, 15, 15]
+    assert [pedersen.witness_columns(n, format_11=True) for n in (3, 10, 16, 21, 22, 23, 30)] == \
+        [3, 7, 10, 13, 13, 14, 14]
     assert pedersen.layout(22, 13) == (9, 13) and pedersen.layout(9, 13) == (0, 9)
+    assert len(pedersen.vector_generators(1 << pedersen.WITNESS_COLUMN_VARS)) == 1 << 15
+
+
+def test_a_format_11_proof_read_with_the_current_rows_is_rejected():
+    """The row width comes with the version: a version-11 file (rows of the model's layout)
+    read under version 13's rule (rows one column variable wider) is rejected."""
+    from pathlib import Path
+
+    from zkml.formats.commitment import Commitment
+    from zkml.formats.proof import read_proof
+    from zkml.verifier import verify_statement
+
+    legacy = Path(__file__).with_name("data") / "legacy"
+    com = Commitment.from_bytes((legacy / "cnn_commitment.json").read_bytes())
+    data = np.load(legacy / "cnn_data.npz")
+    proof = read_proof((legacy / "cnn_proof_v11.bin").read_bytes())
+    assert verify_statement(com, data["x"], data["y"], proof) == proof.claimed_count
+    proof.version = 13
+    with pytest.raises(Exception) as info:
+        verify_statement(com, data["x"], data["y"], proof)
+    assert type(info.value).__name__ in ("VerificationError", "FormatError")
 
 
 def _case(seed: int):

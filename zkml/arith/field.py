@@ -64,12 +64,39 @@ def field_to_limbs(values: np.ndarray) -> np.ndarray:
     return limbs.astype(np.float64)
 
 
+_TWO_256 = (1 << 256) % P
+
+
 def limbs_to_field(sums: np.ndarray) -> np.ndarray:
-    """Recombine per-limb integer sums [N_LIMBS, k] into k field elements."""
-    out = np.zeros(sums.shape[1], dtype=object)
-    for j in range(N_LIMBS - 1, -1, -1):
-        out = out * (1 << LIMB_BITS) + np.array([int(x) for x in sums[j]], dtype=object)
-    return out % P
+    """Recombine per-limb integer sums [N_LIMBS, k] (signed int64) into k field elements
+    sum_j sums[j] 2^(16 j) mod P: the carries are propagated in int64 (arithmetic shifts
+    floor, so negative sums work), then one Python int per element."""
+    sums = np.asarray(sums, dtype=np.int64)
+    k = sums.shape[1]
+    limbs = np.empty((k, N_LIMBS), dtype="<u2")
+    carry = np.zeros(k, dtype=np.int64)
+    for j in range(N_LIMBS):
+        t = sums[j] + carry
+        limbs[:, j] = t & 0xFFFF
+        carry = t >> LIMB_BITS
+    raw = limbs.tobytes()
+    fb = int.from_bytes
+    low = np.empty(k, dtype=object)
+    low[:] = [fb(raw[32 * i:32 * i + 32], "little") for i in range(k)]
+    return (low + carry.astype(object) * _TWO_256) % P
+
+
+def limb_sums(v: np.ndarray, m: np.ndarray) -> np.ndarray | None:
+    """The exact int64 limb sums [N_LIMBS, k] of v^T M (limbs_to_field turns them into v^T M),
+    or None when a partial sum could reach 2^53 (float64 would round)."""
+    m = np.asarray(m)
+    n = m.shape[0]
+    # Python ints: np.abs(INT64_MIN) would overflow to a negative bound.
+    bound = max(abs(int(m.max())), abs(int(m.min()))) if m.size else 0
+    if (1 << LIMB_BITS) * bound * n >= 1 << 53:
+        return None
+    limbs = field_to_limbs(v)                      # [n, 16]
+    return np.rint(limbs.T @ m.astype(np.float64)).astype(np.int64)    # [16, k], exact integers
 
 
 def field_vec_times_int_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -78,15 +105,10 @@ def field_vec_times_int_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     Each field element is split into 16-bit limbs; the limb matrix times M is a float64
     BLAS product, exact while every partial sum stays below 2^53 (checked here).
     """
-    m = np.asarray(m)
-    n = m.shape[0]
-    # Python ints: np.abs(INT64_MIN) would overflow to a negative bound.
-    bound = max(abs(int(m.max())), abs(int(m.min()))) if m.size else 0
-    if (1 << LIMB_BITS) * bound * n >= 1 << 53:
+    sums = limb_sums(v, m)
+    if sums is None:
         return _slow_vec_times_matrix(v, m)
-    limbs = field_to_limbs(v)                      # [n, 16]
-    sums = limbs.T @ m.astype(np.float64)          # [16, k], exact integers
-    return limbs_to_field(np.rint(sums).astype(np.int64))
+    return limbs_to_field(sums)
 
 
 def _slow_vec_times_matrix(v: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -49,6 +49,10 @@ class PyFrVec:
         """An object array of Python ints in [0, P)."""
         return self.v.copy()
 
+    def to_le_bytes(self) -> bytes:
+        """32 bytes per entry, little-endian, canonical (< P): the MSM kernels' scalars."""
+        return b"".join(int(x).to_bytes(32, "little") for x in self.v)
+
     @classmethod
     def eq_table(cls, point: list[int]) -> "PyFrVec":
         """eq(point, b) for every b in {0,1}^n, big-endian (as field.eq_table)."""

@@ -124,6 +124,14 @@ class NativeFrVec:
         _lib().fr_to_bytes(_ptr(raw), _ptr(self.v), n)
         return _ints_from_bytes(raw.tobytes())
 
+    def to_le_bytes(self) -> np.ndarray:
+        """32 bytes per entry, little-endian, canonical (< P), as a uint8 array: the MSM
+        kernels' scalars, without a detour through Python ints."""
+        n = len(self)
+        raw = np.empty(32 * n, dtype=np.uint8)
+        _lib().fr_to_bytes(_ptr(raw), _ptr(self.v), n)
+        return raw
+
     @classmethod
     def eq_table(cls, point: list[int]) -> "NativeFrVec":
         """eq(point, b) for every b in {0,1}^n, big-endian (as field.eq_table)."""

@@ -117,6 +117,19 @@ def _call(kernel: str, bases: PreparedBases, scalars: np.ndarray, n: int) -> byt
     return out.raw
 
 
+def msm_full_le(bases: PreparedBases, scalars_le, n: int) -> bytes | None:
+    """msm_full for n scalars given as 32 little-endian bytes each (bytes or a uint8 array, as
+    FrVec.to_le_bytes writes them)."""
+    if n > len(bases):
+        raise ValueError(f"msm_full: {n} scalars but {len(bases)} bases")
+    raw = np.frombuffer(scalars_le, dtype=np.uint8) if isinstance(scalars_le, (bytes, bytearray)) \
+        else np.ascontiguousarray(scalars_le, dtype=np.uint8)
+    if raw.shape != (32 * n,):
+        raise ValueError(f"msm_full: {raw.size} bytes of scalars for {n} scalars")
+    packed = raw.view("<u8")
+    return _call("g1_msm_full", bases, packed, n)
+
+
 def msm_full(bases: PreparedBases, scalars: list[int]) -> bytes | None:
     """sum scalars[i] P_i over the first len(scalars) bases for scalars in [0, 2^256), as 96
     bytes affine x || y; None for the identity (the dot-product prover's MSMs)."""

@@ -9,7 +9,7 @@ domain tag PEDERSEN_DST, so nobody knows a discrete-log relation between them (n
   h   = H("blinding")                              the blinding generator
 A tensor of 2^n entries is laid out as a 2^a x 2^b matrix (a rows' variables, the first
 coordinates of an evaluation point; a = (n - 4) // 2 for the model's tensors, a = n - c for
-the tensors a proof commits, c <= 14: layout()); each row i is committed as
+the tensors a proof commits, c <= 15: layout()); each row i is committed as
   C_i = sum_j M[i, j] G_j + rho_i h.
 Scalars are committed as C = v g + s h.
 """
@@ -53,11 +53,11 @@ def h():
     return _gen(b"blinding")
 
 
-# G_0 .. G_{16383} as 96-byte affine x || y (big-endian), exactly what hash_to_g1 derives
+# G_0 .. G_{32767} as 96-byte affine x || y (big-endian), exactly what hash_to_g1 derives
 # (re-derived by tests/zkml/test_primitives.py and scripts/make_generators.py). Loading
 # them takes milliseconds; deriving them takes ~0.7 ms each. Later indices are derived.
 GENERATOR_FILE = Path(__file__).resolve().parents[1] / "pedersen_generators.bin"
-GENERATOR_FILE_SHA256 = "0c40892373e1acd1793c38180c734a6b928bb6e79f833ba8df1435f5ef15bf0c"
+GENERATOR_FILE_SHA256 = "23b440c261e8c7641449df52331df30222e2640ade37cf55a0181e2ac96a6d52"
 
 
 def derive_vector_generator(index: int):
@@ -142,17 +142,23 @@ def commit_scalar(value: int, blind: int):
     return be.add(g_times(value), h_times(blind))
 
 
-# The widest rows of the tensors a proof commits (its witness): 2^14 entries. They are all
+# The widest rows of the tensors a proof commits (its witness): 2^15 entries. They are all
 # opened together at one point by one dot-product argument of their width (hyrax.py, "one
 # opening for the witness"), so wide rows cost the prover one argument, not one per size.
-WITNESS_COLUMN_VARS = 14
+WITNESS_COLUMN_VARS = 15
+FORMAT_11_COLUMN_VARS = 14          # proof format 11 / sharded 4: the model's columns, at most 14
 
 
-def witness_columns(max_vars: int) -> int:
+def witness_columns(max_vars: int, format_11: bool = False) -> int:
     """c: the column variables of every witness tensor of a proof whose largest witness tensor
-    has max_vars variables: that tensor's columns in the model's layout, at most 14 (small
-    proofs keep a small opening, large ones get rows of 2^14)."""
-    return min(WITNESS_COLUMN_VARS, layout(max_vars)[1])
+    has max_vars variables: one more than that tensor's columns in the model's layout, at most
+    15. The witness is opened once per proof, so its rows can be twice as wide as the model's
+    (opened once per size): half the row commitments (48 bytes each) for an argument twice as
+    long (O(log) bytes, O(2^c c) prover work). format_11: the rule of proof format 11 / sharded
+    4 (the model's columns, at most 14), which those files were made with."""
+    if format_11:
+        return min(FORMAT_11_COLUMN_VARS, layout(max_vars)[1])
+    return min(WITNESS_COLUMN_VARS, layout(max_vars)[1] + 1)
 
 
 def layout(n_vars: int, columns: int | None = None) -> tuple[int, int]:

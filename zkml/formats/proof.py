@@ -13,11 +13,13 @@ from zkml.arith.field import P
 from zkml.errors import FormatError
 
 PROOF_MAGIC = b"ZKMPROOF"
-# 11: every architecture; the proof's own committed tensors have rows of up to 2^14 entries and are
-# opened together at one point (commitments/hyrax.py, "one opening for the witness"). 11 is two
-# or more bits away from every other readable version. Versions 2, 4 (dense networks) and 8
-# (convolutional ones) opened every tensor per size in the model's layout: they still verify
-# (published bundles), by that opening (legacy_opening). 8: version 7 with max-pooling proved
+# 13: every architecture; the proof's own committed tensors have rows of up to 2^15 entries, one
+# column variable more than the model's layout of the largest of them (pedersen.witness_columns),
+# and are opened together at one point (commitments/hyrax.py, "one opening for the witness").
+# 13 is two or more bits away from every other readable version. 11: the same with rows of the
+# model's layout, at most 2^14 (still verified: published bundles). Versions 2, 4 (dense
+# networks) and 8 (convolutional ones) opened every tensor per size in the model's layout: they
+# still verify, by that opening (legacy_opening). 8: version 7 with max-pooling proved
 # by prod_u D_u = 0 instead of committed selector bits (docs/protocol.md §3); a version-7
 # proof is refused by name. 7: version 4's header for a network with convolution or pooling
 # layers whose activations are committed with one joint per-sample index; a version-4 proof of
@@ -26,10 +28,11 @@ PROOF_MAGIC = b"ZKMPROOF"
 # 3: two bits away from 2). 2: proof protocol v2 (LogUp-GKR).
 SELECTOR_VERSION = 7                               # read only to be refused by name
 CNN_VERSION = 8
-WITNESS_OPENING_VERSION = 11
+NARROW_ROWS_VERSION = 11
+WITNESS_OPENING_VERSION = 13
 PROOF_VERSION = WITNESS_OPENING_VERSION
-LENGTH_VERSIONS = (4, SELECTOR_VERSION, CNN_VERSION, WITNESS_OPENING_VERSION)   # the header with the body's length
-READABLE_VERSIONS = (2, 4, SELECTOR_VERSION, CNN_VERSION, WITNESS_OPENING_VERSION)   # 2: made before the length was added
+LENGTH_VERSIONS = (4, SELECTOR_VERSION, CNN_VERSION, NARROW_ROWS_VERSION, WITNESS_OPENING_VERSION)   # the header with the body's length
+READABLE_VERSIONS = (2, *LENGTH_VERSIONS)   # 2: made before the length was added
 _PREFIX = struct.Struct(">8sH")                       # magic, version
 _HEADER = struct.Struct(">8sHQQ32s32s32s32s32sQ")     # + K, N, 5 digests, body length (big-endian)
 _HEADER_V2 = struct.Struct(">8sHQQ32s32s32s32s32s")   # version 2: no body length
@@ -100,16 +103,18 @@ class Proof:
 # product of the C_s. Header: magic, version, K, N, the sum of blinds, the 5 statement digests,
 # the number of shards; then per shard: start, stop, C_s (compressed G1), body length, body.
 SHARDED_MAGIC = b"ZKMSHARD"
-# 4: every architecture, each shard's proof as PROOF.bin version 11 (one opening for the proof's
-# own tensors). Legacy, still verified: 3, a network with convolution or pooling layers,
+# 9: every architecture, each shard's proof as PROOF.bin version 13 (one opening for the proof's
+# own tensors, rows of up to 2^15; 9 is two or more bits away from 2, 3 and 4). Legacy, still
+# verified: 4, each shard as PROOF.bin version 11 (rows of up to 2^14); 3, a network with convolution or pooling layers,
 # max-pooling proved without selectors (as PROOF.bin version 8; a version-2 file of such a
 # network is refused by name), and 2, dense-only networks; each architecture accepts only its
 # own legacy version. Version 1 laid out a convolutional network's activations per dimension;
 # it is not read: prove again.
 SHARDED_VERSION = 2
 SHARDED_CNN_VERSION = 3
-SHARDED_WITNESS_OPENING_VERSION = 4
-SHARDED_VERSIONS = (SHARDED_VERSION, SHARDED_CNN_VERSION, SHARDED_WITNESS_OPENING_VERSION)
+SHARDED_NARROW_ROWS_VERSION = 4
+SHARDED_WITNESS_OPENING_VERSION = 9
+SHARDED_VERSIONS = (SHARDED_VERSION, SHARDED_CNN_VERSION, SHARDED_NARROW_ROWS_VERSION, SHARDED_WITNESS_OPENING_VERSION)
 MAX_SHARDS = 4096
 POINT_BYTES = 48
 _SHARDED_HEADER = struct.Struct(">8sHQQ32s32s32s32s32s32sI")
@@ -197,19 +202,27 @@ def _has_windows(arch: dict) -> bool:
 
 
 def file_version(arch: dict) -> int:
-    """The version a proof is written in (every architecture: 11)."""
+    """The version a proof is written in (every architecture: 13)."""
     return WITNESS_OPENING_VERSION
 
 
 def sharded_file_version(arch: dict) -> int:
-    """The version a sharded proof is written in (every architecture: 4)."""
+    """The version a sharded proof is written in (every architecture: 9)."""
     return SHARDED_WITNESS_OPENING_VERSION
 
 
 def legacy_opening(version: int, sharded: bool = False) -> bool:
     """True for a file version whose proofs opened every committed tensor per size in the
     model's layout (made before version 11, sharded 4)."""
-    return version != (SHARDED_WITNESS_OPENING_VERSION if sharded else WITNESS_OPENING_VERSION)
+    if sharded:
+        return version not in (SHARDED_NARROW_ROWS_VERSION, SHARDED_WITNESS_OPENING_VERSION)
+    return version not in (NARROW_ROWS_VERSION, WITNESS_OPENING_VERSION)
+
+
+def narrow_rows(version: int, sharded: bool = False) -> bool:
+    """True for version 11 / sharded 4: one opening for the witness, with rows of the model's
+    layout of the largest witness tensor, at most 2^14 (pedersen.witness_columns, format_11)."""
+    return version == (SHARDED_NARROW_ROWS_VERSION if sharded else NARROW_ROWS_VERSION)
 
 
 def version_problem(arch: dict, version: int, sharded: bool = False) -> str | None:

@@ -1,9 +1,12 @@
-"""Writes the proofs in tests/zkml/data/legacy/: files made by zkml before the proof's own
-tensors were opened together (proof format 4 for a dense network, 8 for a convolutional one;
-sharded formats 2 and 3), which the verifier must keep accepting (published bundles). Run once
-with the zkml of commit 1cb674e on the path:
+"""Writes the proofs in tests/zkml/data/legacy/: files made by earlier versions of zkml, which
+the verifier must keep accepting (published bundles). Proof formats 4 (a dense network) and 8 (a
+convolutional one), sharded 2 and 3, made before the proof's own tensors were opened together,
+by the zkml of commit 1cb674e; formats 11 and sharded 4, whose witness rows were at most 2^14
+wide, by the zkml of commit f502062. Run once with that zkml on the path (it also rewrites the
+commitments and data, which come out the same):
 
     git worktree add /tmp/old 1cb674e && PYTHONPATH=/tmp/old python make_legacy_proofs.py
+    git worktree add /tmp/old11 f502062 && PYTHONPATH=/tmp/old11 python make_legacy_proofs.py
 """
 import importlib.util
 import random
