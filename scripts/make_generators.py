@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zkml.commitments import pedersen
 from zkml.arith.curve import get_backend  # noqa: E402
 
-COUNT = 1 << 15   # 2^pedersen.WITNESS_COLUMN_VARS: the widest witness row's generators
+COUNT = 1 << pedersen.WITNESS_COLUMN_VARS   # the widest witness row's generators
 
 
 def main() -> None:

@@ -215,10 +215,10 @@ class Circuit:
             names += [n for n in g.tensors + g.limb_tensors() if n not in model]
         return names + ["mult"]
 
-    def witness_columns(self, format_11: bool = False) -> int:
+    def witness_columns(self, narrow: bool = False) -> int:
         """The column variables of every tensor the proof commits (pedersen.witness_columns;
-        format_11: the rule proof format 11 / sharded 4 was made with)."""
-        return witness_columns(max(self.n_vars(name) for name in self.witness_tensors()), format_11)
+        narrow: the rule of proof format 11 / sharded 4)."""
+        return witness_columns(max(self.n_vars(name) for name in self.witness_tensors()), narrow)
 
     def n_vars(self, name: str) -> int:
         if name == "mult":

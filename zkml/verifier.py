@@ -23,7 +23,7 @@ from zkml.arith.field import P, eq_eval
 from zkml.protocols.logup_verifier import verify_fraction_sum
 from zkml.commitments.pedersen import TensorCommitment, layout
 from zkml.errors import FormatError
-from zkml.formats.proof import Proof, ShardedProof, legacy_opening, narrow_rows, version_problem
+from zkml.formats.proof import NARROW_ROWS, PER_SIZE, WIDE_ROWS, Proof, ShardedProof, version_problem, witness_opening
 from zkml.statement import Shard, start_transcript, statement_digests
 from zkml.protocols.sumcheck_verifier import verify_sumcheck
 
@@ -59,7 +59,7 @@ def verify_statement(commitment: Commitment, x_int: np.ndarray, labels: np.ndarr
     ch = VerifierChannel(start_transcript(digests, len(labels), count), proof.body, programmed_challenges, checks)
     try:
         _verify_body(ch, commitment, x_int, labels, pedersen.g_times(count), progress,
-                     legacy_opening(proof.version), narrow_rows(proof.version))
+                     witness_opening(proof.version))
     except (VerificationError, FormatError):
         checks.raise_first_failure()      # an earlier check's failure is the reason to give
         raise
@@ -135,8 +135,7 @@ def _verify_shards(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
             ch = VerifierChannel(start_transcript(digests, n, None, shard, part.count_commitment), part.body,
                                  programmed_challenges[i] if programmed_challenges else None, checks)
             _verify_body(ch, commitment, x_int[part.start:part.stop], labels[part.start:part.stop], c_s,
-                         shard_report, legacy_opening(proof.version, sharded=True),
-                         narrow_rows(proof.version, sharded=True))
+                         shard_report, witness_opening(proof.version, sharded=True))
         except VerificationError as exc:
             checks.raise_first_failure()      # an earlier check's failure is the reason to give
             raise VerificationError(f"{where}: {exc.reason}") from None
@@ -147,11 +146,11 @@ def _verify_shards(commitment: Commitment, x_int: np.ndarray, labels: np.ndarray
 
 
 def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray, labels: np.ndarray,
-                 count_commitment, progress, legacy: bool = False, format_11: bool = False) -> None:
+                 count_commitment, progress, opening: str = WIDE_ROWS) -> None:
     """Every check of one proof's messages; count_commitment opens to the samples' correct count
-    (g^K for a whole proof, a shard's hidden C_s). legacy: a proof file of a version that opened
-    every committed tensor per size (formats/proof.py, legacy_opening); format_11: one of
-    version 11 / sharded 4, whose witness rows were at most 2^14 wide (narrow_rows)."""
+    (g^K for a whole proof, a shard's hidden C_s). opening: how the file's version commits and
+    opens the proof's own tensors (formats/proof.py, witness_opening: PER_SIZE, the model's
+    layout opened per size; NARROW_ROWS, version 11 / sharded 4; WIDE_ROWS, the current rows)."""
     report = progress or (lambda stage, fraction: None)
     be = get_backend()
     circuit = Circuit(commitment.architecture, len(labels))
@@ -162,7 +161,8 @@ def _verify_body(ch: VerifierChannel, commitment: Commitment, x_int: np.ndarray,
         rows = [ch.recv_point(f"{prefix}/{name}/{r}") for r in range(1 << layout(n_vars, columns)[0])]
         tensors[name] = TensorCommitment(n_vars, rows, columns)
 
-    columns = None if legacy else circuit.witness_columns(format_11)     # legacy: the model's layout
+    legacy = opening == PER_SIZE                                         # the model's layout, per size
+    columns = None if legacy else circuit.witness_columns(narrow=opening == NARROW_ROWS)
     for name in circuit.witness_tensors():
         recv_tensor(name, "witness")
     alpha, beta = ch.challenge("lookup/alpha"), ch.challenge("lookup/beta")

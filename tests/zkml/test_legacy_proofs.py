@@ -61,7 +61,7 @@ def test_a_tampered_legacy_proof_is_rejected(kind, name):
 
 
 def test_new_proofs_are_written_in_the_witness_opening_versions():
-    from zkml.formats.proof import SHARDED_WITNESS_OPENING_VERSION, WITNESS_OPENING_VERSION
+    from zkml.formats.proof import SHARDED_WIDE_ROWS_VERSION, WIDE_ROWS_VERSION
     from zkml.prover import prove_sharded, prove_statement
     from zkml_fixtures import tiny_data, tiny_model
 
@@ -70,5 +70,5 @@ def test_new_proofs_are_written_in_the_witness_opening_versions():
     model = tiny_model()
     commit(model, random.Random(0))
     x, y = tiny_data(model)
-    assert prove_statement(model, x, y, rng=random.Random(1)).version == WITNESS_OPENING_VERSION == 13
-    assert prove_sharded(model, x, y, 3, rng=random.Random(1)).version == SHARDED_WITNESS_OPENING_VERSION == 9
+    assert prove_statement(model, x, y, rng=random.Random(1)).version == WIDE_ROWS_VERSION == 13
+    assert prove_sharded(model, x, y, 3, rng=random.Random(1)).version == SHARDED_WIDE_ROWS_VERSION == 9

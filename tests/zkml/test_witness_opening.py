@@ -25,34 +25,56 @@ SIZES = {"small": 2, "mid": C, "wide": C + 1, "widest": C + 2}   # one row; one 
 
 
 def test_the_row_width_follows_the_largest_witness_tensor():
-    """c = one more than that tensor's columns in the model's layout, at most 15: small proofs
-    keep a small opening, large ones get rows of 2^15. Format 11 (format_11=True) had the
-    model's columns, at most 14, and its files are verified with that rule."""
-    assert [pedersen.witness_columns(n) for n in (3, 10, 16, 21, 22, 23, 24, 30)] == [4, 8, 11, 14, 14, 15, 15, 15]
-    assert [pedersen.witness_columns(n, format_11=True) for n in (3, 10, 16, 21, 22, 23, 30)] == \
+    """c = one more than that tensor's columns in the model's layout, at most 15 (and never
+    more than its own variables): small proofs keep a small opening, large ones get rows of
+    2^15. Format 11 (narrow=True) had the model's columns, at most 14, and its files are
+    verified with that rule."""
+    assert [pedersen.witness_columns(n) for n in (3, 10, 16, 21, 22, 23, 24, 30)] == [3, 8, 11, 14, 14, 15, 15, 15]
+    assert [pedersen.witness_columns(n, narrow=True) for n in (3, 10, 16, 21, 22, 23, 30)] == \
         [3, 7, 10, 13, 13, 14, 14]
     assert pedersen.layout(22, 13) == (9, 13) and pedersen.layout(9, 13) == (0, 9)
     assert len(pedersen.vector_generators(1 << pedersen.WITNESS_COLUMN_VARS)) == 1 << 15
 
 
-def test_a_format_11_proof_read_with_the_current_rows_is_rejected():
-    """The row width comes with the version: a version-11 file (rows of the model's layout)
-    read under version 13's rule (rows one column variable wider) is rejected."""
+def _relabelled(proof, version: int):
+    import dataclasses
+
+    from zkml.formats.proof import read_proof
+    return read_proof(dataclasses.replace(proof, version=version).to_bytes())
+
+
+def test_a_proof_read_with_the_other_versions_rows_is_rejected():
+    """The row width comes with the version: a version-11 file (rows of the model's layout) read
+    as version 13 (rows one column variable wider), a new file read as 11, and the same for
+    sharded files (4 and 9), are all rejected with a reason, never accepted."""
     from pathlib import Path
 
+    from zkml.errors import FormatError
     from zkml.formats.commitment import Commitment
     from zkml.formats.proof import read_proof
-    from zkml.verifier import verify_statement
+    from zkml.prover import prove_sharded, prove_statement
+    from zkml.verifier import verify_sharded, verify_statement
+    from zkml_fixtures import tiny_data, tiny_model
+
+    from zkml import commit
 
     legacy = Path(__file__).with_name("data") / "legacy"
     com = Commitment.from_bytes((legacy / "cnn_commitment.json").read_bytes())
     data = np.load(legacy / "cnn_data.npz")
-    proof = read_proof((legacy / "cnn_proof_v11.bin").read_bytes())
-    assert verify_statement(com, data["x"], data["y"], proof) == proof.claimed_count
-    proof.version = 13
-    with pytest.raises(Exception) as info:
-        verify_statement(com, data["x"], data["y"], proof)
-    assert type(info.value).__name__ in ("VerificationError", "FormatError")
+    for name, new_version, verify in (("cnn_proof_v11.bin", 13, verify_statement),
+                                      ("cnn_sharded_v4.bin", 9, verify_sharded)):
+        proof = read_proof((legacy / name).read_bytes())
+        assert verify(com, data["x"], data["y"], proof) == proof.claimed_count
+        with pytest.raises((VerificationError, FormatError)):
+            verify(com, data["x"], data["y"], _relabelled(proof, new_version))
+    model = tiny_model()
+    com = commit(model, random.Random(0))
+    x, y = tiny_data(model)
+    for proof, old_version, verify in ((prove_statement(model, x, y, rng=random.Random(1)), 11, verify_statement),
+                                       (prove_sharded(model, x, y, 3, rng=random.Random(1)), 4, verify_sharded)):
+        assert verify(com, x, y, proof) == proof.claimed_count
+        with pytest.raises((VerificationError, FormatError)):
+            verify(com, x, y, _relabelled(proof, old_version))
 
 
 def _case(seed: int):

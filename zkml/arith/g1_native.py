@@ -133,11 +133,8 @@ def msm_full_le(bases: PreparedBases, scalars_le, n: int) -> bytes | None:
 def msm_full(bases: PreparedBases, scalars: list[int]) -> bytes | None:
     """sum scalars[i] P_i over the first len(scalars) bases for scalars in [0, 2^256), as 96
     bytes affine x || y; None for the identity (the dot-product prover's MSMs)."""
-    n = len(scalars)
-    if n > len(bases):
-        raise ValueError(f"msm_full: {n} scalars but {len(bases)} bases")
     try:
         packed = b"".join(int(s).to_bytes(32, "little") for s in scalars)
     except OverflowError:
         raise ValueError("msm_full: a scalar is negative or has more than 256 bits") from None
-    return _call("g1_msm_full", bases, np.frombuffer(packed, dtype="<u8"), n)
+    return msm_full_le(bases, packed, len(scalars))

@@ -11,6 +11,11 @@ from zkml.commitments import ipa_prover
 from zkml.commitments.hyrax import eq_halves
 
 
+# Each tensor's limb sums are below 2^53 in absolute value (field.limb_sums): this many of them,
+# and the carries limbs_to_field adds, stay inside int64.
+PARTS_PER_FLUSH = ((1 << 63) - (1 << 48)) // (1 << 53)
+
+
 def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=None,
                      columns: int | None = None) -> None:
     """items: (values, row_blinds, claimed value, value_blind, TensorCommitment) per tensor.
@@ -38,7 +43,7 @@ def prove_batch_eval(ch, items: list[tuple], point: list[int], label: str, rng=N
         else:
             sums[:, :part.shape[1]] += part
             pending += 1
-            if pending == 1000:      # each part's entries are below 2^53: 1,000 fit in int64
+            if pending == PARTS_PER_FLUSH:
                 w, sums, pending = (w + limbs_to_field(sums)) % P, np.zeros_like(sums), 0
         rho_t = (rho_t + coef * int(np.dot(left[:n_rows], np.array(row_blinds, dtype=object)) % P)) % P
         rv = (rv + coef * value_blind) % P

@@ -7,9 +7,9 @@ import numpy as np
 
 from zkml.arith.curve import get_backend
 from zkml.arith.field import P, inv
+from zkml.arith.frvec import FrVec
 from zkml.arith.parallel import pmap
 from zkml.commitments import pedersen, pedersen_prover
-from zkml.arith.frvec import FrVec
 
 
 def _generator_msm(gens: list):
@@ -86,8 +86,8 @@ def prove_dot(ch, w: np.ndarray, rho_t: int, a: np.ndarray, v: int, rv: int, lab
         w = _fold(w, x, xi)
         a = _fold(a, xi, x)
         # the generators j < half took 1/x, j >= half took x: block k splits into 2k, 2k + 1
-        block = block.take(np.repeat(np.arange(len(block)), 2)).mul(
-            FrVec.from_ints(np.array([xi, x] * len(block), dtype=object)))
+        k = len(block)
+        block = FrVec.concat([block.scale(xi), block.scale(x)]).take(np.arange(2 * k).reshape(2, k).T.ravel())
     base = be.add(msm_gens(block), be.mul(u, int(a.to_ints()[0])))
     w0 = int(w.to_ints()[0])
     if ch.simulate:

@@ -146,19 +146,20 @@ def commit_scalar(value: int, blind: int):
 # opened together at one point by one dot-product argument of their width (hyrax.py, "one
 # opening for the witness"), so wide rows cost the prover one argument, not one per size.
 WITNESS_COLUMN_VARS = 15
-FORMAT_11_COLUMN_VARS = 14          # proof format 11 / sharded 4: the model's columns, at most 14
+NARROW_COLUMN_VARS = 14             # proof format 11 / sharded 4: the model's columns, at most 14
 
 
-def witness_columns(max_vars: int, format_11: bool = False) -> int:
+def witness_columns(max_vars: int, narrow: bool = False) -> int:
     """c: the column variables of every witness tensor of a proof whose largest witness tensor
     has max_vars variables: one more than that tensor's columns in the model's layout, at most
     15. The witness is opened once per proof, so its rows can be twice as wide as the model's
     (opened once per size): half the row commitments (48 bytes each) for an argument twice as
-    long (O(log) bytes, O(2^c c) prover work). format_11: the rule of proof format 11 / sharded
-    4 (the model's columns, at most 14), which those files were made with."""
-    if format_11:
-        return min(FORMAT_11_COLUMN_VARS, layout(max_vars)[1])
-    return min(WITNESS_COLUMN_VARS, layout(max_vars)[1] + 1)
+    long (O(log) bytes, O(2^c c) prover work); never more than the tensor's own variables.
+    narrow: the rule of proof format 11 / sharded 4 (the model's columns, at most 14), which
+    those files were made with."""
+    if narrow:
+        return min(NARROW_COLUMN_VARS, layout(max_vars)[1])
+    return min(WITNESS_COLUMN_VARS, layout(max_vars)[1] + 1, max_vars)
 
 
 def layout(n_vars: int, columns: int | None = None) -> tuple[int, int]:

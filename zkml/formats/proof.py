@@ -19,7 +19,7 @@ PROOF_MAGIC = b"ZKMPROOF"
 # 13 is two or more bits away from every other readable version. 11: the same with rows of the
 # model's layout, at most 2^14 (still verified: published bundles). Versions 2, 4 (dense
 # networks) and 8 (convolutional ones) opened every tensor per size in the model's layout: they
-# still verify, by that opening (legacy_opening). 8: version 7 with max-pooling proved
+# still verify, by that opening (witness_opening: PER_SIZE). 8: version 7 with max-pooling proved
 # by prod_u D_u = 0 instead of committed selector bits (docs/protocol.md §3); a version-7
 # proof is refused by name. 7: version 4's header for a network with convolution or pooling
 # layers whose activations are committed with one joint per-sample index; a version-4 proof of
@@ -29,9 +29,9 @@ PROOF_MAGIC = b"ZKMPROOF"
 SELECTOR_VERSION = 7                               # read only to be refused by name
 CNN_VERSION = 8
 NARROW_ROWS_VERSION = 11
-WITNESS_OPENING_VERSION = 13
-PROOF_VERSION = WITNESS_OPENING_VERSION
-LENGTH_VERSIONS = (4, SELECTOR_VERSION, CNN_VERSION, NARROW_ROWS_VERSION, WITNESS_OPENING_VERSION)   # the header with the body's length
+WIDE_ROWS_VERSION = 13
+PROOF_VERSION = WIDE_ROWS_VERSION
+LENGTH_VERSIONS = (4, SELECTOR_VERSION, CNN_VERSION, NARROW_ROWS_VERSION, WIDE_ROWS_VERSION)   # the header with the body's length
 READABLE_VERSIONS = (2, *LENGTH_VERSIONS)   # 2: made before the length was added
 _PREFIX = struct.Struct(">8sH")                       # magic, version
 _HEADER = struct.Struct(">8sHQQ32s32s32s32s32sQ")     # + K, N, 5 digests, body length (big-endian)
@@ -73,8 +73,9 @@ class Proof:
             raise FormatError(f"proof is truncated: {len(data)} bytes, the header alone is {_HEADER.size}")
         _, version = _PREFIX.unpack_from(data)
         if version not in READABLE_VERSIONS:
-            raise FormatError(f"unsupported proof version {version}: this verifier reads versions "
-                              f"{' and '.join(map(str, READABLE_VERSIONS))} (prove again with this version of zkml)")
+            accepted = ", ".join(str(v) for v in READABLE_VERSIONS if v != SELECTOR_VERSION)
+            raise FormatError(f"unsupported proof version {version}: this verifier reads versions {accepted} "
+                              "(prove again with this version of zkml)")
         header = _HEADER if version in LENGTH_VERSIONS else _HEADER_V2
         if len(data) < header.size:
             raise FormatError(f"proof is truncated: {len(data)} bytes, the header alone is {header.size}")
@@ -113,8 +114,8 @@ SHARDED_MAGIC = b"ZKMSHARD"
 SHARDED_VERSION = 2
 SHARDED_CNN_VERSION = 3
 SHARDED_NARROW_ROWS_VERSION = 4
-SHARDED_WITNESS_OPENING_VERSION = 9
-SHARDED_VERSIONS = (SHARDED_VERSION, SHARDED_CNN_VERSION, SHARDED_NARROW_ROWS_VERSION, SHARDED_WITNESS_OPENING_VERSION)
+SHARDED_WIDE_ROWS_VERSION = 9
+SHARDED_VERSIONS = (SHARDED_VERSION, SHARDED_CNN_VERSION, SHARDED_NARROW_ROWS_VERSION, SHARDED_WIDE_ROWS_VERSION)
 MAX_SHARDS = 4096
 POINT_BYTES = 48
 _SHARDED_HEADER = struct.Struct(">8sHQQ32s32s32s32s32s32sI")
@@ -136,7 +137,7 @@ class ShardedProof:
     blind: int                    # sum of the shards' blinds mod P
     statement: dict[str, bytes]
     shards: list[ShardPart]
-    version: int = SHARDED_WITNESS_OPENING_VERSION
+    version: int = SHARDED_WIDE_ROWS_VERSION
 
     def to_bytes(self) -> bytes:
         digests = [self.statement[k] for k in STATEMENT_PARTS]
@@ -157,7 +158,7 @@ class ShardedProof:
             raise FormatError("not a sharded proof file (bad magic bytes)")
         if len(data) >= _PREFIX.size and _PREFIX.unpack_from(data)[1] not in SHARDED_VERSIONS:
             raise FormatError(f"unsupported sharded proof version {_PREFIX.unpack_from(data)[1]}: this verifier "
-                              f"reads versions {' and '.join(map(str, SHARDED_VERSIONS))} (prove again with this "
+                              f"reads versions {', '.join(map(str, SHARDED_VERSIONS))} (prove again with this "
                               "version of zkml)")
         if len(data) < _SHARDED_HEADER.size:
             raise FormatError(f"proof is truncated: {len(data)} bytes, the header alone is {_SHARDED_HEADER.size}")
@@ -203,32 +204,32 @@ def _has_windows(arch: dict) -> bool:
 
 def file_version(arch: dict) -> int:
     """The version a proof is written in (every architecture: 13)."""
-    return WITNESS_OPENING_VERSION
+    return WIDE_ROWS_VERSION
 
 
 def sharded_file_version(arch: dict) -> int:
     """The version a sharded proof is written in (every architecture: 9)."""
-    return SHARDED_WITNESS_OPENING_VERSION
+    return SHARDED_WIDE_ROWS_VERSION
 
 
-def legacy_opening(version: int, sharded: bool = False) -> bool:
-    """True for a file version whose proofs opened every committed tensor per size in the
-    model's layout (made before version 11, sharded 4)."""
-    if sharded:
-        return version not in (SHARDED_NARROW_ROWS_VERSION, SHARDED_WITNESS_OPENING_VERSION)
-    return version not in (NARROW_ROWS_VERSION, WITNESS_OPENING_VERSION)
+# How a file version's proofs commit and open their own (witness) tensors:
+PER_SIZE = "per size"          # before 11 / sharded 4: the model's layout, one opening per size
+NARROW_ROWS = "narrow rows"    # 11 / sharded 4: one opening, rows of the model's columns, at most 2^14
+WIDE_ROWS = "wide rows"        # 13 / sharded 9: one opening, rows one column variable wider, at most 2^15
 
 
-def narrow_rows(version: int, sharded: bool = False) -> bool:
-    """True for version 11 / sharded 4: one opening for the witness, with rows of the model's
-    layout of the largest witness tensor, at most 2^14 (pedersen.witness_columns, format_11)."""
-    return version == (SHARDED_NARROW_ROWS_VERSION if sharded else NARROW_ROWS_VERSION)
+def witness_opening(version: int, sharded: bool = False) -> str:
+    """PER_SIZE, NARROW_ROWS or WIDE_ROWS: how proofs of this file version commit and open
+    their own tensors (pedersen.witness_columns gives the rows' width of the last two)."""
+    narrow, wide = (SHARDED_NARROW_ROWS_VERSION, SHARDED_WIDE_ROWS_VERSION) if sharded else \
+        (NARROW_ROWS_VERSION, WIDE_ROWS_VERSION)
+    return {narrow: NARROW_ROWS, wide: WIDE_ROWS}.get(version, PER_SIZE)
 
 
 def version_problem(arch: dict, version: int, sharded: bool = False) -> str | None:
     """Why a proof file (`sharded` or not) of `version` cannot be a proof for `arch` under this
     protocol, or None."""
-    if not legacy_opening(version, sharded):
+    if witness_opening(version, sharded) != PER_SIZE:
         return None
     if sharded:
         if _has_windows(arch) and version != SHARDED_CNN_VERSION:
