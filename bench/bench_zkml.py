@@ -147,6 +147,7 @@ def run_once(case: str) -> dict:
     from zkml.arith import curve
     import zkml
     from zkml.formats.data import Dataset
+    from zkml.memory import estimated_peak_bytes
     _desc, backend, dims, n, *shard_size = CASES[case]
     curve.set_backend(backend)
     if dims is None:
@@ -173,6 +174,8 @@ def run_once(case: str) -> dict:
     return {"commit_s": t1 - t0, "prove_s": t2 - t1, "verify_s": t3 - t2,
             "proof_bytes": len(proof.to_bytes()), "commitment_bytes": len(commitment.to_bytes()),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "estimated_peak_mb": estimated_peak_bytes(model.architecture(), n, shard_size[0] if shard_size else None)
+            / (1 << 20),
             "count": count, "n": n, "shards": len(getattr(proof, "shards", [proof])),
             "macs_per_sample": macs_per_sample(model),
             "prove_ns_per_mac": (t2 - t1) * 1e9 / (n * macs_per_sample(model)),
@@ -203,13 +206,13 @@ def main() -> None:
                          "date": time.strftime("%Y-%m-%d")}
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"{'case':<14}{'runs':>5}{'commit s':>10}{'prove s':>10}{'verify s':>10}{'proof KiB':>11}"
-          f"{'commit KiB':>11}{'RSS MiB':>9}{'ns/MAC':>8}  stages (s)")
+          f"{'commit KiB':>11}{'RSS MiB':>9}{'est. MiB':>9}{'ns/MAC':>8}  stages (s)")
     for case, r in results.items():
         m = r["median"]
         stages = " ".join(f"{k[6:-2]} {v:.1f}" for k, v in m.items() if k.startswith("stage_"))
         print(f"{case:<14}{r['runs']:>5}{m['commit_s']:>10.2f}{m['prove_s']:>10.2f}{m['verify_s']:>10.2f}"
               f"{m['proof_bytes'] / 1024:>11.0f}{m['commitment_bytes'] / 1024:>11.1f}{m['peak_rss_mb']:>9.0f}"
-              f"{m.get('prove_ns_per_mac', 0):>8.0f}  {stages}")
+              f"{m.get('estimated_peak_mb', 0):>9.0f}{m.get('prove_ns_per_mac', 0):>8.0f}  {stages}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from zkml.memory import memory_argument
+
 from .client import ApiError, PlatformClient
 
 
@@ -66,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
         _print(f"proving (context {context})…")
         started = time.monotonic()
-        proof = zkml.prove(model, dataset, progress=progress, context=context, shard_size=args.shard_size)
+        proof = zkml.prove(model, dataset, progress=progress, context=context, shard_size=args.shard_size,
+                           max_memory=args.max_memory)
         seconds = time.monotonic() - started
         proof_bytes = proof.to_bytes()
         _print(f"proved in {seconds:.1f}s: claims {proof.claimed_count}/{len(dataset.y)} correct, "
@@ -126,8 +129,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     p_run.add_argument("--model", required=True, type=Path, help="MODEL.zkm (never uploaded)")
     p_run.add_argument("--submission", required=True, type=int)
     p_run.add_argument("--out", help="also save the proof here")
-    p_run.add_argument("--shard-size", type=int, default=None, metavar="SAMPLES",
-                       help="prove SAMPLES samples at a time (bounds the prover's memory; zkml prove --shard-size)")
+    size = p_run.add_mutually_exclusive_group()
+    size.add_argument("--shard-size", type=int, default=None, metavar="SAMPLES",
+                      help="prove SAMPLES samples at a time (bounds the prover's memory; zkml prove --shard-size)")
+    size.add_argument("--max-memory", type=memory_argument, default=None, metavar="SIZE",
+                      help="choose the shard size so that the prover's estimated peak memory stays under SIZE "
+                           "(e.g. 8G; zkml prove --max-memory)")
     p_run.add_argument("--wait", type=float, default=0, help="seconds to wait for the verification verdict")
     p_run.add_argument("--report-every", type=float, default=1.0, help="seconds between progress reports")
     p_run.set_defaults(func=run)

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from zkml.errors import FormatError, ZkmlError
+from zkml.memory import memory_argument
 
 
 def _progress(stage: str, fraction: float) -> None:
@@ -98,8 +99,16 @@ def cmd_prove(args) -> int:
     model = QuantizedModel.load(args.model)
     dataset = load_dataset(args.dataset)
     start = time.perf_counter()
+    shard_size = args.shard_size
+    if shard_size is None and args.max_memory is not None:
+        from zkml.memory import estimated_peak_bytes, shard_size_for
+        arch = model.architecture()
+        shard_size = shard_size_for(arch, len(dataset), args.max_memory)
+        plan = "one proof" if shard_size is None else f"shards of {shard_size} samples"
+        print(f"memory allowed {args.max_memory >> 20} MiB: proving in {plan} (estimated peak "
+              f"{estimated_peak_bytes(arch, len(dataset), shard_size) >> 20} MiB)")
     proof = prove(model, dataset, progress=None if args.quiet else _progress, context=args.context,
-                  shard_size=args.shard_size)
+                  shard_size=shard_size)
     proof.save(args.out)
     data = proof.to_bytes()
     print(f"proved {proof.claimed_count}/{proof.n_samples} correct in {time.perf_counter() - start:.1f} s; "
@@ -155,9 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--context", default="", help=CONTEXT_HELP)
-    p.add_argument("--shard-size", type=_positive_int, default=None, metavar="SAMPLES",
-                   help="prove SAMPLES samples at a time, one shard after the other (the prover's memory "
-                        "is one shard's; the proof grows with the number of shards)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--shard-size", type=_positive_int, default=None, metavar="SAMPLES",
+                      help="prove SAMPLES samples at a time, one shard after the other (the prover's memory "
+                           "is one shard's; the proof grows with the number of shards)")
+    size.add_argument("--max-memory", type=memory_argument, default=None, metavar="SIZE",
+                      help="choose the shard size so that the prover's estimated peak memory stays under SIZE "
+                           "(e.g. 8G or 512M; one proof when the whole test set fits)")
     p.set_defaults(func=cmd_prove)
     p = sub.add_parser("verify", help="verify a proof; exit 0 only if it verifies")
     p.add_argument("--commitment", required=True)

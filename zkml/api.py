@@ -35,17 +35,22 @@ def commit(model: QuantizedModel, rng=None) -> Commitment:
 
 
 def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None, context: str = "",
-          shard_size: int | None = None) -> Proof | ShardedProof:
+          shard_size: int | None = None, max_memory: int | None = None) -> Proof | ShardedProof:
     """Prove how many samples of `dataset` the committed model classifies correctly.
     `context` (e.g. "proofboard/<challenge>/<entry>") binds the proof to where it is used;
     verify must be given the same string. With `shard_size`, one proof per range of that many
-    samples, proved one after the other: the prover's memory is one shard's (a ShardedProof)."""
+    samples, proved one after the other: the prover's memory is one shard's (a ShardedProof).
+    With `max_memory` (bytes) and no shard size, the shard size is chosen so that the estimated
+    peak memory fits (zkml/memory.py; one proof when the whole test set fits)."""
     from zkml.prover import prove_sharded, prove_statement   # not on the verifier's import path
 
     if len(dataset) == 0:
         raise FormatError("the dataset is empty")
     if shard_size is not None and shard_size < 1:
         raise FormatError(f"the shard size must be a positive number of samples, not {shard_size}")
+    if shard_size is None and max_memory is not None:
+        from zkml.memory import shard_size_for
+        shard_size = shard_size_for(model.architecture(), len(dataset), max_memory)
     x_int = model.quantize_input(dataset.x)
     labels = _labels(dataset, model.n_classes)
     if shard_size is None:

@@ -15,6 +15,23 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _memory_setting(name: str) -> int | None:
+    """Bytes from an amount such as "8G" (zkml.memory.parse_memory); unset: three quarters of
+    the machine's physical memory (None where the OS does not say); "0": no limit."""
+    from zkml.memory import parse_memory, physical_memory_bytes
+    value = os.environ.get(name, "").strip()
+    if value == "0":
+        return None
+    if value:
+        try:
+            return parse_memory(value)
+        except ValueError as exc:
+            from django.core.exceptions import ImproperlyConfigured
+            raise ImproperlyConfigured(f"{name}: {exc}") from None
+    total = physical_memory_bytes()
+    return total * 3 // 4 if total else None
+
+
 def parse_database_url(url: str) -> dict:
     """Turn postgres://user:pw@host:port/name or sqlite:///path into a DATABASES entry."""
     parsed = urlparse(url)
@@ -180,6 +197,11 @@ FILE_UPLOAD_TEMP_DIR = str(private_dir(Path(os.environ.get("PROOFBOARD_UPLOAD_TE
 # Hosted proving of test sets larger than this many samples runs in shards of this size, one
 # after the other, so a worker's memory is one shard's (zkml prove --shard-size; 0 = never).
 PROVING_SHARD_SIZE = int(os.environ.get("PROOFBOARD_SHARD_SIZE", 0))
+# Otherwise the shard size is chosen so that a proving job's estimated peak memory stays under
+# PROOFBOARD_PROVER_MEMORY (e.g. "8G"; zkml prove --max-memory): by default three quarters of
+# the machine's memory (the proving queue runs one job at a time), so a large test set is
+# proved in shards instead of getting the worker killed for lack of memory.
+PROVING_MEMORY_BYTES = _memory_setting("PROOFBOARD_PROVER_MEMORY")
 PROVING_TIMEOUT = int(os.environ.get("PROOFBOARD_PROVING_TIMEOUT", 3600))
 VERIFYING_TIMEOUT = int(os.environ.get("PROOFBOARD_VERIFYING_TIMEOUT", 1800))
 # Job leases (docs/platform.md, "Leases and recovery"): a running job is held by a lease its worker

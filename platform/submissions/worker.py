@@ -82,7 +82,8 @@ def _prove(submission_id: int, lease: "jobs.Lease") -> str:
             return "rejected"
         shard = settings.PROVING_SHARD_SIZE
         proof = zkml.prove(model, dataset, progress=lease.progress(), context=submission.proof_context,
-                           shard_size=shard if 0 < shard < len(dataset) else None)
+                           shard_size=shard if 0 < shard < len(dataset) else None,
+                           max_memory=None if shard > 0 else settings.PROVING_MEMORY_BYTES)
         proof_bytes = proof.to_bytes()
     except jobs.LeaseLost:
         raise

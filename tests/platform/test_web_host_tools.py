@@ -85,3 +85,18 @@ def test_prover_cli_reports_unreachable_platform(capsys, tmp_path):
 
     code = main(["status", "--platform", "http://127.0.0.1:9", "--token", "x", "--submission", "1"])
     assert code == 1 and "cannot reach the platform" in capsys.readouterr().out
+
+
+def test_prover_cli_max_memory_is_checked_before_anything_runs(capsys, tmp_path):
+    """`proofboard-prover run --max-memory` takes an amount of memory (zkml prove --max-memory)
+    and excludes --shard-size; a bad amount is a usage error that names it."""
+    from prover_worker.cli import main
+
+    base = ["run", "--platform", "http://127.0.0.1:9", "--token", "x", "--submission", "1",
+            "--model", str(tmp_path / "m.zkm")]
+    with pytest.raises(SystemExit):
+        main(base + ["--max-memory", "lots"])
+    assert "not an amount of memory: 'lots'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(base + ["--max-memory", "8G", "--shard-size", "64"])
+    assert "not allowed with argument" in capsys.readouterr().err

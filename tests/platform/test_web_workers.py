@@ -113,6 +113,30 @@ def test_hosted_proving_in_shards_when_configured(users, challenge, zk, zk_proof
     assert entry.correct_count == zk_proof.claimed_count
 
 
+def test_hosted_proving_fits_the_memory_allowed(users, challenge, zk, zk_proof, settings):
+    """No shard size set: the worker chooses shards so that the estimated peak memory fits
+    PROOFBOARD_PROVER_MEMORY (zkml/memory.py). A budget that the whole test set exceeds but a
+    half fits gives a sharded proof that verifies with the same count."""
+    import zkml
+    from zkml.memory import estimated_peak_bytes
+
+    arch = zkml.Commitment.from_bytes(zk.commitment_bytes).architecture
+    n = len(zkml.load_dataset(str(zk_proof.dataset_path)))
+    half = 1 << ((n - 1).bit_length() - 1)
+    settings.PROVING_SHARD_SIZE = 0
+    settings.PROVING_MEMORY_BYTES = estimated_peak_bytes(arch, n, half)
+    assert estimated_peak_bytes(arch, n) > settings.PROVING_MEMORY_BYTES
+    entry = services.create_submission(users.bob, challenge, zk.commitment_bytes, proof_mode="hosted",
+                                       model_bytes=zk.model_bytes)
+    assert tasks.prove.apply(args=(entry.pk,)).get() == "proved"
+    entry.refresh_from_db()
+    proof = zkml.read_proof(bytes(entry.proof))
+    assert isinstance(proof, zkml.ShardedProof) and [s.stop - s.start for s in proof.shards][0] == half
+    assert services.run_verification(entry.pk) == "verified"
+    entry.refresh_from_db()
+    assert entry.correct_count == zk_proof.claimed_count
+
+
 def test_hosted_proving_waits_for_reveal(users, make_challenge, zk):
     hidden = make_challenge("hidden", revealed=False)
     entry = services.create_submission(users.bob, hidden, zk.commitment_bytes, proof_mode="hosted",
