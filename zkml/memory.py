@@ -1,10 +1,10 @@
 """How much memory proving needs, and the shard size that keeps it under a budget (the prover's
 side: the verifier never imports this). The estimate is linear in what the prover holds at its
-peak, the lookup tree's stage: about 80 bytes per leaf of the LogUp fraction tree (the leaves
+peak, the lookup tree's stage: about 64 bytes per leaf of the LogUp fraction tree (the leaves
 themselves are never stored: the tree's top quarter, the witness's int64 tensors and the
 lookup keys), plus the dataset (its float inputs and their quantized int64 copy) and a fixed
 base for the interpreter and libraries. Fitted on measured peaks (docs/benchmarks.md, "Memory
-planning"), it over-estimates them by 4-52%: planning errs on the safe side.
+planning"), it over-estimates them by 4-59%: planning errs on the safe side.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import re
 from zkml.errors import ZkmlError
 
 BASE_BYTES = 256 << 20          # the interpreter, numpy, the curve library, the generators
-BYTES_PER_LEAF = 80             # the lookup stage's peak per leaf of the fraction tree
+BYTES_PER_LEAF = 64             # the lookup stage's peak per leaf of the fraction tree
 BYTES_PER_INPUT = 16            # a float32 input and its int64 quantized copy, rounded up
 MIN_SHARD = 16                  # the smallest shard planned (smaller ones repeat a proof's fixed parts too often)
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}

@@ -104,16 +104,22 @@ def argmax_witness(circuit: Circuit, wit: dict[str, np.ndarray], labels: np.ndar
     return int(c.sum())
 
 
-def _lookup_keys(circuit: Circuit, wit: dict) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray, int]]:
-    """(value, aux, kind) integer arrays of every lookup, keyed by (group, lookup index)."""
+def _affine_ints(wit: dict, a) -> np.ndarray:
+    """const + sum c T over the witness's int64 tensors; a lone tensor is the tensor itself
+    (not a copy: the lookup stage is the prover's memory peak)."""
+    if len(a.parts) == 1 and a.parts[0][1] == 1 and a.const == 0:
+        return wit[a.parts[0][0]]
+    return sum(wit[n] * c for n, c in a.parts) + a.const
+
+
+def _lookup_keys(circuit: Circuit, wit: dict) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray | None, int]]:
+    """(value, aux, kind) of every lookup, keyed by (group, lookup index): integer arrays, aux
+    None for a range check (its table's aux column is zero)."""
     out = {}
     for grp in circuit.groups:
         for u, lk in enumerate(grp.lookups()):
-            u = (grp.name, u)
-            val = sum(wit[n] * c for n, c in lk.value.parts) + lk.value.const
-            aux = (sum(wit[n] * c for n, c in lk.aux.parts) + lk.aux.const
-                   if lk.aux is not None else np.zeros_like(val))
-            out[u] = (val, aux, lk.kind)
+            aux = _affine_ints(wit, lk.aux) if lk.aux is not None else None
+            out[(grp.name, u)] = (_affine_ints(wit, lk.value), aux, lk.kind)
     return out
 
 

@@ -107,7 +107,7 @@ def test_lookup_leaves_are_the_columns_fractions(model_case, tampered):
     if tampered:
         (val, aux, kind), (val2, aux2, kind2) = keys[("hidden1", 0)], keys[("hidden1", 1)]
         keys[("hidden1", 0)] = (val + np.arange(len(val)) % 2 * (1 << 20), aux, kind)
-        keys[("hidden1", 1)] = (val2, aux2 + 1, kind2)
+        keys[("hidden1", 1)] = (val2, (np.zeros_like(val2) if aux2 is None else aux2) + 1, kind2)
     alpha, beta = 123456789, 987654321
     n = 1 << circuit.leaf_vars
     p, q = [0] * n, [1] * n
@@ -117,6 +117,7 @@ def test_lookup_leaves_are_the_columns_fractions(model_case, tampered):
             leaves = [(-int(m), int(v) + beta * int(a) + beta * beta * int(k)) for m, v, a, k in rows]
         else:
             val, aux, kind = keys[(col.group, col.lookup)]
+            aux = np.zeros_like(val) if aux is None else aux       # a range check's aux is zero
             leaves = [(1, int(v) + beta * int(a) + beta * beta * kind) for v, a in zip(val, aux)]
         assert len(leaves) == 1 << col.n_vars
         for i, (pi, enc) in enumerate(leaves):

@@ -66,7 +66,8 @@ class LeafVectors:
 
 class LookupLeaves:
     """The lookup leaves of a circuit, computed on demand by ranges of leaf indices from
-    keys[(group, lookup index)] = (value, aux, kind) int arrays and the multiplicities.
+    keys[(group, lookup index)] = (value, aux, kind) int arrays (aux None: zero, a range check)
+    and the multiplicities.
     Padding leaves are 0 / 1; a lookup leaf is 1 / (alpha - value - beta aux - beta^2 kind),
     a table leaf -mult / (alpha - T). A lookup entry that is a table row (always, for an honest
     witness) has that row's denominator, which is copied (FrVec.take) instead of computed."""
@@ -86,7 +87,8 @@ class LookupLeaves:
             else:
                 val, aux, kind = keys[(col.group, col.lookup)]
                 entries = len(val)
-                block = (1, [], alpha - beta * beta * kind, [(val, P - 1), (aux, P - beta)], (val, aux, kind))
+                terms = [(val, P - 1)] + ([(aux, P - beta)] if aux is not None else [])
+                block = (1, [], alpha - beta * beta * kind, terms, (val, aux, kind))
             if entries != 1 << col.n_vars:
                 raise ValueError(f"lookup column {col.group}/{col.lookup}: {entries} entries, not 2^{col.n_vars}")
             self.blocks.append((col.offset, col.offset + (1 << col.n_vars)) + block)
@@ -123,6 +125,8 @@ class LookupLeaves:
         if val.min() < 0 or val.max() >= size:
             return None
         rows = base + val
+        if aux is None:
+            return rows if not self.table_aux[rows].any() else None
         return rows if np.array_equal(self.table_aux[rows], aux[a:b]) else None
 
 
