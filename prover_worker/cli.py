@@ -45,6 +45,19 @@ def run(args: argparse.Namespace) -> int:
         _print(f"error: {args.model} is not the model of submission {args.submission}: {exc}. Use the MODEL.zkm "
                f"you made that submission's COMMIT.json from; nothing was proved or uploaded.")
         return 1
+    # The shard size, planned before the download: a test set too large for the memory allowed
+    # is known before anything is fetched.
+    shard_size = args.shard_size
+    if shard_size is None:
+        from zkml.memory import default_budget, plan
+        budget = default_budget() if args.max_memory is None else args.max_memory or None
+        try:
+            shard_size, line = plan(model.architecture(), int(challenge["test_set_size"]), budget)
+        except zkml.ZkmlError as exc:
+            _print(f"error: {exc}; nothing was proved or uploaded.")
+            return 1
+        if args.max_memory is not None or shard_size is not None:
+            _print(line)
 
     with tempfile.TemporaryDirectory() as tmp:
         dataset_path = Path(tmp) / "test.npz"
@@ -68,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
         _print(f"proving (context {context})…")
         started = time.monotonic()
-        proof = zkml.prove(model, dataset, progress=progress, context=context, shard_size=args.shard_size,
-                           max_memory=args.max_memory)
+        proof = zkml.prove(model, dataset, progress=progress, context=context, shard_size=shard_size)
         seconds = time.monotonic() - started
         proof_bytes = proof.to_bytes()
         _print(f"proved in {seconds:.1f}s: claims {proof.claimed_count}/{len(dataset.y)} correct, "
@@ -134,7 +146,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                       help="prove SAMPLES samples at a time (bounds the prover's memory; zkml prove --shard-size)")
     size.add_argument("--max-memory", type=memory_argument, default=None, metavar="SIZE",
                       help="choose the shard size so that the prover's estimated peak memory stays under SIZE "
-                           "(e.g. 8G; zkml prove --max-memory)")
+                           "(e.g. 8G; 0: no limit; default 3/4 of this machine's memory; zkml prove --max-memory)")
     p_run.add_argument("--wait", type=float, default=0, help="seconds to wait for the verification verdict")
     p_run.add_argument("--report-every", type=float, default=1.0, help="seconds between progress reports")
     p_run.set_defaults(func=run)

@@ -100,13 +100,12 @@ def cmd_prove(args) -> int:
     dataset = load_dataset(args.dataset)
     start = time.perf_counter()
     shard_size = args.shard_size
-    if shard_size is None and args.max_memory is not None:
-        from zkml.memory import estimated_peak_bytes, shard_size_for
-        arch = model.architecture()
-        shard_size = shard_size_for(arch, len(dataset), args.max_memory)
-        plan = "one proof" if shard_size is None else f"shards of {shard_size} samples"
-        print(f"memory allowed {args.max_memory >> 20} MiB: proving in {plan} (estimated peak "
-              f"{estimated_peak_bytes(arch, len(dataset), shard_size) >> 20} MiB)")
+    if shard_size is None:
+        from zkml.memory import default_budget, plan
+        budget = default_budget() if args.max_memory is None else args.max_memory or None
+        shard_size, line = plan(model.architecture(), len(dataset), budget)
+        if args.max_memory is not None or shard_size is not None:
+            print(line)
     proof = prove(model, dataset, progress=None if args.quiet else _progress, context=args.context,
                   shard_size=shard_size)
     proof.save(args.out)
@@ -170,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                            "is one shard's; the proof grows with the number of shards)")
     size.add_argument("--max-memory", type=memory_argument, default=None, metavar="SIZE",
                       help="choose the shard size so that the prover's estimated peak memory stays under SIZE "
-                           "(e.g. 8G or 512M; one proof when the whole test set fits)")
+                           "(e.g. 8G or 512M; one proof when the whole test set fits; 0: no limit). Default: "
+                           "3/4 of this machine's memory")
     p.set_defaults(func=cmd_prove)
     p = sub.add_parser("verify", help="verify a proof; exit 0 only if it verifies")
     p.add_argument("--commitment", required=True)

@@ -48,6 +48,8 @@ def prove(model: QuantizedModel, dataset: Dataset, progress=None, rng=None, cont
         raise FormatError("the dataset is empty")
     if shard_size is not None and shard_size < 1:
         raise FormatError(f"the shard size must be a positive number of samples, not {shard_size}")
+    if max_memory is not None and max_memory < 1:
+        raise FormatError(f"the memory allowed must be a positive number of bytes, not {max_memory}")
     if shard_size is None and max_memory is not None:
         from zkml.memory import shard_size_for
         shard_size = shard_size_for(model.architecture(), len(dataset), max_memory)

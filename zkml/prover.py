@@ -104,11 +104,13 @@ def argmax_witness(circuit: Circuit, wit: dict[str, np.ndarray], labels: np.ndar
     return int(c.sum())
 
 
-def _affine_ints(wit: dict, a) -> np.ndarray:
-    """const + sum c T over the witness's int64 tensors; a lone tensor is the tensor itself
-    (not a copy: the lookup stage is the prover's memory peak)."""
+def _int_combination(wit: dict, a) -> np.ndarray:
+    """const + sum c T over the witness's int64 tensors; a lone tensor is a read-only view of
+    the tensor (not a copy: the lookup stage is the prover's memory peak)."""
     if len(a.parts) == 1 and a.parts[0][1] == 1 and a.const == 0:
-        return wit[a.parts[0][0]]
+        view = wit[a.parts[0][0]].view()
+        view.flags.writeable = False
+        return view
     return sum(wit[n] * c for n, c in a.parts) + a.const
 
 
@@ -118,8 +120,8 @@ def _lookup_keys(circuit: Circuit, wit: dict) -> dict[tuple[str, int], tuple[np.
     out = {}
     for grp in circuit.groups:
         for u, lk in enumerate(grp.lookups()):
-            aux = _affine_ints(wit, lk.aux) if lk.aux is not None else None
-            out[(grp.name, u)] = (_affine_ints(wit, lk.value), aux, lk.kind)
+            aux = _int_combination(wit, lk.aux) if lk.aux is not None else None
+            out[(grp.name, u)] = (_int_combination(wit, lk.value), aux, lk.kind)
     return out
 
 
@@ -269,6 +271,7 @@ def _run(ch, circuit: Circuit, wit: dict, count: tuple[int, int], row_blinds: di
     report("lookup", 0.3)
     leaf_pt, p_claim, q_claim = logup_prover.prove_fraction_sum(
         ch, logup_prover.LookupLeaves(circuit, keys, wit["mult"], alpha, beta), "lookup", rng)
+    del keys
     report("relations", 0.55)
 
     # Every group's tensors at the group's part of the leaf point, and mult at the table's.

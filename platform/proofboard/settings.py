@@ -16,20 +16,17 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def _memory_setting(name: str) -> int | None:
-    """Bytes from an amount such as "8G" (zkml.memory.parse_memory); unset: three quarters of
-    the machine's physical memory (None where the OS does not say); "0": no limit."""
-    from zkml.memory import parse_memory, physical_memory_bytes
+    """Bytes from an amount such as "8G" (zkml.memory.parse_memory; 0: no limit, None); unset:
+    three quarters of the memory this process may use (zkml.memory.default_budget)."""
+    from zkml.memory import default_budget, parse_memory
     value = os.environ.get(name, "").strip()
-    if value == "0":
-        return None
-    if value:
-        try:
-            return parse_memory(value)
-        except ValueError as exc:
-            from django.core.exceptions import ImproperlyConfigured
-            raise ImproperlyConfigured(f"{name}: {exc}") from None
-    total = physical_memory_bytes()
-    return total * 3 // 4 if total else None
+    if not value:
+        return default_budget()
+    try:
+        return parse_memory(value)
+    except ValueError as exc:
+        from django.core.exceptions import ImproperlyConfigured
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
 
 
 def parse_database_url(url: str) -> dict:
@@ -195,12 +192,14 @@ FILE_UPLOAD_TEMP_DIR = str(private_dir(Path(os.environ.get("PROOFBOARD_UPLOAD_TE
 
 # Deadlines for running states (seconds): the hard limit of one attempt.
 # Hosted proving of test sets larger than this many samples runs in shards of this size, one
-# after the other, so a worker's memory is one shard's (zkml prove --shard-size; 0 = never).
+# after the other, so a worker's memory is one shard's (zkml prove --shard-size; 0 = chosen by
+# PROOFBOARD_PROVER_MEMORY).
 PROVING_SHARD_SIZE = int(os.environ.get("PROOFBOARD_SHARD_SIZE", 0))
 # Otherwise the shard size is chosen so that a proving job's estimated peak memory stays under
-# PROOFBOARD_PROVER_MEMORY (e.g. "8G"; zkml prove --max-memory): by default three quarters of
-# the machine's memory (the proving queue runs one job at a time), so a large test set is
-# proved in shards instead of getting the worker killed for lack of memory.
+# PROOFBOARD_PROVER_MEMORY (e.g. "8G"; zkml prove --max-memory; 0 = no limit): by default three
+# quarters of the memory the worker may use (the container's limit if lower), for a proving
+# queue run with --concurrency 1, so a large test set is proved in shards instead of getting
+# the worker killed for lack of memory.
 PROVING_MEMORY_BYTES = _memory_setting("PROOFBOARD_PROVER_MEMORY")
 PROVING_TIMEOUT = int(os.environ.get("PROOFBOARD_PROVING_TIMEOUT", 3600))
 VERIFYING_TIMEOUT = int(os.environ.get("PROOFBOARD_VERIFYING_TIMEOUT", 1800))

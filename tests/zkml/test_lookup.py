@@ -93,6 +93,24 @@ def model_case():
     return model, commitment, x, y
 
 
+def test_a_lone_tensors_lookup_shares_the_witness_and_range_checks_have_no_aux(model_case):
+    """The lookup stage is the prover's memory peak: a lookup of one committed tensor is a
+    read-only view of it (no copy), a range check has no aux array (its table's aux is zero)."""
+    model, _, x, y = model_case
+    circuit = Circuit(model.architecture(), len(y))
+    wit, _ = compute_witness(circuit, model, x, y)
+    keys = _lookup_keys(circuit, wit)
+    lone = [(grp.name, u, lk) for grp in circuit.groups for u, lk in enumerate(grp.lookups())
+            if len(lk.value.parts) == 1 and lk.value.parts[0][1] == 1 and lk.value.const == 0]
+    assert lone
+    for group, u, lk in lone:
+        val = keys[(group, u)][0]
+        assert np.shares_memory(val, wit[lk.value.parts[0][0]]) and not val.flags.writeable
+    for grp in circuit.groups:
+        for u, lk in enumerate(grp.lookups()):
+            assert (keys[(grp.name, u)][1] is None) == (lk.aux is None)
+
+
 @pytest.mark.parametrize("tampered", [False, True])
 def test_lookup_leaves_are_the_columns_fractions(model_case, tampered):
     """LookupLeaves against the leaves written out from their definition (circuit.Column):

@@ -79,6 +79,8 @@ class LookupLeaves:
         self.table_aux = circuit.table_aux
         ends = sorted(circuit.kind_base.values()) + [circuit.table_real]
         self.kind_rows = {kind: (base, ends[ends.index(base) + 1] - base) for kind, base in circuit.kind_base.items()}
+        self.zero_aux = {kind for kind, (base, size) in self.kind_rows.items()     # the range tables
+                         if not circuit.table_aux[base:base + size].any()}
         self.blocks = []        # (start, stop, p const, p terms, q const, q terms, (value, aux, kind) or None)
         for col in sorted(circuit.columns, key=lambda c: c.offset):
             if col.group is None:
@@ -126,7 +128,7 @@ class LookupLeaves:
             return None
         rows = base + val
         if aux is None:
-            return rows if not self.table_aux[rows].any() else None
+            return rows if kind in self.zero_aux else None
         return rows if np.array_equal(self.table_aux[rows], aux[a:b]) else None
 
 
