@@ -33,6 +33,14 @@ def _calibration_x(challenge: Challenge):
             return np.asarray(archive["x"], dtype=np.float32)
 
 
+def proving_memory(attempt: int) -> int | None:
+    """The memory a proving attempt may plan for (zkml/memory.py): PROOFBOARD_PROVER_MEMORY,
+    halved at each retry, since a worker that died mid-proof may have been killed for lack of
+    memory (smaller shards cost a larger proof, never a wrong one)."""
+    budget = settings.PROVING_MEMORY_BYTES
+    return None if budget is None else max(1, budget >> max(0, attempt - 1))
+
+
 def run_hosted_proving(submission_id: int) -> str:
     """Prove a vault model against the revealed test set; returns what happened."""
     scope = Q(proof_mode=ProofMode.HOSTED, challenge__reveal_at__lte=timezone.now())
@@ -83,7 +91,7 @@ def _prove(submission_id: int, lease: "jobs.Lease") -> str:
         shard = settings.PROVING_SHARD_SIZE
         proof = zkml.prove(model, dataset, progress=lease.progress(), context=submission.proof_context,
                            shard_size=shard if 0 < shard < len(dataset) else None,
-                           max_memory=None if shard > 0 else settings.PROVING_MEMORY_BYTES)
+                           max_memory=None if shard > 0 else proving_memory(submission.attempts))
         proof_bytes = proof.to_bytes()
     except jobs.LeaseLost:
         raise

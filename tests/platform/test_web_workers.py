@@ -137,6 +137,32 @@ def test_hosted_proving_fits_the_memory_allowed(users, challenge, zk, zk_proof, 
     assert entry.correct_count == zk_proof.claimed_count
 
 
+def test_a_retried_proving_attempt_plans_for_half_the_memory(users, challenge, zk, zk_proof, settings):
+    """A worker that died mid-proof may have been killed for lack of memory: the next attempt
+    plans for half the budget (worker.proving_memory), so a proof that fitted whole on the
+    first attempt is made in shards on the second, and verifies with the same count."""
+    import zkml
+    from submissions.worker import proving_memory
+    from zkml.memory import estimated_peak_bytes
+
+    arch = zkml.Commitment.from_bytes(zk.commitment_bytes).architecture
+    n = len(zkml.load_dataset(str(zk_proof.dataset_path)))
+    half = 1 << ((n - 1).bit_length() - 1)
+    settings.PROVING_SHARD_SIZE = 0
+    settings.PROVING_MEMORY_BYTES = 2 * estimated_peak_bytes(arch, n, half)
+    assert estimated_peak_bytes(arch, n) <= proving_memory(1) and proving_memory(2) == estimated_peak_bytes(arch, n, half)
+    entry = services.create_submission(users.bob, challenge, zk.commitment_bytes, proof_mode="hosted",
+                                       model_bytes=zk.model_bytes)
+    Submission.objects.filter(pk=entry.pk).update(attempts=1)          # one attempt lapsed already
+    assert tasks.prove.apply(args=(entry.pk,)).get() == "proved"
+    entry.refresh_from_db()
+    proof = zkml.read_proof(bytes(entry.proof))
+    assert isinstance(proof, zkml.ShardedProof) and proof.shards[0].stop == half
+    assert services.run_verification(entry.pk) == "verified"
+    settings.PROVING_MEMORY_BYTES = None
+    assert proving_memory(3) is None                                    # no limit stays no limit
+
+
 def test_hosted_proving_waits_for_reveal(users, make_challenge, zk):
     hidden = make_challenge("hidden", revealed=False)
     entry = services.create_submission(users.bob, hidden, zk.commitment_bytes, proof_mode="hosted",
